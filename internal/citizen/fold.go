@@ -1,0 +1,53 @@
+package citizen
+
+import (
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Fold lower-cases s, removes accents and apostrophes and collapses spaces,
+// so that "D'Àmbrosio  Niccolò" and "dambrosio niccolo" compare equal. It is
+// the key the registry search uses.
+func Fold(s string) string {
+	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+	out, _, err := transform.String(t, s)
+	if err != nil {
+		out = s
+	}
+	var b strings.Builder
+	space := false
+	for _, r := range strings.ToLower(out) {
+		switch {
+		case r == '\'' || r == '’' || r == '`':
+			continue
+		case unicode.IsSpace(r) || r == '-' || r == ',' || r == '.':
+			space = true
+		default:
+			if space && b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			space = false
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// SearchName is the folded "surname name" key of a citizen.
+func (c Citizen) SearchName() string { return Fold(c.Surname + " " + c.Name) }
+
+// FoldDocument normalises an identity document number for search
+// (upper case, no spaces or separators).
+func FoldDocument(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(s) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
