@@ -1,0 +1,45 @@
+package auth
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestPasswordHashing(t *testing.T) {
+	h, err := HashPassword("Città-2026!")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=65536,t=3,p=2$") {
+		t.Fatalf("unexpected hash format %s", h)
+	}
+	if ok, err := CheckPassword(h, "Città-2026!"); !ok || err != nil {
+		t.Fatalf("right password refused: %v", err)
+	}
+	if ok, _ := CheckPassword(h, "citta-2026!"); ok {
+		t.Fatal("wrong password accepted")
+	}
+	h2, _ := HashPassword("Città-2026!")
+	if h == h2 {
+		t.Fatal("salt not random")
+	}
+	for _, bad := range []string{"", "$argon2i$v=19$m=1,t=1,p=1$aa$bb", "$argon2id$v=19$m=x$aa$bb", "plain"} {
+		if _, err := CheckPassword(bad, "x"); !errors.Is(err, ErrBadHash) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
+
+func TestRoles(t *testing.T) {
+	if !Protocollo.Can(AnnulProtocol) || Sportellista.Can(AnnulProtocol) {
+		t.Fatal("annulment grants wrong")
+	}
+	if !Colloqui.Can(ReadConfidential) || Sportellista.Can(ReadConfidential) {
+		t.Fatal("confidentiality grants wrong")
+	}
+	err := Sportellista.Require(AnnulProtocol)
+	if !errors.Is(err, ErrForbidden) || !strings.Contains(err.Error(), "Sportellista") {
+		t.Fatalf("Require: %v", err)
+	}
+}
