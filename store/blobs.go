@@ -1,0 +1,210 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Blobs keeps attachment files by their SHA-256 digest (the AgID "impronta")
+// under one folder: blobs/ab/cd/abcd…. A file is written to a temporary name,
+// fsynced, renamed into place and its folder fsynced, so a crash never leaves
+// a partial file under a valid name. Files are never replaced: the same
+// content has one name, and different content can never take it.
+type Blobs struct {
+	dir string
+}
+
+// ErrTooLarge is returned when a blob exceeds the size limit given to Put.
+var ErrTooLarge = errors.New("store: file exceeds the size limit")
+
+// ErrCorrupt is returned when a stored blob no longer matches its digest.
+var ErrCorrupt = errors.New("store: stored file does not match its digest")
+
+// OpenBlobs opens (creating) the blob folder and removes temporary files left
+// by an interrupted write.
+func OpenBlobs(dir string) (*Blobs, error) {
+	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o700); err != nil {
+		return nil, fmt.Errorf("store: create blob folder: %w", err)
+	}
+	leftovers, err := os.ReadDir(filepath.Join(dir, "tmp"))
+	if err != nil {
+		return nil, fmt.Errorf("store: list blob temp folder: %w", err)
+	}
+	for _, e := range leftovers {
+		if err := os.Remove(filepath.Join(dir, "tmp", e.Name())); err != nil {
+			return nil, fmt.Errorf("store: remove interrupted blob write: %w", err)
+		}
+	}
+	return &Blobs{dir: dir}, nil
+}
+
+// ValidDigest reports whether s is a lower-case hex SHA-256.
+func ValidDigest(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// Path is where the blob with this digest lives.
+func (b *Blobs) Path(digest string) string {
+	return filepath.Join(b.dir, digest[:2], digest[2:4], digest)
+}
+
+// Has reports whether the blob is stored.
+func (b *Blobs) Has(digest string) bool {
+	if !ValidDigest(digest) {
+		return false
+	}
+	_, err := os.Stat(b.Path(digest))
+	return err == nil
+}
+
+// Put stores the content of r (at most maxBytes; <= 0 means no limit) and
+// returns its digest and size. Storing content that is already there is a
+// no-op that returns the same digest.
+func (b *Blobs) Put(ctx context.Context, r io.Reader, maxBytes int64) (digest string, size int64, err error) {
+	tmp, err := os.CreateTemp(filepath.Join(b.dir, "tmp"), "put-*")
+	if err != nil {
+		return "", 0, fmt.Errorf("store: create temporary blob: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	h := sha256.New()
+	src := r
+	if maxBytes > 0 {
+		src = io.LimitReader(r, maxBytes+1)
+	}
+	size, err = io.Copy(io.MultiWriter(tmp, h), &ctxReader{ctx: ctx, r: src})
+	if err != nil {
+		return "", 0, fmt.Errorf("store: write blob: %w", err)
+	}
+	if maxBytes > 0 && size > maxBytes {
+		return "", 0, fmt.Errorf("%w (%d bytes)", ErrTooLarge, maxBytes)
+	}
+	if err := tmp.Sync(); err != nil {
+		return "", 0, fmt.Errorf("store: sync blob: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return "", 0, fmt.Errorf("store: close blob: %w", err)
+	}
+	digest = hex.EncodeToString(h.Sum(nil))
+	final := b.Path(digest)
+	if _, err := os.Stat(final); err == nil {
+		os.Remove(tmp.Name())
+		done = true
+		return digest, size, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
+		return "", 0, fmt.Errorf("store: create blob folder: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), final); err != nil {
+		return "", 0, fmt.Errorf("store: move blob into place: %w", err)
+	}
+	done = true
+	if err := syncDir(filepath.Dir(final)); err != nil {
+		return "", 0, err
+	}
+	return digest, size, nil
+}
+
+// Open returns the stored file for reading.
+func (b *Blobs) Open(digest string) (*os.File, error) {
+	if !ValidDigest(digest) {
+		return nil, fmt.Errorf("store: %q is not a SHA-256 digest", digest)
+	}
+	f, err := os.Open(b.Path(digest))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("store: blob %s: %w", digest, ErrNotFound)
+		}
+		return nil, fmt.Errorf("store: open blob %s: %w", digest, err)
+	}
+	return f, nil
+}
+
+// Verify re-reads the blob and checks it still matches its digest.
+func (b *Blobs) Verify(ctx context.Context, digest string) error {
+	f, err := b.Open(digest)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, &ctxReader{ctx: ctx, r: f}); err != nil {
+		return fmt.Errorf("store: read blob %s: %w", digest, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != digest {
+		return fmt.Errorf("%w: %s has content %s", ErrCorrupt, digest, got)
+	}
+	return nil
+}
+
+// Dir is the blob folder.
+func (b *Blobs) Dir() string { return b.dir }
+
+// Walk calls fn with the digest of every stored blob.
+func (b *Blobs) Walk(fn func(digest string) error) error {
+	return filepath.WalkDir(b.dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if d.Name() == "tmp" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		name := d.Name()
+		if ValidDigest(name) && strings.HasSuffix(filepath.Dir(path), filepath.Join(name[:2], name[2:4])) {
+			return fn(name)
+		}
+		return nil
+	})
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("store: open folder for sync: %w", err)
+	}
+	defer d.Close()
+	// Windows cannot fsync a directory; its rename is already durable with NTFS journaling.
+	if err := d.Sync(); err != nil && !isUnsupportedSync(err) {
+		return fmt.Errorf("store: sync folder: %w", err)
+	}
+	return nil
+}
+
+func isUnsupportedSync(err error) bool {
+	return errors.Is(err, os.ErrInvalid) || errors.Is(err, os.ErrPermission) || strings.Contains(err.Error(), "Access is denied") || strings.Contains(err.Error(), "invalid argument")
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

@@ -1,0 +1,287 @@
+// Package store is the local SQLite replica: schema and migrations, the
+// write path that records every replicated change for sync and the audit log
+// in the same transaction, the queries the services need, and the
+// content-addressed attachment blob store.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"sportello/internal/hlc"
+	"sportello/internal/ids"
+
+	_ "modernc.org/sqlite" // driver "sqlite"
+)
+
+// Options tune how the database is opened. The zero value is the safe default.
+type Options struct {
+	// BusyTimeout is how long a connection waits for a lock; default 10 s.
+	BusyTimeout time.Duration
+	// Synchronous is the SQLite synchronous level; default "FULL": a commit
+	// reported to the operator survives power loss. "NORMAL" is only for
+	// throw-away databases (tests, benchmarks' baselines).
+	Synchronous string
+	// Readers is the size of the read pool; default max(4, GOMAXPROCS).
+	Readers int
+	// Now is the clock; default time.Now. Tests inject a fixed clock.
+	Now func() time.Time
+}
+
+// DB is an open replica: one writer connection and a pool of readers.
+type DB struct {
+	path   string
+	w      *sql.DB
+	r      *sql.DB
+	now    func() time.Time
+	clock  *hlc.Clock
+	wsID   string
+	wsCode string
+	cols   map[string]map[string]bool // replicated table -> its columns
+}
+
+// ErrNotFound is returned when a record does not exist.
+var ErrNotFound = errors.New("store: not found")
+
+func dsn(path string, o Options, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", o.BusyTimeout.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous("+o.Synchronous+")")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		// BEGIN IMMEDIATE: a write transaction takes the write lock at once,
+		// so it never fails half-way with SQLITE_BUSY on upgrade.
+		q.Add("_txlock", "immediate")
+	}
+	return "file:" + filepath.ToSlash(path) + "?" + q.Encode()
+}
+
+// Open opens (creating if needed) the replica at path, applies pending
+// migrations and loads this installation's identity.
+func Open(ctx context.Context, path string, o Options) (*DB, error) {
+	if o.BusyTimeout <= 0 {
+		o.BusyTimeout = 10 * time.Second
+	}
+	if o.Synchronous == "" {
+		o.Synchronous = "FULL"
+	}
+	if o.Readers <= 0 {
+		o.Readers = max(4, runtime.GOMAXPROCS(0))
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("store: create data folder: %w", err)
+	}
+	w, err := sql.Open("sqlite", dsn(path, o, false))
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	db := &DB{path: path, w: w, now: o.Now}
+	if err := db.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", dsn(path, o, true))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open readers %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(o.Readers)
+	r.SetMaxIdleConns(o.Readers)
+	db.r = r
+	if err := db.loadIdentity(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := db.loadColumns(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes all connections.
+func (db *DB) Close() error {
+	var errs []error
+	if db.r != nil {
+		errs = append(errs, db.r.Close())
+	}
+	errs = append(errs, db.w.Close())
+	return errors.Join(errs...)
+}
+
+// Path is the database file.
+func (db *DB) Path() string { return db.path }
+
+// WorkstationID is this installation's workstation ID (also its HLC node).
+func (db *DB) WorkstationID() string { return db.wsID }
+
+// WorkstationCode is this installation's short code, used in the emergency
+// register's name.
+func (db *DB) WorkstationCode() string { return db.wsCode }
+
+// Now returns the store's clock reading.
+func (db *DB) Now() time.Time { return db.now() }
+
+// Clock is the replica's hybrid logical clock.
+func (db *DB) Clock() *hlc.Clock { return db.clock }
+
+// Reader returns the read pool, for the store's own query helpers and tests.
+func (db *DB) reader() *sql.DB { return db.r }
+
+func (db *DB) loadIdentity(ctx context.Context) error {
+	meta, err := db.metaAll(ctx)
+	if err != nil {
+		return err
+	}
+	db.wsID, db.wsCode = meta["workstation_id"], meta["workstation_code"]
+	if db.wsID == "" {
+		db.wsID = ids.New()
+		db.wsCode = "WS" + strings.ToUpper(strings.ReplaceAll(db.wsID, "-", "")[20:28])
+		if _, err := db.w.ExecContext(ctx, `INSERT INTO local_meta(key, value) VALUES ('workstation_id', ?), ('workstation_code', ?)`, db.wsID, db.wsCode); err != nil {
+			return fmt.Errorf("store: record workstation identity: %w", err)
+		}
+	}
+	var last hlc.Timestamp
+	if s := meta["hlc"]; s != "" {
+		if last, err = hlc.Parse(s); err != nil {
+			return fmt.Errorf("store: stored clock: %w", err)
+		}
+	}
+	db.clock = hlc.New(db.wsID, last, db.now)
+	return nil
+}
+
+// SetWorkstation records the identity the server gave this installation at
+// enrolment. Only allowed before the replica has recorded any change, so
+// that existing history keeps one identity.
+func (db *DB) SetWorkstation(ctx context.Context, id, code string) error {
+	var n int
+	if err := db.w.QueryRowContext(ctx, `SELECT count(*) FROM sync_changes WHERE workstation_id = ?`, db.wsID).Scan(&n); err != nil {
+		return fmt.Errorf("store: count changes: %w", err)
+	}
+	if n > 0 && id != db.wsID {
+		return fmt.Errorf("store: workstation identity cannot change after %d local changes", n)
+	}
+	if _, err := db.w.ExecContext(ctx, `INSERT INTO local_meta(key, value) VALUES ('workstation_id', ?), ('workstation_code', ?)
+		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, id, code); err != nil {
+		return fmt.Errorf("store: set workstation: %w", err)
+	}
+	db.wsID, db.wsCode = id, code
+	db.clock = hlc.New(id, db.clock.Last(), db.now)
+	return nil
+}
+
+func (db *DB) metaAll(ctx context.Context) (map[string]string, error) {
+	rows, err := db.w.QueryContext(ctx, `SELECT key, value FROM local_meta`)
+	if err != nil {
+		return nil, fmt.Errorf("store: read local meta: %w", err)
+	}
+	defer rows.Close()
+	m := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, fmt.Errorf("store: read local meta: %w", err)
+		}
+		m[k] = v
+	}
+	return m, rows.Err()
+}
+
+// Meta reads a local (not replicated) setting.
+func (db *DB) Meta(ctx context.Context, key string) (string, error) {
+	var v string
+	err := db.r.QueryRowContext(ctx, `SELECT value FROM local_meta WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: read meta %s: %w", key, err)
+	}
+	return v, nil
+}
+
+// SetMeta writes a local (not replicated) setting.
+func (db *DB) SetMeta(ctx context.Context, key, value string) error {
+	if _, err := db.w.ExecContext(ctx, `INSERT INTO local_meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
+		return fmt.Errorf("store: write meta %s: %w", key, err)
+	}
+	return nil
+}
+
+// localTables are not replicated and are never written through Tx.Put.
+var localTables = map[string]bool{"local_meta": true, "blobs": true, "sync_changes": true, "schema_migrations": true, "audit_log": true}
+
+func (db *DB) loadColumns(ctx context.Context) error {
+	rows, err := db.r.QueryContext(ctx, `SELECT m.name, p.name FROM sqlite_schema m JOIN pragma_table_info(m.name) p
+		WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'`)
+	if err != nil {
+		return fmt.Errorf("store: read schema: %w", err)
+	}
+	defer rows.Close()
+	db.cols = map[string]map[string]bool{}
+	for rows.Next() {
+		var t, c string
+		if err := rows.Scan(&t, &c); err != nil {
+			return fmt.Errorf("store: read schema: %w", err)
+		}
+		if localTables[t] {
+			continue
+		}
+		if db.cols[t] == nil {
+			db.cols[t] = map[string]bool{}
+		}
+		db.cols[t][c] = true
+	}
+	return rows.Err()
+}
+
+// ReplicatedTables lists the tables whose rows travel through sync.
+func (db *DB) ReplicatedTables() []string {
+	out := make([]string, 0, len(db.cols))
+	for t := range db.cols {
+		out = append(out, t)
+	}
+	return out
+}
+
+// IntegrityCheck runs PRAGMA integrity_check and returns an error unless ok.
+func (db *DB) IntegrityCheck(ctx context.Context) error {
+	rows, err := db.w.QueryContext(ctx, `PRAGMA integrity_check`)
+	if err != nil {
+		return fmt.Errorf("store: integrity check: %w", err)
+	}
+	defer rows.Close()
+	var msgs []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return fmt.Errorf("store: integrity check: %w", err)
+		}
+		msgs = append(msgs, s)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: integrity check: %w", err)
+	}
+	if len(msgs) != 1 || msgs[0] != "ok" {
+		return fmt.Errorf("store: integrity check failed: %s", strings.Join(msgs, "; "))
+	}
+	return nil
+}

@@ -1,0 +1,352 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"sportello/internal/audit"
+	"sportello/internal/ids"
+)
+
+// Actor is who makes a change: the logged-in operator ("" for the system,
+// e.g. demo seeding or migrations of data).
+type Actor struct {
+	OperatorID string
+}
+
+// Tx is one write transaction. Every replicated write made through Put or
+// Insert is recorded in sync_changes and in the audit log inside the same
+// SQLite transaction, so a change and its record commit or vanish together.
+type Tx struct {
+	ctx   context.Context
+	tx    *sql.Tx
+	db    *DB
+	id    string
+	actor Actor
+	now   time.Time
+
+	auditSeq  int64
+	auditHead string
+	auditRead bool
+}
+
+// Write runs fn in one write transaction (BEGIN IMMEDIATE on the single
+// writer connection). The transaction commits only if fn returns nil; once
+// Write returns nil the change is durable (synchronous=FULL) and may be
+// confirmed to the operator.
+func (db *DB) Write(ctx context.Context, actor Actor, fn func(*Tx) error) error {
+	sqlTx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	t := &Tx{ctx: ctx, tx: sqlTx, db: db, id: ids.New(), actor: actor, now: db.now().UTC()}
+	if err := fn(t); err != nil {
+		if rbErr := sqlTx.Rollback(); rbErr != nil {
+			return errors.Join(err, fmt.Errorf("store: rollback: %w", rbErr))
+		}
+		return err
+	}
+	if _, err := sqlTx.ExecContext(ctx, `INSERT INTO local_meta(key, value) VALUES ('hlc', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
+		db.clock.Last().String()); err != nil {
+		sqlTx.Rollback()
+		return fmt.Errorf("store: persist clock: %w", err)
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// Now is the transaction's timestamp (UTC), the same for every row it writes.
+func (t *Tx) Now() time.Time { return t.now }
+
+// NowString is Now formatted as stored (RFC 3339, UTC, milliseconds).
+func (t *Tx) NowString() string { return FormatInstant(t.now) }
+
+// Actor returns who is writing.
+func (t *Tx) Actor() Actor { return t.actor }
+
+// DB returns the database the transaction belongs to.
+func (t *Tx) DB() *DB { return t.db }
+
+// FormatInstant is the storage format of instants.
+func FormatInstant(ts time.Time) string { return ts.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
+
+func (t *Tx) exec(query string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(t.ctx, query, args...)
+}
+
+func (t *Tx) queryRow(query string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(t.ctx, query, args...)
+}
+
+func (t *Tx) query(query string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(t.ctx, query, args...)
+}
+
+// Fields are column values of one row. Values are string, bool, int, int64,
+// float64, nil or []byte.
+type Fields map[string]any
+
+func normalize(v any) (any, error) {
+	switch x := v.(type) {
+	case nil, string, int64, float64:
+		return x, nil
+	case bool:
+		if x {
+			return int64(1), nil
+		}
+		return int64(0), nil
+	case int:
+		return int64(x), nil
+	case int32:
+		return int64(x), nil
+	case []byte:
+		return string(x), nil
+	case *string:
+		if x == nil {
+			return nil, nil
+		}
+		return *x, nil
+	default:
+		return nil, fmt.Errorf("unsupported value type %T", v)
+	}
+}
+
+func (t *Tx) checkColumns(table string, f Fields) ([]string, error) {
+	cols, ok := t.db.cols[table]
+	if !ok {
+		return nil, fmt.Errorf("store: %q is not a replicated table", table)
+	}
+	keys := make([]string, 0, len(f))
+	for k, v := range f {
+		if !cols[k] || k == "id" {
+			return nil, fmt.Errorf("store: table %s has no writable column %q", table, k)
+		}
+		nv, err := normalize(v)
+		if err != nil {
+			return nil, fmt.Errorf("store: %s.%s: %w", table, k, err)
+		}
+		f[k] = nv
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys, nil
+}
+
+// Put creates the row or updates the given columns of it, recording only the
+// columns whose value actually changes (so that sync can merge concurrent
+// edits of different fields). updated_at is maintained automatically when the
+// table has it. It reports whether anything changed.
+func (t *Tx) Put(table, id string, f Fields) (bool, error) {
+	if id == "" {
+		return false, fmt.Errorf("store: %s: empty id", table)
+	}
+	delete(f, "updated_at")
+	keys, err := t.checkColumns(table, f)
+	if err != nil {
+		return false, err
+	}
+	hasUpdated := t.db.cols[table]["updated_at"]
+	if len(keys) == 0 {
+		return false, fmt.Errorf("store: %s %s: nothing to write", table, id)
+	}
+	old := make([]any, len(keys))
+	ptrs := make([]any, len(keys))
+	for i := range old {
+		ptrs[i] = &old[i]
+	}
+	err = t.queryRow(`SELECT `+strings.Join(keys, ", ")+` FROM `+table+` WHERE id = ?`, id).Scan(ptrs...)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if hasUpdated {
+			f["updated_at"] = t.NowString()
+			keys = append(keys, "updated_at")
+		}
+		return true, t.insert(table, id, keys, f, "insert")
+	case err != nil:
+		return false, fmt.Errorf("store: read %s %s: %w", table, id, err)
+	}
+	changed := Fields{}
+	var ckeys []string
+	for i, k := range keys {
+		ov, _ := normalize(old[i])
+		if ov != f[k] {
+			changed[k] = f[k]
+			ckeys = append(ckeys, k)
+		}
+	}
+	if len(ckeys) == 0 {
+		return false, nil
+	}
+	if hasUpdated {
+		changed["updated_at"] = t.NowString()
+		ckeys = append(ckeys, "updated_at")
+	}
+	sets := make([]string, len(ckeys))
+	args := make([]any, 0, len(ckeys)+1)
+	for i, k := range ckeys {
+		sets[i] = k + " = ?"
+		args = append(args, changed[k])
+	}
+	args = append(args, id)
+	if _, err := t.exec(`UPDATE `+table+` SET `+strings.Join(sets, ", ")+` WHERE id = ?`, args...); err != nil {
+		return false, fmt.Errorf("store: update %s %s: %w", table, id, err)
+	}
+	return true, t.record(table, id, "update", changed)
+}
+
+// Insert adds a new row; it fails if the row exists. It is the only way to
+// write append-only tables (legal records).
+func (t *Tx) Insert(table, id string, f Fields) error {
+	if id == "" {
+		return fmt.Errorf("store: %s: empty id", table)
+	}
+	keys, err := t.checkColumns(table, f)
+	if err != nil {
+		return err
+	}
+	return t.insert(table, id, keys, f, "insert")
+}
+
+func (t *Tx) insert(table, id string, keys []string, f Fields, op string) error {
+	marks := strings.Repeat(", ?", len(keys))
+	args := make([]any, 0, len(keys)+1)
+	args = append(args, id)
+	for _, k := range keys {
+		args = append(args, f[k])
+	}
+	if _, err := t.exec(`INSERT INTO `+table+` (id, `+strings.Join(keys, ", ")+`) VALUES (?`+marks+`)`, args...); err != nil {
+		return fmt.Errorf("store: insert %s %s: %w", table, id, err)
+	}
+	return t.record(table, id, op, f)
+}
+
+// redacted columns never appear in the audit log's data.
+var redacted = map[string]bool{"password_hash": true}
+
+func (t *Tx) record(table, id, op string, f Fields) error {
+	data, err := json.Marshal(f)
+	if err != nil {
+		return fmt.Errorf("store: encode change of %s %s: %w", table, id, err)
+	}
+	ts := t.db.clock.Now().String()
+	if _, err := t.exec(`INSERT INTO sync_changes (tx_id, tbl, row_id, op, data, hlc, operator_id, workstation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.id, table, id, op, string(data), ts, t.actor.OperatorID, t.db.wsID); err != nil {
+		return fmt.Errorf("store: record change of %s %s: %w", table, id, err)
+	}
+	auditData := data
+	for k := range f {
+		if redacted[k] {
+			red := Fields{}
+			for k2, v := range f {
+				red[k2] = v
+			}
+			for k2 := range redacted {
+				if _, ok := red[k2]; ok {
+					red[k2] = "[redatto]"
+				}
+			}
+			if auditData, err = json.Marshal(red); err != nil {
+				return fmt.Errorf("store: encode audit data: %w", err)
+			}
+			break
+		}
+	}
+	return t.Audit(op, table, id, string(auditData), ts)
+}
+
+// Audit appends an entry to this workstation's hash-chained audit log. Put
+// and Insert call it for every change; services call it directly for events
+// that change no replicated row (a login, a PDF printed, a failed check).
+func (t *Tx) Audit(action, table, rowID, data, hlcTS string) error {
+	if !t.auditRead {
+		err := t.queryRow(`SELECT seq, hash FROM audit_log WHERE workstation_id = ? ORDER BY seq DESC LIMIT 1`, t.db.wsID).Scan(&t.auditSeq, &t.auditHead)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			t.auditSeq, t.auditHead = 0, audit.Genesis
+		case err != nil:
+			return fmt.Errorf("store: read audit head: %w", err)
+		}
+		t.auditRead = true
+	}
+	if hlcTS == "" {
+		hlcTS = t.db.clock.Now().String()
+	}
+	e := audit.Entry{ID: ids.New(), WorkstationID: t.db.wsID, Seq: t.auditSeq + 1, At: t.NowString(), HLC: hlcTS,
+		OperatorID: t.actor.OperatorID, Action: action, Table: table, RowID: rowID, Data: data}
+	audit.Seal(t.auditHead, &e)
+	if _, err := t.exec(`INSERT INTO audit_log (id, workstation_id, seq, at, hlc, operator_id, action, tbl, row_id, data, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, e.WorkstationID, e.Seq, e.At, e.HLC, e.OperatorID, e.Action, e.Table, e.RowID, e.Data, e.PrevHash, e.Hash); err != nil {
+		return fmt.Errorf("store: append audit entry: %w", err)
+	}
+	t.auditSeq, t.auditHead = e.Seq, e.Hash
+	return nil
+}
+
+// VerifyAudit walks every workstation's audit chain and returns the first
+// broken link found, or nil when all chains hold.
+func (db *DB) VerifyAudit(ctx context.Context) (*audit.Break, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT id, workstation_id, seq, at, hlc, operator_id, action, tbl, row_id, data, prev_hash, hash
+		FROM audit_log ORDER BY workstation_id, seq`)
+	if err != nil {
+		return nil, fmt.Errorf("store: read audit log: %w", err)
+	}
+	defer rows.Close()
+	var v *audit.Verifier
+	ws := ""
+	for rows.Next() {
+		var e audit.Entry
+		if err := rows.Scan(&e.ID, &e.WorkstationID, &e.Seq, &e.At, &e.HLC, &e.OperatorID, &e.Action, &e.Table, &e.RowID, &e.Data, &e.PrevHash, &e.Hash); err != nil {
+			return nil, fmt.Errorf("store: read audit log: %w", err)
+		}
+		if v == nil || e.WorkstationID != ws {
+			ws = e.WorkstationID
+			v = audit.NewVerifier(ws)
+		}
+		if b := v.Add(e); b != nil {
+			return b, nil
+		}
+	}
+	return nil, rows.Err()
+}
+
+// Change is one recorded change, as sync reads it.
+type Change struct {
+	Seq           int64
+	TxID          string
+	Table         string
+	RowID         string
+	Op            string
+	Data          json.RawMessage
+	HLC           string
+	OperatorID    string
+	WorkstationID string
+}
+
+// ChangesAfter returns up to limit recorded changes with seq > after, in order.
+func (db *DB) ChangesAfter(ctx context.Context, after int64, limit int) ([]Change, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT seq, tx_id, tbl, row_id, op, data, hlc, operator_id, workstation_id
+		FROM sync_changes WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: read changes: %w", err)
+	}
+	defer rows.Close()
+	var out []Change
+	for rows.Next() {
+		var c Change
+		var data string
+		if err := rows.Scan(&c.Seq, &c.TxID, &c.Table, &c.RowID, &c.Op, &data, &c.HLC, &c.OperatorID, &c.WorkstationID); err != nil {
+			return nil, fmt.Errorf("store: read changes: %w", err)
+		}
+		c.Data = json.RawMessage(data)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
