@@ -16,9 +16,9 @@ func TestIDForCodiceFiscaleConverges(t *testing.T) {
 func TestFold(t *testing.T) {
 	cases := map[string]string{
 		"D'Àmbrosio  Niccolò": "dambrosio niccolo",
-		"  Zoë Müller ":        "zoe muller",
-		"De Luca-Rossi":        "de luca rossi",
-		"PERCHÉ":               "perche",
+		"  Zoë Müller ":       "zoe muller",
+		"De Luca-Rossi":       "de luca rossi",
+		"PERCHÉ":              "perche",
 	}
 	for in, want := range cases {
 		if got := Fold(in); got != want {
