@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"sportello/internal/hlc"
@@ -46,6 +47,9 @@ type DB struct {
 	wsID   string
 	wsCode string
 	cols   map[string]map[string]bool // replicated table -> its columns
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt // prepared on the writer connection
 }
 
 // ErrNotFound is returned when a record does not exist.
@@ -92,7 +96,7 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	db := &DB{path: path, w: w, now: o.Now}
+	db := &DB{path: path, w: w, now: o.Now, stmts: map[string]*sql.Stmt{}}
 	if err := db.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -122,6 +126,12 @@ func (db *DB) Close() error {
 	if db.r != nil {
 		errs = append(errs, db.r.Close())
 	}
+	db.stmtMu.Lock()
+	for _, st := range db.stmts {
+		errs = append(errs, st.Close())
+	}
+	db.stmts = nil
+	db.stmtMu.Unlock()
 	errs = append(errs, db.w.Close())
 	return errors.Join(errs...)
 }

@@ -34,6 +34,8 @@ type Tx struct {
 	auditSeq  int64
 	auditHead string
 	auditRead bool
+
+	unprepared []string // queries to cache after the transaction
 }
 
 // Write runs fn in one write transaction (BEGIN IMMEDIATE on the single
@@ -60,6 +62,9 @@ func (db *DB) Write(ctx context.Context, actor Actor, fn func(*Tx) error) error 
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
+	if len(t.unprepared) > 0 {
+		db.cacheStatements(ctx, t.unprepared)
+	}
 	return nil
 }
 
@@ -78,17 +83,74 @@ func (t *Tx) DB() *DB { return t.db }
 // FormatInstant is the storage format of instants.
 func FormatInstant(ts time.Time) string { return ts.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
 
-func (t *Tx) exec(query string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(t.ctx, query, args...)
+// stmt returns a prepared statement for query. Statements are cached on the
+// writer pool, whose single connection is held by the running transaction:
+// a statement not yet cached is prepared inside the transaction this time
+// and cached on the pool once the transaction has released the connection.
+func (t *Tx) stmt(query string) (*sql.Stmt, error) {
+	t.db.stmtMu.Lock()
+	st, ok := t.db.stmts[query]
+	t.db.stmtMu.Unlock()
+	if ok {
+		return t.tx.StmtContext(t.ctx, st), nil
+	}
+	t.unprepared = append(t.unprepared, query)
+	return t.tx.PrepareContext(t.ctx, query)
 }
 
-func (t *Tx) queryRow(query string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(t.ctx, query, args...)
+// cacheStatements prepares, outside any transaction, the statements the last
+// transaction used for the first time.
+func (db *DB) cacheStatements(ctx context.Context, queries []string) {
+	for _, q := range queries {
+		db.stmtMu.Lock()
+		_, ok := db.stmts[q]
+		db.stmtMu.Unlock()
+		if ok {
+			continue
+		}
+		st, err := db.w.PrepareContext(ctx, q)
+		if err != nil {
+			continue // not cached: the next transaction prepares it again
+		}
+		db.stmtMu.Lock()
+		if db.stmts == nil {
+			st.Close()
+		} else {
+			db.stmts[q] = st
+		}
+		db.stmtMu.Unlock()
+	}
+}
+
+func (t *Tx) exec(query string, args ...any) (sql.Result, error) {
+	st, err := t.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(t.ctx, args...)
+}
+
+func (t *Tx) queryRow(query string, args ...any) rowScanner {
+	st, err := t.stmt(query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(t.ctx, args...)
 }
 
 func (t *Tx) query(query string, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(t.ctx, query, args...)
+	st, err := t.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(t.ctx, args...)
 }
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+type errRow struct{ err error }
+
+func (e errRow) Scan(...any) error { return e.err }
 
 // Fields are column values of one row. Values are string, bool, int, int64,
 // float64, nil or []byte.
