@@ -1,0 +1,235 @@
+// Package desk is the service layer of the desktop application: every
+// operation of the desk (registry, applications, attachments, completeness,
+// protocol, PDFs, login) as one call that checks the operator's role, applies
+// the domain rules and writes through the store in one transaction. Screens
+// call this package and nothing below it.
+package desk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"sportello/internal/auth"
+	"sportello/internal/catalog"
+	"sportello/store"
+)
+
+// Service is the desk's API over one local replica.
+type Service struct {
+	db    *store.DB
+	blobs *store.Blobs
+
+	mu  sync.RWMutex
+	cat *catalog.Catalog
+}
+
+// Session is a logged-in operator.
+type Session struct {
+	OperatorID string
+	Username   string
+	FullName   string
+	Role       auth.Role
+	OfficeID   string
+}
+
+func (s Session) actor() store.Actor { return store.Actor{OperatorID: s.OperatorID} }
+
+// System is the session used for seeding and maintenance.
+var System = Session{OperatorID: "system", Username: "system", FullName: "Sistema", Role: auth.Amministratore}
+
+// Error is a failure the operator can act on: Message is Italian, Problems
+// lists the details, Err (if any) is the precise cause for logs and programs.
+type Error struct {
+	Message  string
+	Problems []string
+	Err      error
+}
+
+func (e *Error) Error() string {
+	msg := e.Message
+	if len(e.Problems) > 0 {
+		msg += ": " + strings.Join(e.Problems, "; ")
+	}
+	if e.Err != nil {
+		msg += " (" + e.Err.Error() + ")"
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func userErr(msg string, problems ...string) error { return &Error{Message: msg, Problems: problems} }
+
+// UserMessage returns the Italian text to show for err.
+func UserMessage(err error) string {
+	var de *Error
+	if errors.As(err, &de) {
+		if len(de.Problems) > 0 {
+			return de.Message + ":\n• " + strings.Join(de.Problems, "\n• ")
+		}
+		return de.Message
+	}
+	if errors.Is(err, auth.ErrForbidden) {
+		msg := err.Error()
+		if i := strings.Index(msg, ": "); i >= 0 {
+			return msg[i+2:]
+		}
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return "Il dato richiesto non esiste (potrebbe non essere ancora arrivato con la sincronizzazione)"
+	}
+	if errors.Is(err, context.Canceled) {
+		return "Operazione annullata"
+	}
+	return "Errore imprevisto: l'operazione non è stata eseguita e nulla di quanto già salvato è cambiato. Dettagli: " + err.Error()
+}
+
+// Options configure Open.
+type Options struct {
+	// Synchronous overrides the SQLite durability level (default FULL).
+	Synchronous string
+	// Now is the clock (tests).
+	Now func() time.Time
+}
+
+// Open opens the replica in dataDir (creating it): database sportello.db and
+// the blob folder blobs/.
+func Open(ctx context.Context, dataDir string, o Options) (*Service, error) {
+	db, err := store.Open(ctx, filepath.Join(dataDir, "sportello.db"), store.Options{Synchronous: o.Synchronous, Now: o.Now})
+	if err != nil {
+		return nil, fmt.Errorf("desk: open replica: %w", err)
+	}
+	blobs, err := store.OpenBlobs(filepath.Join(dataDir, "blobs"))
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("desk: open attachments: %w", err)
+	}
+	return &Service{db: db, blobs: blobs}, nil
+}
+
+// Close closes the replica.
+func (s *Service) Close() error { return s.db.Close() }
+
+// DB exposes the store to the sync package and to tests; screens must not use it.
+func (s *Service) DB() *store.DB { return s.db }
+
+// Blobs exposes the attachment store to the sync package and to tests.
+func (s *Service) Blobs() *store.Blobs { return s.blobs }
+
+// Catalog returns the current catalog (cached; reloaded after imports).
+func (s *Service) Catalog(ctx context.Context) (*catalog.Catalog, error) {
+	s.mu.RLock()
+	c := s.cat
+	s.mu.RUnlock()
+	if c != nil {
+		return c, nil
+	}
+	c, err := s.db.Catalog(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("desk: load catalog: %w", err)
+	}
+	s.mu.Lock()
+	s.cat = c
+	s.mu.Unlock()
+	return c, nil
+}
+
+// InvalidateCatalog drops the cached catalog (after sync brings a new one).
+func (s *Service) InvalidateCatalog() {
+	s.mu.Lock()
+	s.cat = nil
+	s.mu.Unlock()
+}
+
+// ImportCatalog validates and stores a catalog.
+func (s *Service) ImportCatalog(ctx context.Context, sess Session, c *catalog.Catalog) error {
+	if err := sess.Role.Require(auth.ManageCatalog); err != nil {
+		return err
+	}
+	if err := c.Validate(); err != nil {
+		return &Error{Message: "Il catalogo non è valido", Err: err}
+	}
+	if err := s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error { return tx.PutCatalog(c) }); err != nil {
+		return fmt.Errorf("desk: import catalog: %w", err)
+	}
+	s.InvalidateCatalog()
+	return nil
+}
+
+func (s *Service) procedure(ctx context.Context, id string) (catalog.Procedure, catalog.Office, error) {
+	c, err := s.Catalog(ctx)
+	if err != nil {
+		return catalog.Procedure{}, catalog.Office{}, err
+	}
+	p, ok := c.Procedure(id)
+	if !ok {
+		return p, catalog.Office{}, userErr(fmt.Sprintf("Il procedimento «%s» non è nel catalogo", id))
+	}
+	o, _ := c.Office(p.OfficeID)
+	return p, o, nil
+}
+
+// Login checks an operator's password against the replicated hash, so it
+// works offline. The error never says whether the user name exists.
+func (s *Service) Login(ctx context.Context, username, password string) (Session, error) {
+	bad := userErr("Nome utente o password non corretti")
+	o, err := s.db.OperatorByUsername(ctx, strings.TrimSpace(strings.ToLower(username)))
+	if errors.Is(err, store.ErrNotFound) {
+		// Spend the same time as a real check so the answer does not reveal the name.
+		auth.CheckPassword(dummyHash, password) //nolint:errcheck // timing only
+		return Session{}, bad
+	}
+	if err != nil {
+		return Session{}, fmt.Errorf("desk: login: %w", err)
+	}
+	ok, err := auth.CheckPassword(o.PasswordHash, password)
+	if err != nil {
+		return Session{}, fmt.Errorf("desk: login %s: %w", username, err)
+	}
+	if !ok {
+		return Session{}, bad
+	}
+	if !o.Active {
+		return Session{}, userErr("L'utenza è disattivata: rivolgersi all'amministratore")
+	}
+	sess := Session{OperatorID: o.ID, Username: o.Username, FullName: o.FullName, Role: auth.Role(o.Role), OfficeID: o.OfficeID}
+	if err := s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
+		return tx.Audit("login", "operators", o.ID, `{}`, "")
+	}); err != nil {
+		return Session{}, fmt.Errorf("desk: record login: %w", err)
+	}
+	return sess, nil
+}
+
+// dummyHash is checked when the user does not exist (same cost as a real one).
+const dummyHash = "$argon2id$v=19$m=65536,t=3,p=2$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000"
+
+// CreateOperator adds or updates an operator account with a new password.
+func (s *Service) CreateOperator(ctx context.Context, sess Session, id, username, fullName string, role auth.Role, officeID, password string) error {
+	if err := sess.Role.Require(auth.ManageOperators); err != nil {
+		return err
+	}
+	if !role.Valid() {
+		return userErr(fmt.Sprintf("Ruolo «%s» sconosciuto", role))
+	}
+	if len(password) < 8 {
+		return userErr("La password deve avere almeno 8 caratteri")
+	}
+	username = strings.TrimSpace(strings.ToLower(username))
+	if username == "" || strings.TrimSpace(fullName) == "" {
+		return userErr("Nome utente e nome completo sono obbligatori")
+	}
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return fmt.Errorf("desk: hash password: %w", err)
+	}
+	return s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
+		_, err := tx.PutOperator(store.Operator{ID: id, Username: username, FullName: fullName, Role: string(role), OfficeID: officeID, PasswordHash: hash, Active: true})
+		return err
+	})
+}

@@ -1,0 +1,359 @@
+package desk
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"sportello/internal/application"
+	"sportello/internal/auth"
+	"sportello/internal/catalog"
+	"sportello/internal/filetype"
+	"sportello/internal/ids"
+	"sportello/internal/protocol"
+	"sportello/store"
+)
+
+// DefaultEmergencyCause is recorded when the desk opens an emergency period by
+// itself because the protocol server cannot be reached.
+const DefaultEmergencyCause = "Server di protocollo non raggiungibile dalla postazione"
+
+// ProtocolResult is what protocolling returned.
+type ProtocolResult struct {
+	Registration store.Registration
+	Emergency    bool   // numbered in the workstation's emergency register
+	Label        string // the number to tell the citizen
+}
+
+// ProtocolApplication registers a complete application in the protocol, in
+// one operation with its documents' impronte, and moves it to protocollata.
+// This replica has no connection to the protocol server yet (the sync
+// package adds it), so the registration goes into the workstation's
+// emergency register (art. 63); the server later gives it its definitive
+// number. An emergency period is opened automatically when none is open.
+func (s *Service) ProtocolApplication(ctx context.Context, sess Session, appID string) (ProtocolResult, error) {
+	var res ProtocolResult
+	a, err := s.Application(ctx, sess, appID)
+	if err != nil {
+		return res, err
+	}
+	if a.State != application.Completa {
+		return res, userErr(fmt.Sprintf("Si può protocollare solo una pratica completa: questa è «%s»", a.State.Label()))
+	}
+	problems, p, atts, err := s.check(ctx, a)
+	if err != nil {
+		return res, err
+	}
+	if len(problems) > 0 {
+		msgs := make([]string, len(problems))
+		for i, pr := range problems {
+			msgs[i] = pr.Message
+		}
+		return res, userErr("La pratica non supera più la verifica di completezza", msgs...)
+	}
+	if err := requireAccess(sess, p, auth.RegisterProtocol); err != nil {
+		return res, err
+	}
+	c, err := s.db.Citizen(ctx, a.CitizenID)
+	if err != nil {
+		return res, fmt.Errorf("desk: protocol: %w", err)
+	}
+	docs, err := s.registrationDocuments(ctx, sess, a, atts)
+	if err != nil {
+		return res, err
+	}
+	reg := protocol.Registration{Direction: protocol.Incoming, Correspondent: c.FullName(), CorrespondentCF: c.CodiceFiscale,
+		Subject: a.Subject, Classification: p.Classification, OfficeID: a.OfficeID, Primary: &docs[0], Attachments: docs[1:],
+		Confidential: a.Confidential, ApplicationID: a.ID}
+	err = s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
+		stored, err := s.registerEmergencyTx(tx, sess, reg, DefaultEmergencyCause)
+		if err != nil {
+			return err
+		}
+		res.Registration = stored
+		return s.moveTx(tx, a, application.Protocollata, "Protocollo di emergenza "+stored.EmergencyLabel())
+	})
+	if err != nil {
+		return res, fmt.Errorf("desk: protocol application: %w", err)
+	}
+	res.Emergency, res.Label = true, res.Registration.EmergencyLabel()
+	return res, nil
+}
+
+// registrationDocuments lists the documents of an application's
+// registration, primary first: the signed form when attached, else the
+// first attachment in the procedure's order, else the generated form PDF.
+func (s *Service) registrationDocuments(ctx context.Context, sess Session, a application.Application, atts []application.Attachment) ([]protocol.Document, error) {
+	var docs []protocol.Document
+	for _, x := range atts {
+		d := protocol.Document{Name: x.FileName, SHA256Hex: x.SHA256, Size: x.Size, MediaType: x.MediaType}
+		if x.DocType == SignedFormType {
+			docs = append([]protocol.Document{d}, docs...)
+		} else {
+			docs = append(docs, d)
+		}
+	}
+	if len(docs) > 0 {
+		return docs, nil
+	}
+	var buf bytes.Buffer
+	if err := s.ApplicationFormPDF(ctx, sess, a.ID, &buf); err != nil {
+		return nil, err
+	}
+	digest, size, err := s.blobs.Put(ctx, &buf, 0)
+	if err != nil {
+		return nil, fmt.Errorf("desk: store generated form: %w", err)
+	}
+	return []protocol.Document{{Name: "istanza.pdf", SHA256Hex: digest, Size: size, MediaType: "application/pdf"}}, nil
+}
+
+// registerEmergencyTx writes reg in this workstation's emergency register.
+func (s *Service) registerEmergencyTx(tx *store.Tx, sess Session, reg protocol.Registration, cause string) (store.Registration, error) {
+	if p := reg.Validate(); len(p) > 0 {
+		return store.Registration{}, userErr("La registrazione di protocollo non è completa", p...)
+	}
+	now := tx.Now()
+	in, err := tx.OpenInterruption()
+	if err != nil {
+		return store.Registration{}, err
+	}
+	register := protocol.EmergencyRegisterCode(tx.DB().WorkstationCode())
+	if in == nil {
+		if err := sess.Role.Require(auth.ManageEmergency); err != nil {
+			return store.Registration{}, err
+		}
+		in = &store.Interruption{ID: ids.New(), RegisterCode: register, Cause: cause, AuthorizedBy: sess.OperatorID,
+			AuthorizationRef: reg.AuthorizationRef, StartedAt: now}
+		if err := tx.InsertInterruption(*in); err != nil {
+			return store.Registration{}, err
+		}
+	}
+	if err := in.Rules().UsableAt(now); err != nil {
+		return store.Registration{}, userErr(err.Error())
+	}
+	date, year := protocol.LegalDate(now)
+	n, err := tx.NextEmergencyNumber(in.RegisterCode, year)
+	if err != nil {
+		return store.Registration{}, err
+	}
+	docs := append([]protocol.Document{*reg.Primary}, reg.Attachments...)
+	r := store.Registration{ID: ids.New(), Direction: reg.Direction, RegisteredAt: now, RegDate: date, Year: year, RegisterKind: "emergenza",
+		EmergencyRegister: in.RegisterCode, EmergencyNumber: n, InterruptionID: in.ID, Correspondent: strings.TrimSpace(reg.Correspondent),
+		CorrespondentCF: reg.CorrespondentCF, Subject: strings.TrimSpace(reg.Subject), Classification: reg.Classification, OfficeID: reg.OfficeID,
+		ApplicationID: reg.ApplicationID, ReceivedDocNumber: reg.ReceivedDocNumber, ReceivedDocDate: reg.ReceivedDocDate,
+		Confidential: reg.Confidential, OperatorID: sess.OperatorID, WorkstationID: tx.DB().WorkstationID(), Documents: docs}
+	if err := tx.InsertRegistration(r); err != nil {
+		return store.Registration{}, err
+	}
+	return r, nil
+}
+
+// NamedFile is a file handed to the protocol office.
+type NamedFile struct {
+	Name string
+	Data io.Reader
+}
+
+// RegisterDocument registers a document that did not come through the desk
+// (incoming mail, PEC printed out, outgoing letters): files[0] is the primary
+// document, the rest are attachments; their impronte are computed here.
+func (s *Service) RegisterDocument(ctx context.Context, sess Session, reg protocol.Registration, files []NamedFile) (ProtocolResult, error) {
+	var res ProtocolResult
+	if err := sess.Role.Require(auth.RegisterProtocol); err != nil {
+		return res, err
+	}
+	if reg.Confidential {
+		if err := sess.Role.Require(auth.ReadConfidential); err != nil {
+			return res, err
+		}
+	}
+	if len(files) == 0 {
+		return res, userErr("Allegare il documento da protocollare: la registrazione deve riportarne l'impronta")
+	}
+	var docs []protocol.Document
+	for _, f := range files {
+		digest, size, err := s.blobs.Put(ctx, f.Data, 0)
+		if err != nil {
+			return res, fmt.Errorf("desk: store document %s: %w", f.Name, err)
+		}
+		file, err := s.blobs.Open(digest)
+		if err != nil {
+			return res, fmt.Errorf("desk: read document back: %w", err)
+		}
+		det, err := filetype.DetectReader(file, size)
+		file.Close()
+		if err != nil {
+			return res, fmt.Errorf("desk: detect document format: %w", err)
+		}
+		docs = append(docs, protocol.Document{Name: f.Name, SHA256Hex: digest, Size: size, MediaType: det.MediaType})
+	}
+	reg.Primary, reg.Attachments = &docs[0], docs[1:]
+	if p := reg.Validate(); len(p) > 0 {
+		return res, userErr("La registrazione di protocollo non è completa", p...)
+	}
+	err := s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
+		for _, d := range docs {
+			if err := tx.RecordBlob(d.SHA256Hex, d.Size, "", d.MediaType); err != nil {
+				return err
+			}
+		}
+		r, err := s.registerEmergencyTx(tx, sess, reg, DefaultEmergencyCause)
+		res.Registration = r
+		return err
+	})
+	if err != nil {
+		return res, fmt.Errorf("desk: register document: %w", err)
+	}
+	res.Emergency, res.Label = true, res.Registration.EmergencyLabel()
+	return res, nil
+}
+
+// Annul annuls a registration (art. 54): a new entry with reason and
+// authorisation; the registration stays readable.
+func (s *Service) Annul(ctx context.Context, sess Session, registrationID, reason, authorizationRef string) error {
+	if err := sess.Role.Require(auth.AnnulProtocol); err != nil {
+		return err
+	}
+	if strings.TrimSpace(reason) == "" {
+		return userErr("Il motivo dell'annullamento è obbligatorio")
+	}
+	if strings.TrimSpace(authorizationRef) == "" {
+		return userErr("Indicare gli estremi del provvedimento che autorizza l'annullamento (art. 54 DPR 445/2000)")
+	}
+	if _, err := s.db.Registration(ctx, registrationID); err != nil {
+		return err
+	}
+	return s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
+		annulled, err := tx.IsAnnulled(registrationID)
+		if err != nil {
+			return err
+		}
+		if annulled {
+			return userErr("La registrazione è già annullata")
+		}
+		return tx.InsertAnnulment(ids.New(), registrationID, strings.TrimSpace(reason), strings.TrimSpace(authorizationRef))
+	})
+}
+
+// OpenInterruption starts an emergency period on this workstation with the
+// cause and the reference of the authorisation (art. 63).
+func (s *Service) OpenInterruption(ctx context.Context, sess Session, cause, authorizationRef string) error {
+	if err := sess.Role.Require(auth.ManageEmergency); err != nil {
+		return err
+	}
+	if strings.TrimSpace(cause) == "" {
+		return userErr("Indicare la causa dell'interruzione")
+	}
+	return s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
+		in, err := tx.OpenInterruption()
+		if err != nil {
+			return err
+		}
+		if in != nil {
+			return userErr("C'è già un'interruzione aperta su questa postazione dal " + in.StartedAt.In(protocol.Rome).Format("02/01/2006 15:04"))
+		}
+		return tx.InsertInterruption(store.Interruption{ID: ids.New(), RegisterCode: protocol.EmergencyRegisterCode(tx.DB().WorkstationCode()),
+			Cause: strings.TrimSpace(cause), AuthorizedBy: sess.OperatorID, AuthorizationRef: strings.TrimSpace(authorizationRef), StartedAt: tx.Now()})
+	})
+}
+
+// ErrNoInterruption means no emergency period is open on this workstation.
+var ErrNoInterruption = errors.New("desk: no open interruption")
+
+// CloseInterruption records that the protocol service was restored.
+func (s *Service) CloseInterruption(ctx context.Context, sess Session) error {
+	if err := sess.Role.Require(auth.ManageEmergency); err != nil {
+		return err
+	}
+	return s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
+		in, err := tx.OpenInterruption()
+		if err != nil {
+			return err
+		}
+		if in == nil {
+			return &Error{Message: "Nessuna interruzione aperta su questa postazione", Err: ErrNoInterruption}
+		}
+		return tx.EndInterruption(in.ID, tx.Now())
+	})
+}
+
+// ExtendInterruption records an authorised extension beyond 24 hours.
+func (s *Service) ExtendInterruption(ctx context.Context, sess Session, authorizationRef string, until time.Time) error {
+	if err := sess.Role.Require(auth.ManageEmergency); err != nil {
+		return err
+	}
+	if strings.TrimSpace(authorizationRef) == "" {
+		return userErr("Indicare gli estremi dell'autorizzazione alla proroga")
+	}
+	return s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
+		in, err := tx.OpenInterruption()
+		if err != nil {
+			return err
+		}
+		if in == nil {
+			return &Error{Message: "Nessuna interruzione aperta su questa postazione", Err: ErrNoInterruption}
+		}
+		if err := in.Rules().CheckExtension(until); err != nil {
+			return userErr(err.Error())
+		}
+		return tx.InsertExtension(ids.New(), in.ID, strings.TrimSpace(authorizationRef), until)
+	})
+}
+
+// Registrations searches the register. Confidential registrations are only
+// listed for roles that may read them.
+func (s *Service) Registrations(ctx context.Context, sess Session, f store.RegistrationFilter) ([]store.Registration, error) {
+	if err := sess.Role.Require(auth.ViewProtocolRegist); err != nil {
+		return nil, err
+	}
+	all, err := s.db.Registrations(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	if sess.Role.Can(auth.ReadConfidential) {
+		return all, nil
+	}
+	out := all[:0]
+	for _, r := range all {
+		if !r.Confidential {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// Registration reads one registration (confidentiality checked).
+func (s *Service) Registration(ctx context.Context, sess Session, id string) (store.Registration, error) {
+	r, err := s.db.Registration(ctx, id)
+	if err != nil {
+		return r, err
+	}
+	if r.Confidential {
+		if err := sess.Role.Require(auth.ReadConfidential); err != nil {
+			return store.Registration{}, err
+		}
+	}
+	return r, nil
+}
+
+// Interruptions lists emergency periods.
+func (s *Service) Interruptions(ctx context.Context) ([]store.Interruption, error) {
+	return s.db.Interruptions(ctx)
+}
+
+// EmergencyDailyCounts lists registrations per emergency register and day.
+func (s *Service) EmergencyDailyCounts(ctx context.Context) ([]store.EmergencyDayCount, error) {
+	return s.db.EmergencyDailyCounts(ctx)
+}
+
+// officeName is a helper for PDFs and screens.
+func officeName(c *catalog.Catalog, id string) string {
+	if o, ok := c.Office(id); ok {
+		return o.Name
+	}
+	return id
+}
