@@ -72,6 +72,9 @@ func UserMessage(err error) string {
 		if len(de.Problems) > 0 {
 			return de.Message + ":\n• " + strings.Join(de.Problems, "\n• ")
 		}
+		if de.Err != nil {
+			return de.Message + ": " + de.Err.Error()
+		}
 		return de.Message
 	}
 	if errors.Is(err, auth.ErrForbidden) {
