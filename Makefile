@@ -1,0 +1,58 @@
+# Sportello — build, run and test.
+#
+#   make run     install missing system packages, build the desktop app, open it
+#                (embedded local database in the user's data folder, demo data on first start)
+#   make test    install missing packages, vet, unit/UI tests, server built with
+#                CGO_ENABLED=0, desktop app built and started in a real window under Xvfb
+#   make bench   the benchmarks of the issues, with baselines measured in the same run
+#   make fuzz    every fuzz target for FUZZTIME each (default 20s)
+
+GO        ?= go
+BIN       ?= bin
+TAGS      := migrated_fynedo
+FUZZTIME  ?= 20s
+export GOFLAGS ?= -mod=readonly
+
+.PHONY: all deps deps-test run build build-app build-server test vet unit window-check bench fuzz clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh run
+
+deps-test:
+	@bash scripts/deps.sh test
+
+build: build-app build-server
+
+build-app: deps
+	$(GO) build -tags $(TAGS) -o $(BIN)/sportello ./cmd/sportello
+
+build-server:
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/sportello-server ./cmd/sportello-server
+
+run: build-app
+	./$(BIN)/sportello
+
+test: deps-test vet unit build window-check
+
+vet:
+	$(GO) vet -tags $(TAGS) ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	 if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+unit:
+	$(GO) test -tags $(TAGS) -count=1 ./...
+
+window-check: build-app
+	bash scripts/window-check.sh $(BIN)/sportello $(BIN)/window-check.png
+
+bench:
+	$(GO) run ./cmd/sportello-bench
+
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./internal/codicefiscale/
+	$(GO) test -run='^$$' -fuzz=FuzzImport -fuzztime=$(FUZZTIME) ./internal/vcard/
+
+clean:
+	rm -rf $(BIN)
