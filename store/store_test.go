@@ -372,3 +372,26 @@ func TestBlobsAtomicAndVerified(t *testing.T) {
 		t.Fatal("leftover temp file not removed")
 	}
 }
+
+func TestChangesCarryBaseVersions(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	put := func(c citizen.Citizen) {
+		if err := db.Write(ctx, Actor{OperatorID: "op"}, func(tx *Tx) error { _, err := tx.PutCitizen(c); return err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := citizen.Citizen{ID: "c1", Surname: "Verdi", Phone: "1"}
+	put(c)
+	c.Phone = "2"
+	put(c)
+	cs, err := db.ChangesAfter(ctx, 0, 10)
+	if err != nil || len(cs) != 2 {
+		t.Fatalf("%v %d", err, len(cs))
+	}
+	var base map[string]string
+	json.Unmarshal(cs[1].Base, &base)
+	if base["phone"] != cs[0].HLC || cs[1].OriginSeq != cs[1].Seq || cs[0].OriginSeq != cs[0].Seq {
+		t.Fatalf("base %v (want phone=%s), origin seqs %d/%d", base, cs[0].HLC, cs[0].OriginSeq, cs[1].OriginSeq)
+	}
+}

@@ -293,15 +293,80 @@ func (t *Tx) insert(table, id string, keys []string, f Fields, op string) error 
 // redacted columns never appear in the audit log's data.
 var redacted = map[string]bool{"password_hash": true}
 
+// fieldVersion is the current version of one field.
+type fieldVersion struct {
+	H string `json:"h"` // HLC of the write that set the value
+	B string `json:"b"` // HLC of the value that write overwrote ("" when new)
+}
+
+// readVersions returns the per-field versions of a row.
+func (t *Tx) readVersions(table, id string) (map[string]fieldVersion, error) {
+	var raw string
+	err := t.queryRow(`SELECT versions FROM sync_versions WHERE tbl = ? AND row_id = ?`, table, id).Scan(&raw)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return map[string]fieldVersion{}, nil
+	case err != nil:
+		return nil, fmt.Errorf("store: read versions of %s %s: %w", table, id, err)
+	}
+	v := map[string]fieldVersion{}
+	if err := json.Unmarshal([]byte(raw), &v); err != nil {
+		return nil, fmt.Errorf("store: decode versions of %s %s: %w", table, id, err)
+	}
+	return v, nil
+}
+
+func (t *Tx) writeVersions(table, id string, v map[string]fieldVersion) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("store: encode versions: %w", err)
+	}
+	if _, err := t.exec(`INSERT INTO sync_versions (tbl, row_id, versions) VALUES (?, ?, ?)
+		ON CONFLICT (tbl, row_id) DO UPDATE SET versions = excluded.versions`, table, id, string(b)); err != nil {
+		return fmt.Errorf("store: write versions of %s %s: %w", table, id, err)
+	}
+	return nil
+}
+
+// record logs a local change: sync_changes (with the base version of each
+// field, for the merge), the field versions, and the audit entry.
 func (t *Tx) record(table, id, op string, f Fields) error {
 	data, err := json.Marshal(f)
 	if err != nil {
 		return fmt.Errorf("store: encode change of %s %s: %w", table, id, err)
 	}
 	ts := t.db.clock.Now().String()
-	if _, err := t.exec(`INSERT INTO sync_changes (tx_id, tbl, row_id, op, data, hlc, operator_id, workstation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.id, table, id, op, string(data), ts, t.actor.OperatorID, t.db.wsID); err != nil {
+	base := map[string]string{}
+	if !appendOnly[table] {
+		versions, err := t.readVersions(table, id)
+		if err != nil {
+			return err
+		}
+		for k := range f {
+			if v, ok := versions[k]; ok {
+				base[k] = v.H
+			}
+			versions[k] = fieldVersion{H: ts, B: versions[k].H}
+		}
+		if err := t.writeVersions(table, id, versions); err != nil {
+			return err
+		}
+	}
+	baseJSON, err := json.Marshal(base)
+	if err != nil {
+		return fmt.Errorf("store: encode base: %w", err)
+	}
+	res, err := t.exec(`INSERT INTO sync_changes (tx_id, tbl, row_id, op, data, hlc, operator_id, workstation_id, base) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.id, table, id, op, string(data), ts, t.actor.OperatorID, t.db.wsID, string(baseJSON))
+	if err != nil {
 		return fmt.Errorf("store: record change of %s %s: %w", table, id, err)
+	}
+	seq, err := res.LastInsertId()
+	if err != nil {
+		return fmt.Errorf("store: change seq: %w", err)
+	}
+	if _, err := t.exec(`UPDATE sync_changes SET origin_seq = ? WHERE seq = ?`, seq, seq); err != nil {
+		return fmt.Errorf("store: set origin seq: %w", err)
 	}
 	auditData := data
 	for k := range f {
@@ -323,6 +388,15 @@ func (t *Tx) record(table, id, op string, f Fields) error {
 	}
 	return t.Audit(op, table, id, string(auditData), ts)
 }
+
+// appendOnly lists the tables whose rows are written once and never change.
+var appendOnly = map[string]bool{
+	"application_history": true, "protocol_registrations": true, "protocol_documents": true,
+	"protocol_numbers": true, "protocol_annulments": true, "protocol_interruption_extensions": true,
+}
+
+// AppendOnly reports whether rows of table are written once and never change.
+func AppendOnly(table string) bool { return appendOnly[table] }
 
 // Audit appends an entry to this workstation's hash-chained audit log. Put
 // and Insert call it for every change; services call it directly for events
@@ -389,12 +463,14 @@ type Change struct {
 	Data          json.RawMessage
 	HLC           string
 	OperatorID    string
-	WorkstationID string
+	WorkstationID string // origin workstation
+	OriginSeq     int64  // the change's seq on its origin
+	Base          json.RawMessage
 }
 
 // ChangesAfter returns up to limit recorded changes with seq > after, in order.
 func (db *DB) ChangesAfter(ctx context.Context, after int64, limit int) ([]Change, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT seq, tx_id, tbl, row_id, op, data, hlc, operator_id, workstation_id
+	rows, err := db.r.QueryContext(ctx, `SELECT seq, tx_id, tbl, row_id, op, data, hlc, operator_id, workstation_id, origin_seq, base
 		FROM sync_changes WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: read changes: %w", err)
@@ -403,11 +479,11 @@ func (db *DB) ChangesAfter(ctx context.Context, after int64, limit int) ([]Chang
 	var out []Change
 	for rows.Next() {
 		var c Change
-		var data string
-		if err := rows.Scan(&c.Seq, &c.TxID, &c.Table, &c.RowID, &c.Op, &data, &c.HLC, &c.OperatorID, &c.WorkstationID); err != nil {
+		var data, base string
+		if err := rows.Scan(&c.Seq, &c.TxID, &c.Table, &c.RowID, &c.Op, &data, &c.HLC, &c.OperatorID, &c.WorkstationID, &c.OriginSeq, &base); err != nil {
 			return nil, fmt.Errorf("store: read changes: %w", err)
 		}
-		c.Data = json.RawMessage(data)
+		c.Data, c.Base = json.RawMessage(data), json.RawMessage(base)
 		out = append(out, c)
 	}
 	return out, rows.Err()
