@@ -1,0 +1,298 @@
+package store
+
+import (
+	"bytes"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"sportello/internal/application"
+	"sportello/internal/hlc"
+	"sportello/internal/ids"
+)
+
+// ApplyOptions tune how a remote change is merged.
+type ApplyOptions struct {
+	// RecordConflicts makes the merge write a sync_conflicts row for every
+	// concurrent write of the same field with a different value. Only the
+	// server records conflicts (it sees every change first), so that each
+	// conflict exists once and reaches the replicas like any other row.
+	RecordConflicts bool
+}
+
+// ApplyResult says what applying a remote change did.
+type ApplyResult struct {
+	Duplicate bool     // already applied earlier: nothing done
+	Applied   []string // columns whose remote value won
+	Conflicts int      // conflict records written
+}
+
+// ErrInvalidChange marks a change that can never be applied (unknown table,
+// column, malformed data); the caller refuses it with the message.
+var ErrInvalidChange = errors.New("store: invalid change")
+
+// ApplyRemote merges a change that originated on another replica into this
+// one, inside the caller's transaction, and records it in sync_changes under
+// its origin (so it is never applied twice and the server can forward it).
+//
+// Merge rules (docs/sync-protocol.md):
+//   - append-only tables: the row is inserted if absent, never changed;
+//   - other tables, per field: the write with the higher hybrid logical clock
+//     wins, whatever order changes arrive in (so every replica converges);
+//   - applications.state never moves backwards: the state further along the
+//     lifecycle wins, the clock decides only between the two final states;
+//   - protocol_interruptions.ended_at is set once: the first value stays;
+//   - a write that did not see the version it competes with is concurrent:
+//     with different values, the losing value is kept in sync_conflicts.
+func (t *Tx) ApplyRemote(c Change, o ApplyOptions) (ApplyResult, error) {
+	var res ApplyResult
+	if c.WorkstationID == "" || c.OriginSeq <= 0 {
+		return res, fmt.Errorf("%w: missing origin", ErrInvalidChange)
+	}
+	var n int
+	if err := t.queryRow(`SELECT count(*) FROM sync_changes WHERE workstation_id = ? AND origin_seq = ?`, c.WorkstationID, c.OriginSeq).Scan(&n); err != nil {
+		return res, fmt.Errorf("store: dedupe change: %w", err)
+	}
+	if n > 0 {
+		res.Duplicate = true
+		return res, nil
+	}
+	cols, ok := t.db.cols[c.Table]
+	if !ok {
+		return res, fmt.Errorf("%w: table %q is not replicated", ErrInvalidChange, c.Table)
+	}
+	if c.RowID == "" {
+		return res, fmt.Errorf("%w: empty row id", ErrInvalidChange)
+	}
+	remoteTS, err := hlc.Parse(c.HLC)
+	if err != nil {
+		return res, fmt.Errorf("%w: %v", ErrInvalidChange, err)
+	}
+	data, err := decodeFields(c.Data)
+	if err != nil {
+		return res, fmt.Errorf("%w: data: %v", ErrInvalidChange, err)
+	}
+	if len(data) == 0 {
+		return res, fmt.Errorf("%w: no columns", ErrInvalidChange)
+	}
+	for k := range data {
+		if !cols[k] || k == "id" {
+			return res, fmt.Errorf("%w: table %s has no column %q", ErrInvalidChange, c.Table, k)
+		}
+	}
+	base := map[string]string{}
+	if len(c.Base) > 0 {
+		if err := json.Unmarshal(c.Base, &base); err != nil {
+			return res, fmt.Errorf("%w: base: %v", ErrInvalidChange, err)
+		}
+	}
+	if c.Op != "insert" && c.Op != "update" {
+		return res, fmt.Errorf("%w: op %q", ErrInvalidChange, c.Op)
+	}
+	t.db.clock.Observe(remoteTS)
+
+	if appendOnly[c.Table] {
+		if err := t.insertIfAbsent(c.Table, c.RowID, data); err != nil {
+			return res, err
+		}
+		for k := range data {
+			res.Applied = append(res.Applied, k)
+		}
+	} else if err := t.mergeFields(c, data, base, o, &res); err != nil {
+		return res, err
+	}
+	if _, err := t.exec(`INSERT INTO sync_changes (tx_id, tbl, row_id, op, data, hlc, operator_id, workstation_id, origin_seq, base) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.TxID, c.Table, c.RowID, c.Op, string(c.Data), c.HLC, c.OperatorID, c.WorkstationID, c.OriginSeq, string(orEmptyObject(c.Base))); err != nil {
+		return res, fmt.Errorf("store: record remote change: %w", err)
+	}
+	sort.Strings(res.Applied)
+	return res, nil
+}
+
+func orEmptyObject(b json.RawMessage) json.RawMessage {
+	if len(b) == 0 {
+		return json.RawMessage("{}")
+	}
+	return b
+}
+
+// decodeFields decodes a change's JSON object keeping integers exact.
+func decodeFields(raw json.RawMessage) (Fields, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	f := Fields{}
+	for k, v := range m {
+		switch x := v.(type) {
+		case json.Number:
+			if i, err := x.Int64(); err == nil {
+				f[k] = i
+			} else if fl, err := x.Float64(); err == nil {
+				f[k] = fl
+			} else {
+				return nil, fmt.Errorf("column %s: bad number %s", k, x)
+			}
+		case string, nil:
+			f[k] = x
+		case bool:
+			f[k] = map[bool]int64{false: 0, true: 1}[x]
+		default:
+			return nil, fmt.Errorf("column %s: unsupported value %T", k, v)
+		}
+	}
+	return f, nil
+}
+
+func (t *Tx) insertIfAbsent(table, id string, f Fields) error {
+	keys := make([]string, 0, len(f))
+	for k := range f {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	args := []any{id}
+	for _, k := range keys {
+		args = append(args, f[k])
+	}
+	q := `INSERT INTO ` + table + ` (id, ` + strings.Join(keys, ", ") + `) VALUES (?` + strings.Repeat(", ?", len(keys)) + `) ON CONFLICT (id) DO NOTHING`
+	if _, err := t.exec(q, args...); err != nil {
+		return fmt.Errorf("store: apply insert into %s %s: %w", table, id, err)
+	}
+	return nil
+}
+
+func (t *Tx) currentValues(table, id string, keys []string) (map[string]any, bool, error) {
+	vals := make([]any, len(keys))
+	ptrs := make([]any, len(keys))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	err := t.queryRow(`SELECT `+strings.Join(keys, ", ")+` FROM `+table+` WHERE id = ?`, id).Scan(ptrs...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("store: read %s %s: %w", table, id, err)
+	}
+	out := map[string]any{}
+	for i, k := range keys {
+		v, _ := normalize(vals[i])
+		out[k] = v
+	}
+	return out, true, nil
+}
+
+func (t *Tx) mergeFields(c Change, data Fields, base map[string]string, o ApplyOptions, res *ApplyResult) error {
+	keys := make([]string, 0, len(data))
+	for k := range data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	current, exists, err := t.currentValues(c.Table, c.RowID, keys)
+	if err != nil {
+		return err
+	}
+	versions, err := t.readVersions(c.Table, c.RowID)
+	if err != nil {
+		return err
+	}
+	win := Fields{}
+	for _, k := range keys {
+		remote := data[k]
+		cur, has := versions[k]
+		local := current[k]
+		if !exists || !has {
+			win[k] = remote
+			versions[k] = fieldVersion{H: c.HLC, B: base[k]}
+			continue
+		}
+		remoteWins := c.HLC > cur.H
+		switch {
+		case c.Table == "applications" && k == "state":
+			ls, rs := application.State(fmt.Sprint(local)), application.State(fmt.Sprint(remote))
+			if ls.Rank() != rs.Rank() {
+				remoteWins = rs.Rank() > ls.Rank()
+			}
+		case c.Table == "protocol_interruptions" && (k == "ended_at" || k == "ended_by"):
+			remoteWins = local == "" || local == nil
+		}
+		// Concurrent: the later writer did not overwrite the earlier one's version.
+		concurrent := (remoteWins && base[k] != cur.H) || (!remoteWins && cur.B != c.HLC && cur.B < c.HLC)
+		if concurrent && !sameValue(local, remote) && o.RecordConflicts {
+			winVal, winTS, loseVal, loseTS, loser := remote, c.HLC, local, cur.H, originOf(cur.H)
+			if !remoteWins {
+				winVal, winTS, loseVal, loseTS, loser = local, cur.H, remote, c.HLC, c.WorkstationID
+			}
+			if err := t.recordConflict(c.Table, c.RowID, k, winVal, winTS, loseVal, loseTS, loser); err != nil {
+				return err
+			}
+			res.Conflicts++
+		}
+		if remoteWins && c.HLC > cur.H {
+			versions[k] = fieldVersion{H: c.HLC, B: base[k]}
+		}
+		if remoteWins && !sameValue(local, remote) {
+			win[k] = remote
+		}
+	}
+	if len(win) > 0 {
+		if !exists {
+			if err := t.insertIfAbsent(c.Table, c.RowID, win); err != nil {
+				return err
+			}
+		} else {
+			wkeys := make([]string, 0, len(win))
+			for k := range win {
+				wkeys = append(wkeys, k)
+			}
+			sort.Strings(wkeys)
+			sets := make([]string, len(wkeys))
+			args := make([]any, 0, len(wkeys)+1)
+			for i, k := range wkeys {
+				sets[i] = k + " = ?"
+				args = append(args, win[k])
+			}
+			args = append(args, c.RowID)
+			if _, err := t.exec(`UPDATE `+c.Table+` SET `+strings.Join(sets, ", ")+` WHERE id = ?`, args...); err != nil {
+				return fmt.Errorf("store: apply update to %s %s: %w", c.Table, c.RowID, err)
+			}
+		}
+		for k := range win {
+			res.Applied = append(res.Applied, k)
+		}
+	}
+	return t.writeVersions(c.Table, c.RowID, versions)
+}
+
+func sameValue(a, b any) bool {
+	na, _ := normalize(a)
+	nb, _ := normalize(b)
+	return fmt.Sprint(na) == fmt.Sprint(nb) && (na == nil) == (nb == nil)
+}
+
+// originOf extracts the node (workstation) from an HLC string.
+func originOf(ts string) string {
+	if p, err := hlc.Parse(ts); err == nil {
+		return p.Node
+	}
+	return ""
+}
+
+func (t *Tx) recordConflict(table, rowID, col string, winVal any, winTS string, loseVal any, loseTS, loser string) error {
+	wv, err := json.Marshal(winVal)
+	if err != nil {
+		return fmt.Errorf("store: encode conflict: %w", err)
+	}
+	lv, err := json.Marshal(loseVal)
+	if err != nil {
+		return fmt.Errorf("store: encode conflict: %w", err)
+	}
+	_, err = t.Put("sync_conflicts", ids.New(), Fields{"tbl": table, "row_id": rowID, "col": col, "winner_value": string(wv), "winner_hlc": winTS,
+		"loser_value": string(lv), "loser_hlc": loseTS, "loser_origin": loser, "detected_at": t.NowString()})
+	return err
+}

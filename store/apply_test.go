@@ -1,0 +1,179 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"sportello/internal/application"
+	"sportello/internal/citizen"
+)
+
+type fakeClock struct{ t time.Time }
+
+func (f *fakeClock) now() time.Time { return f.t }
+
+func openAt(t *testing.T, name string, clk *fakeClock) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), name+".db"), Options{Synchronous: "NORMAL", Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// ship applies to `to` every change `from` has that did not originate on `to`.
+func ship(t *testing.T, from, to *DB, conflicts bool) {
+	t.Helper()
+	ctx := context.Background()
+	cs, err := from.ChangesAfter(ctx, 0, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := to.Write(ctx, Actor{}, func(tx *Tx) error {
+		for _, c := range cs {
+			if c.WorkstationID == to.WorkstationID() {
+				continue
+			}
+			if _, err := tx.ApplyRemote(c, ApplyOptions{RecordConflicts: conflicts}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func putCitizen(t *testing.T, db *DB, c citizen.Citizen) {
+	t.Helper()
+	if err := db.Write(context.Background(), Actor{OperatorID: "op"}, func(tx *Tx) error { _, err := tx.PutCitizen(c); return err }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMergeFieldsAndConflicts(t *testing.T) {
+	ctx := context.Background()
+	clkA := &fakeClock{time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	clkB := &fakeClock{clkA.t}
+	clkS := &fakeClock{clkA.t}
+	a, b, s := openAt(t, "a", clkA), openAt(t, "b", clkB), openAt(t, "s", clkS)
+	id := citizen.IDForCodiceFiscale("RSSMRA85T10A562S")
+	c := citizen.Citizen{ID: id, CodiceFiscale: "RSSMRA85T10A562S", Surname: "Rossi", Name: "Mario"}
+	putCitizen(t, a, c)
+	ship(t, a, s, true)
+	ship(t, s, b, false)
+
+	// Concurrent edits of different fields both survive.
+	ca, cb := c, c
+	ca.Phone = "333 1111111"
+	clkA.t = clkA.t.Add(time.Minute)
+	putCitizen(t, a, ca)
+	cb.Email = "mario@example.it"
+	clkB.t = clkB.t.Add(2 * time.Minute)
+	putCitizen(t, b, cb)
+	// Same field on both: B writes later (higher clock) and must win everywhere.
+	ca.Notes, cb.Notes = "nota di A", "nota di B"
+	clkA.t = clkA.t.Add(time.Minute)
+	putCitizen(t, a, ca)
+	clkB.t = clkB.t.Add(time.Minute)
+	putCitizen(t, b, cb)
+
+	ship(t, b, s, true) // B first this time: order must not matter
+	ship(t, a, s, true)
+	ship(t, s, a, false)
+	ship(t, s, b, false)
+	ship(t, s, b, false) // a replay changes nothing
+
+	for name, db := range map[string]*DB{"a": a, "b": b, "s": s} {
+		got, err := db.Citizen(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Phone != "333 1111111" || got.Email != "mario@example.it" || got.Notes != "nota di B" {
+			t.Errorf("%s: phone=%q email=%q notes=%q", name, got.Phone, got.Email, got.Notes)
+		}
+	}
+	var n int
+	var loser string
+	if err := s.r.QueryRow(`SELECT count(*), COALESCE(MAX(loser_value), '') FROM sync_conflicts WHERE col = 'notes'`).Scan(&n, &loser); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || loser != `"nota di A"` {
+		t.Fatalf("conflicts on notes: %d, loser %s", n, loser)
+	}
+	if err := s.r.QueryRow(`SELECT count(*) FROM sync_conflicts WHERE col <> 'notes'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("spurious conflicts: %d %v", n, err)
+	}
+	// The conflict record itself reaches the replicas.
+	ship(t, s, a, false)
+	if err := a.r.QueryRow(`SELECT count(*) FROM sync_conflicts`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("conflict not replicated: %d %v", n, err)
+	}
+}
+
+func TestMergeStateNeverMovesBackwards(t *testing.T) {
+	clkA := &fakeClock{time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	clkB := &fakeClock{clkA.t}
+	clkS := &fakeClock{clkA.t}
+	a, b, s := openAt(t, "a", clkA), openAt(t, "b", clkB), openAt(t, "s", clkS)
+	putCitizen(t, a, citizen.Citizen{ID: "c1", Surname: "Neri"})
+	app := application.Application{ID: "app1", ProcedureID: "p", CitizenID: "c1", OfficeID: "o", State: application.Bozza}
+	put := func(db *DB, st application.State) {
+		app.State = st
+		if err := db.Write(context.Background(), Actor{}, func(tx *Tx) error { _, err := tx.PutApplication(app); return err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(a, application.Bozza)
+	ship(t, a, s, true)
+	ship(t, s, b, false)
+	// A moves it forward; B, later by the clock but unaware, writes an older state.
+	clkA.t = clkA.t.Add(time.Minute)
+	put(a, application.Inoltrata)
+	clkB.t = clkB.t.Add(time.Hour)
+	put(b, application.Completa)
+	ship(t, a, s, true)
+	ship(t, b, s, true)
+	ship(t, s, a, false)
+	ship(t, s, b, false)
+	for name, db := range map[string]*DB{"a": a, "b": b, "s": s} {
+		got, err := db.Application(context.Background(), "app1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State != application.Inoltrata {
+			t.Errorf("%s: state %s, want inoltrata", name, got.State)
+		}
+	}
+}
+
+func TestApplyRejectsInvalidChanges(t *testing.T) {
+	clk := &fakeClock{time.Now()}
+	db := openAt(t, "x", clk)
+	good := Change{WorkstationID: "w", OriginSeq: 1, Table: "citizens", RowID: "c", Op: "insert", HLC: "0000000000001-00000000-w", Data: []byte(`{"surname":"X","created_at":"t"}`)}
+	cases := map[string]Change{}
+	bad := good
+	bad.Table = "sqlite_master"
+	cases["table"] = bad
+	bad = good
+	bad.Data = []byte(`{"surname":"X","password":"y"}`)
+	cases["column"] = bad
+	bad = good
+	bad.HLC = "yesterday"
+	cases["clock"] = bad
+	bad = good
+	bad.Data = []byte(`{"surname":`)
+	cases["json"] = bad
+	bad = good
+	bad.OriginSeq = 0
+	cases["origin"] = bad
+	for name, c := range cases {
+		err := db.Write(context.Background(), Actor{}, func(tx *Tx) error { _, err := tx.ApplyRemote(c, ApplyOptions{}); return err })
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
