@@ -71,7 +71,7 @@ func (t *Tx) ApplyRemote(c Change, o ApplyOptions) (ApplyResult, error) {
 	if err != nil {
 		return res, fmt.Errorf("%w: %v", ErrInvalidChange, err)
 	}
-	data, err := decodeFields(c.Data)
+	data, err := DecodeFields(c.Data)
 	if err != nil {
 		return res, fmt.Errorf("%w: data: %v", ErrInvalidChange, err)
 	}
@@ -119,8 +119,8 @@ func orEmptyObject(b json.RawMessage) json.RawMessage {
 	return b
 }
 
-// decodeFields decodes a change's JSON object keeping integers exact.
-func decodeFields(raw json.RawMessage) (Fields, error) {
+// DecodeFields decodes a change's JSON object keeping integers exact.
+func DecodeFields(raw json.RawMessage) (Fields, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var m map[string]any
@@ -206,7 +206,18 @@ func (t *Tx) mergeFields(c Change, data Fields, base map[string]string, o ApplyO
 		remote := data[k]
 		cur, has := versions[k]
 		local := current[k]
-		if !exists || !has {
+		emptyInsert := c.Op == "insert" && emptyValue(remote)
+		if !exists {
+			win[k] = remote
+			if !emptyInsert {
+				versions[k] = fieldVersion{H: c.HLC, B: base[k]}
+			}
+			continue
+		}
+		if emptyInsert {
+			continue // two replicas created the same row: an empty value never erases a real one
+		}
+		if !has {
 			win[k] = remote
 			versions[k] = fieldVersion{H: c.HLC, B: base[k]}
 			continue

@@ -6,7 +6,9 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -237,7 +239,8 @@ func (db *DB) SetMeta(ctx context.Context, key, value string) error {
 }
 
 // localTables are not replicated and are never written through Tx.Put.
-var localTables = map[string]bool{"local_meta": true, "blobs": true, "sync_changes": true, "schema_migrations": true, "audit_log": true, "sync_versions": true}
+var localTables = map[string]bool{"local_meta": true, "blobs": true, "sync_changes": true, "schema_migrations": true, "audit_log": true, "sync_versions": true,
+	"sync_enrolments": true, "sync_tokens": true, "sync_peers": true, "sync_rejections": true}
 
 func (db *DB) loadColumns(ctx context.Context) error {
 	rows, err := db.r.QueryContext(ctx, `SELECT m.name, p.name FROM sqlite_schema m JOIN pragma_table_info(m.name) p
@@ -294,4 +297,40 @@ func (db *DB) IntegrityCheck(ctx context.Context) error {
 		return fmt.Errorf("store: integrity check failed: %s", strings.Join(msgs, "; "))
 	}
 	return nil
+}
+
+// TableChecksum hashes every row of a replicated table (all columns, in id
+// order), so replicas can be compared for convergence.
+func (db *DB) TableChecksum(ctx context.Context, table string) (string, int, error) {
+	if _, ok := db.cols[table]; !ok {
+		return "", 0, fmt.Errorf("store: %q is not a replicated table", table)
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT * FROM `+table+` ORDER BY id`)
+	if err != nil {
+		return "", 0, fmt.Errorf("store: checksum %s: %w", table, err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return "", 0, err
+	}
+	h := sha256.New()
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	n := 0
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return "", 0, fmt.Errorf("store: checksum %s: %w", table, err)
+		}
+		for i, v := range vals {
+			nv, _ := normalize(v)
+			fmt.Fprintf(h, "%s=%T:%v\x1f", cols[i], nv, nv)
+		}
+		h.Write([]byte{'\n'})
+		n++
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, rows.Err()
 }

@@ -391,7 +391,7 @@ func TestChangesCarryBaseVersions(t *testing.T) {
 	}
 	var base map[string]string
 	json.Unmarshal(cs[1].Base, &base)
-	if base["phone"] != cs[0].HLC || cs[1].OriginSeq != cs[1].Seq || cs[0].OriginSeq != cs[0].Seq {
+	if base["phone"] != cs[0].HLC || cs[0].OriginSeq != 1 || cs[1].OriginSeq != 2 {
 		t.Fatalf("base %v (want phone=%s), origin seqs %d/%d", base, cs[0].HLC, cs[0].OriginSeq, cs[1].OriginSeq)
 	}
 }

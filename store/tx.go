@@ -36,6 +36,7 @@ type Tx struct {
 	auditRead bool
 
 	unprepared []string // queries to cache after the transaction
+	originNext int64    // last origin seq used by this transaction (0 = not read yet)
 }
 
 // Write runs fn in one write transaction (BEGIN IMMEDIATE on the single
@@ -64,6 +65,30 @@ func (db *DB) Write(ctx context.Context, actor Actor, fn func(*Tx) error) error 
 	}
 	if len(t.unprepared) > 0 {
 		db.cacheStatements(ctx, t.unprepared)
+	}
+	return nil
+}
+
+// Savepoint runs fn inside a SAVEPOINT: if fn fails, what it wrote is undone
+// and the rest of the transaction goes on. The sync server uses it so that
+// one refused change never affects the rest of a batch.
+func (t *Tx) Savepoint(fn func() error) error {
+	if _, err := t.tx.ExecContext(t.ctx, `SAVEPOINT change`); err != nil {
+		return fmt.Errorf("store: savepoint: %w", err)
+	}
+	seq, head, read, origin := t.auditSeq, t.auditHead, t.auditRead, t.originNext
+	if err := fn(); err != nil {
+		t.auditSeq, t.auditHead, t.auditRead, t.originNext = seq, head, read, origin
+		if _, rbErr := t.tx.ExecContext(t.ctx, `ROLLBACK TO change`); rbErr != nil {
+			return errors.Join(err, fmt.Errorf("store: rollback to savepoint: %w", rbErr))
+		}
+		if _, rbErr := t.tx.ExecContext(t.ctx, `RELEASE change`); rbErr != nil {
+			return errors.Join(err, fmt.Errorf("store: release savepoint: %w", rbErr))
+		}
+		return err
+	}
+	if _, err := t.tx.ExecContext(t.ctx, `RELEASE change`); err != nil {
+		return fmt.Errorf("store: release savepoint: %w", err)
 	}
 	return nil
 }
@@ -130,7 +155,7 @@ func (t *Tx) exec(query string, args ...any) (sql.Result, error) {
 	return st.ExecContext(t.ctx, args...)
 }
 
-func (t *Tx) queryRow(query string, args ...any) rowScanner {
+func (t *Tx) queryRow(query string, args ...any) RowScanner {
 	st, err := t.stmt(query)
 	if err != nil {
 		return errRow{err}
@@ -146,7 +171,37 @@ func (t *Tx) query(query string, args ...any) (*sql.Rows, error) {
 	return st.QueryContext(t.ctx, args...)
 }
 
-type rowScanner interface{ Scan(dest ...any) error }
+// RowScanner is a single-row query result.
+type RowScanner interface{ Scan(dest ...any) error }
+
+// Querier runs single-row queries; both write transactions and Read's
+// read-only transactions implement it.
+type Querier interface {
+	QueryRow(query string, args ...any) RowScanner
+}
+
+// QueryRow runs a single-row query inside the write transaction.
+func (t *Tx) QueryRow(query string, args ...any) RowScanner { return t.queryRow(query, args...) }
+
+type readTx struct {
+	ctx context.Context
+	tx  *sql.Tx
+}
+
+func (r readTx) QueryRow(query string, args ...any) RowScanner {
+	return r.tx.QueryRowContext(r.ctx, query, args...)
+}
+
+// Read runs fn in one read-only transaction of the reader pool, so all its
+// queries see the same snapshot.
+func (db *DB) Read(ctx context.Context, fn func(Querier) error) error {
+	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("store: begin read: %w", err)
+	}
+	defer tx.Rollback()
+	return fn(readTx{ctx: ctx, tx: tx})
+}
 
 type errRow struct{ err error }
 
@@ -342,7 +397,10 @@ func (t *Tx) record(table, id, op string, f Fields) error {
 		if err != nil {
 			return err
 		}
-		for k := range f {
+		for k, val := range f {
+			if op == "insert" && emptyValue(val) {
+				continue // an empty value of a new row is not a write: any real value wins over it
+			}
 			if v, ok := versions[k]; ok {
 				base[k] = v.H
 			}
@@ -356,17 +414,18 @@ func (t *Tx) record(table, id, op string, f Fields) error {
 	if err != nil {
 		return fmt.Errorf("store: encode base: %w", err)
 	}
-	res, err := t.exec(`INSERT INTO sync_changes (tx_id, tbl, row_id, op, data, hlc, operator_id, workstation_id, base) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.id, table, id, op, string(data), ts, t.actor.OperatorID, t.db.wsID, string(baseJSON))
-	if err != nil {
+	// Origin seqs of this workstation are contiguous (1, 2, 3…) whatever
+	// remote changes are interleaved in the local log: the server relies on
+	// it to detect a missing change.
+	if t.originNext == 0 {
+		if err := t.queryRow(`SELECT COALESCE(MAX(origin_seq), 0) FROM sync_changes WHERE workstation_id = ?`, t.db.wsID).Scan(&t.originNext); err != nil {
+			return fmt.Errorf("store: next origin seq: %w", err)
+		}
+	}
+	t.originNext++
+	if _, err := t.exec(`INSERT INTO sync_changes (tx_id, tbl, row_id, op, data, hlc, operator_id, workstation_id, origin_seq, base) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.id, table, id, op, string(data), ts, t.actor.OperatorID, t.db.wsID, t.originNext, string(baseJSON)); err != nil {
 		return fmt.Errorf("store: record change of %s %s: %w", table, id, err)
-	}
-	seq, err := res.LastInsertId()
-	if err != nil {
-		return fmt.Errorf("store: change seq: %w", err)
-	}
-	if _, err := t.exec(`UPDATE sync_changes SET origin_seq = ? WHERE seq = ?`, seq, seq); err != nil {
-		return fmt.Errorf("store: set origin seq: %w", err)
 	}
 	auditData := data
 	for k := range f {
@@ -387,6 +446,19 @@ func (t *Tx) record(table, id, op string, f Fields) error {
 		}
 	}
 	return t.Audit(op, table, id, string(auditData), ts)
+}
+
+// emptyValue reports whether v is a zero value ("", NULL, 0).
+func emptyValue(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case string:
+		return x == ""
+	case int64:
+		return x == 0
+	}
+	return false
 }
 
 // appendOnly lists the tables whose rows are written once and never change.
@@ -487,4 +559,52 @@ func (db *DB) ChangesAfter(ctx context.Context, after int64, limit int) ([]Chang
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// SetMeta writes a local (not replicated) setting inside the transaction, so
+// a sync cursor moves together with the changes it covers.
+func (t *Tx) SetMeta(key, value string) error {
+	if _, err := t.exec(`INSERT INTO local_meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
+		return fmt.Errorf("store: write meta %s: %w", key, err)
+	}
+	return nil
+}
+
+// LocalChangesAfter returns this replica's own changes with origin seq > after.
+func (db *DB) LocalChangesAfter(ctx context.Context, after int64, limit int) ([]Change, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT seq, tx_id, tbl, row_id, op, data, hlc, operator_id, workstation_id, origin_seq, base
+		FROM sync_changes WHERE workstation_id = ? AND origin_seq > ? ORDER BY origin_seq LIMIT ?`, db.wsID, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: read local changes: %w", err)
+	}
+	defer rows.Close()
+	var out []Change
+	for rows.Next() {
+		var c Change
+		var data, base string
+		if err := rows.Scan(&c.Seq, &c.TxID, &c.Table, &c.RowID, &c.Op, &data, &c.HLC, &c.OperatorID, &c.WorkstationID, &c.OriginSeq, &base); err != nil {
+			return nil, fmt.Errorf("store: read local changes: %w", err)
+		}
+		c.Data, c.Base = json.RawMessage(data), json.RawMessage(base)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// CountLocalChangesAfter counts this replica's changes not yet acknowledged.
+func (db *DB) CountLocalChangesAfter(ctx context.Context, after int64) (int, error) {
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM sync_changes WHERE workstation_id = ? AND origin_seq > ?`, db.wsID, after).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count pending changes: %w", err)
+	}
+	return n, nil
+}
+
+// OpenConflicts counts conflicts nobody resolved yet.
+func (db *DB) OpenConflicts(ctx context.Context) (int, error) {
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM sync_conflicts WHERE resolved = 0`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count conflicts: %w", err)
+	}
+	return n, nil
 }

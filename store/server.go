@@ -1,0 +1,358 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"sportello/internal/audit"
+	"sportello/internal/ids"
+)
+
+// Workstation is an enrolled (or enrollable) workstation.
+type Workstation struct {
+	ID           string
+	Code         string
+	Name         string
+	Kind         string
+	Confidential bool
+	Active       bool
+	RevokedAt    string
+}
+
+// PutWorkstation creates or updates a workstation.
+func (t *Tx) PutWorkstation(w Workstation) error {
+	_, err := t.Put("workstations", w.ID, Fields{"code": w.Code, "name": w.Name, "kind": w.Kind, "confidential": w.Confidential,
+		"active": w.Active, "revoked_at": w.RevokedAt})
+	return err
+}
+
+// WorkstationByID reads a workstation.
+func (db *DB) WorkstationByID(ctx context.Context, id string) (Workstation, error) {
+	return scanWorkstation(db.r.QueryRowContext(ctx, `SELECT id, code, name, kind, confidential, active, revoked_at FROM workstations WHERE id = ?`, id))
+}
+
+// WorkstationByCode reads a workstation by its code.
+func (db *DB) WorkstationByCode(ctx context.Context, code string) (Workstation, error) {
+	return scanWorkstation(db.r.QueryRowContext(ctx, `SELECT id, code, name, kind, confidential, active, revoked_at FROM workstations WHERE code = ?`, code))
+}
+
+func scanWorkstation(row *sql.Row) (Workstation, error) {
+	var w Workstation
+	var conf, active int64
+	err := row.Scan(&w.ID, &w.Code, &w.Name, &w.Kind, &conf, &active, &w.RevokedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return w, fmt.Errorf("store: workstation: %w", ErrNotFound)
+	}
+	if err != nil {
+		return w, fmt.Errorf("store: read workstation: %w", err)
+	}
+	w.Confidential, w.Active = conf != 0, active != 0
+	return w, nil
+}
+
+// InsertEnrolment stores a one-time enrolment code's hash.
+func (t *Tx) InsertEnrolment(codeHash, workstationID string, expires time.Time) error {
+	if _, err := t.exec(`INSERT INTO sync_enrolments (code_hash, workstation_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+		codeHash, workstationID, t.NowString(), FormatInstant(expires)); err != nil {
+		return fmt.Errorf("store: insert enrolment: %w", err)
+	}
+	return nil
+}
+
+// ErrEnrolment is returned for an unknown, used or expired enrolment code.
+var ErrEnrolment = errors.New("store: enrolment code unknown, used or expired")
+
+// ConsumeEnrolment marks a code used and returns its workstation.
+func (t *Tx) ConsumeEnrolment(codeHash string) (string, error) {
+	var ws, expires, used string
+	err := t.queryRow(`SELECT workstation_id, expires_at, used_at FROM sync_enrolments WHERE code_hash = ?`, codeHash).Scan(&ws, &expires, &used)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrEnrolment
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: read enrolment: %w", err)
+	}
+	if used != "" || parseInstant(expires).Before(t.now) {
+		return "", ErrEnrolment
+	}
+	if _, err := t.exec(`UPDATE sync_enrolments SET used_at = ? WHERE code_hash = ?`, t.NowString(), codeHash); err != nil {
+		return "", fmt.Errorf("store: use enrolment: %w", err)
+	}
+	return ws, nil
+}
+
+// InsertToken stores a workstation token's hash.
+func (t *Tx) InsertToken(tokenHash, workstationID string) error {
+	if _, err := t.exec(`INSERT INTO sync_tokens (token_hash, workstation_id, created_at) VALUES (?, ?, ?)`, tokenHash, workstationID, t.NowString()); err != nil {
+		return fmt.Errorf("store: insert token: %w", err)
+	}
+	return nil
+}
+
+// ErrRevoked is returned for a revoked token or workstation.
+var ErrRevoked = errors.New("store: token revoked")
+
+// TokenWorkstation returns the workstation a token belongs to.
+func (db *DB) TokenWorkstation(ctx context.Context, tokenHash string) (Workstation, error) {
+	var ws, revoked string
+	err := db.r.QueryRowContext(ctx, `SELECT workstation_id, revoked_at FROM sync_tokens WHERE token_hash = ?`, tokenHash).Scan(&ws, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Workstation{}, fmt.Errorf("store: token: %w", ErrNotFound)
+	}
+	if err != nil {
+		return Workstation{}, fmt.Errorf("store: read token: %w", err)
+	}
+	if revoked != "" {
+		return Workstation{}, ErrRevoked
+	}
+	w, err := db.WorkstationByID(ctx, ws)
+	if err != nil {
+		return w, err
+	}
+	if !w.Active || w.RevokedAt != "" {
+		return w, ErrRevoked
+	}
+	return w, nil
+}
+
+// RevokeWorkstation revokes a workstation and all its tokens.
+func (t *Tx) RevokeWorkstation(id string) error {
+	if _, err := t.exec(`UPDATE sync_tokens SET revoked_at = ? WHERE workstation_id = ? AND revoked_at = ''`, t.NowString(), id); err != nil {
+		return fmt.Errorf("store: revoke tokens: %w", err)
+	}
+	_, err := t.Put("workstations", id, Fields{"active": false, "revoked_at": t.NowString()})
+	return err
+}
+
+// Peer returns what a workstation has pushed so far.
+func (t *Tx) Peer(ws string) (lastSeq, lastAudit int64, err error) {
+	err = t.queryRow(`SELECT last_seq, last_audit_seq FROM sync_peers WHERE workstation_id = ?`, ws).Scan(&lastSeq, &lastAudit)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: read peer: %w", err)
+	}
+	return lastSeq, lastAudit, nil
+}
+
+// SetPeer records what a workstation has pushed, in the same transaction as the changes.
+func (t *Tx) SetPeer(ws string, lastSeq, lastAudit int64) error {
+	if _, err := t.exec(`INSERT INTO sync_peers (workstation_id, last_seq, last_audit_seq, last_seen_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (workstation_id) DO UPDATE SET last_seq = excluded.last_seq, last_audit_seq = excluded.last_audit_seq, last_seen_at = excluded.last_seen_at`,
+		ws, lastSeq, lastAudit, t.NowString()); err != nil {
+		return fmt.Errorf("store: write peer: %w", err)
+	}
+	return nil
+}
+
+// Rejection is a change the server refused.
+type Rejection struct {
+	OriginSeq int64  `json:"origin_seq"`
+	Table     string `json:"table"`
+	RowID     string `json:"row_id"`
+	Code      string `json:"code"`
+	Reason    string `json:"reason"`
+}
+
+// InsertRejection records a refused change.
+func (t *Tx) InsertRejection(ws string, r Rejection) error {
+	if _, err := t.exec(`INSERT INTO sync_rejections (workstation_id, origin_seq, tbl, row_id, code, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`, ws, r.OriginSeq, r.Table, r.RowID, r.Code, r.Reason, t.NowString()); err != nil {
+		return fmt.Errorf("store: record rejection: %w", err)
+	}
+	return nil
+}
+
+// ImportAudit appends audit entries received from a workstation after
+// checking that they continue its chain; a broken link is refused.
+func (t *Tx) ImportAudit(ws string, entries []audit.Entry) (int64, error) {
+	var last int64
+	head := audit.Genesis
+	err := t.queryRow(`SELECT seq, hash FROM audit_log WHERE workstation_id = ? ORDER BY seq DESC LIMIT 1`, ws).Scan(&last, &head)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("store: read audit head: %w", err)
+	}
+	v := audit.ResumeVerifier(ws, last, head)
+	for _, e := range entries {
+		if e.Seq <= last {
+			continue
+		}
+		if b := v.Add(e); b != nil {
+			return last, b
+		}
+		if _, err := t.exec(`INSERT INTO audit_log (id, workstation_id, seq, at, hlc, operator_id, action, tbl, row_id, data, prev_hash, hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, e.WorkstationID, e.Seq, e.At, e.HLC, e.OperatorID, e.Action, e.Table, e.RowID, e.Data, e.PrevHash, e.Hash); err != nil {
+			return last, fmt.Errorf("store: import audit entry: %w", err)
+		}
+		last = e.Seq
+	}
+	return last, nil
+}
+
+// AuditAfter returns this workstation's audit entries with seq > after.
+func (db *DB) AuditAfter(ctx context.Context, after int64, limit int) ([]audit.Entry, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT id, workstation_id, seq, at, hlc, operator_id, action, tbl, row_id, data, prev_hash, hash
+		FROM audit_log WHERE workstation_id = ? AND seq > ? ORDER BY seq LIMIT ?`, db.wsID, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: read audit: %w", err)
+	}
+	defer rows.Close()
+	var out []audit.Entry
+	for rows.Next() {
+		var e audit.Entry
+		if err := rows.Scan(&e.ID, &e.WorkstationID, &e.Seq, &e.At, &e.HLC, &e.OperatorID, &e.Action, &e.Table, &e.RowID, &e.Data, &e.PrevHash, &e.Hash); err != nil {
+			return nil, fmt.Errorf("store: read audit: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// AssignProtocolNumber gives a registration its definitive number: the next
+// of the AOO's register for the year, in the order registrations reach the
+// server. Written only by the server; a registration numbered already keeps
+// its number.
+func (t *Tx) AssignProtocolNumber(registrationID, aoo string, year int) (int64, bool, error) {
+	var existing int64
+	err := t.queryRow(`SELECT number FROM protocol_numbers WHERE registration_id = ?`, registrationID).Scan(&existing)
+	if err == nil {
+		return existing, false, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, false, fmt.Errorf("store: read protocol number: %w", err)
+	}
+	var n int64
+	if err := t.queryRow(`SELECT COALESCE(MAX(number), 0) + 1 FROM protocol_numbers WHERE aoo = ? AND year = ?`, aoo, year).Scan(&n); err != nil {
+		return 0, false, fmt.Errorf("store: next protocol number: %w", err)
+	}
+	if err := t.Insert("protocol_numbers", ids.New(), Fields{"registration_id": registrationID, "aoo": aoo, "year": year, "number": n, "assigned_at": t.NowString()}); err != nil {
+		return 0, false, err
+	}
+	return n, true, nil
+}
+
+// RowConfidential reports whether a replicated row belongs to a confidential
+// record (an application or a registration marked confidential), for the
+// server's scope checks and pull filter.
+func (t *Tx) RowConfidential(table, rowID string, data Fields) (bool, error) {
+	return RowConfidentialQ(t, table, rowID, data)
+}
+
+// RowConfidentialQ is RowConfidential on any Querier.
+func RowConfidentialQ(qr Querier, table, rowID string, data Fields) (bool, error) {
+	q := ""
+	arg := rowID
+	switch table {
+	case "applications":
+		if v, ok := data["confidential"]; ok {
+			return v == int64(1), nil
+		}
+		q = `SELECT confidential FROM applications WHERE id = ?`
+	case "application_attachments", "application_history":
+		if v, ok := data["application_id"].(string); ok {
+			arg = v
+			q = `SELECT confidential FROM applications WHERE id = ?`
+		} else {
+			q = `SELECT a.confidential FROM applications a JOIN ` + table + ` x ON x.application_id = a.id WHERE x.id = ?`
+		}
+	case "protocol_registrations":
+		if v, ok := data["confidential"]; ok {
+			return v == int64(1), nil
+		}
+		q = `SELECT confidential FROM protocol_registrations WHERE id = ?`
+	case "protocol_documents", "protocol_numbers", "protocol_annulments":
+		if v, ok := data["registration_id"].(string); ok {
+			arg = v
+			q = `SELECT confidential FROM protocol_registrations WHERE id = ?`
+		} else {
+			q = `SELECT r.confidential FROM protocol_registrations r JOIN ` + table + ` x ON x.registration_id = r.id WHERE x.id = ?`
+		}
+	default:
+		return false, nil
+	}
+	var c int64
+	err := qr.QueryRow(q, arg).Scan(&c)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: read confidentiality: %w", err)
+	}
+	return c != 0, nil
+}
+
+// OperatorByID reads an operator account inside a transaction.
+func (t *Tx) OperatorByID(id string) (Operator, error) {
+	var o Operator
+	var active int64
+	err := t.queryRow(`SELECT id, username, full_name, role, office_id, password_hash, active FROM operators WHERE id = ?`, id).
+		Scan(&o.ID, &o.Username, &o.FullName, &o.Role, &o.OfficeID, &o.PasswordHash, &active)
+	if errors.Is(err, sql.ErrNoRows) {
+		return o, fmt.Errorf("store: operator %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return o, fmt.Errorf("store: read operator: %w", err)
+	}
+	o.Active = active != 0
+	return o, nil
+}
+
+// Setting reads a replicated setting's raw JSON value inside a transaction.
+func (t *Tx) Setting(key string) (string, error) {
+	var v string
+	err := t.queryRow(`SELECT value FROM settings WHERE id = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: read setting %s: %w", key, err)
+	}
+	return v, nil
+}
+
+// QueueProtocolNotification queues the message that tells the citizen the
+// definitive protocol number of their application (e-mail, else PEC, else
+// SMS), when the registration belongs to an application and the citizen has
+// an address. The server's notifier sends it.
+func (t *Tx) QueueProtocolNotification(registrationID string) error {
+	var appID, citizenID, email, pec, phone, subject, regDate, emRegister string
+	var number, year, emNumber, emYear int64
+	err := t.queryRow(`SELECT COALESCE(r.application_id, ''), COALESCE(a.citizen_id, ''), COALESCE(c.email, ''), COALESCE(c.pec, ''), COALESCE(c.phone, ''),
+			r.subject, r.reg_date, r.emergency_register, COALESCE(r.emergency_number, 0), r.year, n.number, n.year
+		FROM protocol_registrations r JOIN protocol_numbers n ON n.registration_id = r.id
+		LEFT JOIN applications a ON a.id = r.application_id LEFT JOIN citizens c ON c.id = a.citizen_id
+		WHERE r.id = ?`, registrationID).Scan(&appID, &citizenID, &email, &pec, &phone, &subject, &regDate, &emRegister, &emNumber, &emYear, &number, &year)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: read registration for notification: %w", err)
+	}
+	if citizenID == "" {
+		return nil
+	}
+	channel, address := "email", email
+	switch {
+	case email != "":
+	case pec != "":
+		channel, address = "pec", pec
+	case phone != "":
+		channel, address = "sms", phone
+	default:
+		return nil
+	}
+	label := fmt.Sprintf("%07d/%d", number, year)
+	body := fmt.Sprintf("La sua istanza «%s» è stata protocollata con il numero %s.", subject, label)
+	if emNumber > 0 {
+		body = fmt.Sprintf("La sua istanza «%s», registrata il %s nel registro di emergenza con il n. %s/%d/%07d, ha ricevuto il numero di protocollo definitivo %s.",
+			subject, regDate, emRegister, emYear, emNumber, label)
+	}
+	_, err = t.Put("notifications", ids.New(), Fields{"citizen_id": citizenID, "channel": channel, "address": address, "kind": "protocollo_definitivo",
+		"subject": "Numero di protocollo " + label, "body": body, "ref_table": "protocol_registrations", "ref_id": registrationID,
+		"state": "in_coda", "created_at": t.NowString()})
+	return err
+}

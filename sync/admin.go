@@ -1,0 +1,60 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"sportello/internal/ids"
+	"sportello/store"
+)
+
+// EnrolmentTTL is how long a one-time enrolment code stays valid.
+const EnrolmentTTL = 72 * time.Hour
+
+// CreateWorkstation registers a workstation on the server and returns its
+// one-time enrolment code (shown once; only its hash is stored).
+func CreateWorkstation(ctx context.Context, db *store.DB, code, name, kind string, confidential bool) (store.Workstation, string, error) {
+	code = strings.ToUpper(strings.TrimSpace(code))
+	if code == "" || strings.ContainsAny(code, " /\\") || len(code) > 16 {
+		return store.Workstation{}, "", fmt.Errorf("sync: workstation code %q: 1-16 characters, no spaces or slashes", code)
+	}
+	switch kind {
+	case "desk", "interview", "protocol", "laptop":
+	default:
+		return store.Workstation{}, "", fmt.Errorf("sync: workstation kind %q: one of desk, interview, protocol, laptop", kind)
+	}
+	ws, err := db.WorkstationByCode(ctx, code)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		ws = store.Workstation{ID: ids.New(), Code: code}
+	case err != nil:
+		return ws, "", err
+	case ws.RevokedAt != "":
+		return ws, "", fmt.Errorf("sync: workstation %s was revoked: use a new code", code)
+	}
+	ws.Name, ws.Kind, ws.Confidential, ws.Active = name, kind, confidential, true
+	secret, err := NewSecret(9)
+	if err != nil {
+		return ws, "", err
+	}
+	enrol := secret[:4] + "-" + secret[4:8] + "-" + secret[8:12]
+	err = db.Write(ctx, store.Actor{OperatorID: "server-admin"}, func(tx *store.Tx) error {
+		if err := tx.PutWorkstation(ws); err != nil {
+			return err
+		}
+		return tx.InsertEnrolment(HashSecret(enrol), ws.ID, tx.Now().Add(EnrolmentTTL))
+	})
+	return ws, enrol, err
+}
+
+// RevokeWorkstation revokes a workstation's tokens: its next request is refused.
+func RevokeWorkstation(ctx context.Context, db *store.DB, code string) error {
+	ws, err := db.WorkstationByCode(ctx, strings.ToUpper(strings.TrimSpace(code)))
+	if err != nil {
+		return err
+	}
+	return db.Write(ctx, store.Actor{OperatorID: "server-admin"}, func(tx *store.Tx) error { return tx.RevokeWorkstation(ws.ID) })
+}

@@ -1,0 +1,524 @@
+package sync
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"sportello/store"
+)
+
+// Local settings (local_meta keys) of the client.
+const (
+	MetaURL        = "sync_url"
+	MetaToken      = "sync_token"
+	MetaPin        = "sync_pin"
+	MetaPushed     = "sync_pushed_seq"
+	MetaAuditSent  = "sync_audit_seq"
+	MetaPullCursor = "sync_pull_cursor"
+	MetaLastSync   = "sync_last_ok"
+	MetaRejected   = "sync_rejected"
+)
+
+// Config is how a replica reaches the server.
+type Config struct {
+	URL      string        // https://host:port
+	Token    string        // workstation token from enrolment
+	Pin      string        // hex SHA-256 of the server certificate; "" = system CA verification
+	Interval time.Duration // between syncs when idle; default 15 s
+	HTTP     *http.Client  // optional; default pinned TLS client
+	Batch    int           // changes per push; default 2000
+}
+
+// LoadConfig reads the sync settings stored in the replica ("" URL = not enrolled).
+func LoadConfig(ctx context.Context, db *store.DB) (Config, error) {
+	var c Config
+	var err error
+	for key, dst := range map[string]*string{MetaURL: &c.URL, MetaToken: &c.Token, MetaPin: &c.Pin} {
+		if *dst, err = db.Meta(ctx, key); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// PinnedClient returns an HTTPS client that accepts only the server
+// certificate whose SHA-256 is pin (the self-signed certificate printed by
+// the server), or the system's CA verification when pin is "".
+func PinnedClient(pin string) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if pin != "" {
+		want := strings.ToLower(strings.ReplaceAll(pin, ":", ""))
+		tc.InsecureSkipVerify = true // replaced by the pin check below
+		tc.VerifyConnection = func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return errors.New("sync: server sent no certificate")
+			}
+			sum := sha256.Sum256(cs.PeerCertificates[0].Raw)
+			if hex.EncodeToString(sum[:]) != want {
+				return fmt.Errorf("sync: server certificate %x does not match the pinned fingerprint", sum[:8])
+			}
+			return nil
+		}
+	}
+	tr.TLSClientConfig = tc
+	tr.ResponseHeaderTimeout = 60 * time.Second
+	return &http.Client{Transport: tr, Timeout: 10 * time.Minute}
+}
+
+// State is what the UI shows about sync.
+type State struct {
+	Enrolled  bool
+	Online    bool
+	Syncing   bool
+	Pending   int       // local changes the server has not acknowledged
+	LastSync  time.Time // last complete push+pull
+	LastError string    // Italian
+	Conflicts int       // open conflicts
+	Rejected  []store.Rejection
+}
+
+// ServerError is a non-2xx answer of the server.
+type ServerError struct {
+	Status int
+	Body   ErrorBody
+}
+
+func (e *ServerError) Error() string {
+	return fmt.Sprintf("server %d %s: %s", e.Status, e.Body.Code, e.Body.Message)
+}
+
+// Client is the background sync loop of one replica.
+type Client struct {
+	db    *store.DB
+	blobs *store.Blobs
+	cfg   Config
+	hc    *http.Client
+
+	mu       gosync.Mutex
+	state    State
+	onChange []func(State)
+	onPulled []func(tables map[string]bool)
+	trigger  chan struct{}
+	once     gosync.Mutex // one SyncOnce at a time
+}
+
+// NewClient returns a client; it does nothing until Run or SyncOnce.
+func NewClient(db *store.DB, blobs *store.Blobs, cfg Config) *Client {
+	if cfg.Interval <= 0 {
+		cfg.Interval = 15 * time.Second
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 2000
+	}
+	hc := cfg.HTTP
+	if hc == nil {
+		hc = PinnedClient(cfg.Pin)
+	}
+	c := &Client{db: db, blobs: blobs, cfg: cfg, hc: hc, trigger: make(chan struct{}, 1)}
+	c.state.Enrolled = cfg.URL != "" && cfg.Token != ""
+	return c
+}
+
+// OnChange registers a callback run (from the sync goroutine) whenever the state changes.
+func (c *Client) OnChange(f func(State)) {
+	c.mu.Lock()
+	c.onChange = append(c.onChange, f)
+	c.mu.Unlock()
+}
+
+// OnPulled registers a callback run after pulled changes were applied, with the tables they touched.
+func (c *Client) OnPulled(f func(tables map[string]bool)) {
+	c.mu.Lock()
+	c.onPulled = append(c.onPulled, f)
+	c.mu.Unlock()
+}
+
+// State returns the current state.
+func (c *Client) State() State {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.state
+	s.Rejected = append([]store.Rejection(nil), c.state.Rejected...)
+	return s
+}
+
+func (c *Client) update(f func(*State)) {
+	c.mu.Lock()
+	f(&c.state)
+	s := c.state
+	cbs := append([]func(State){}, c.onChange...)
+	c.mu.Unlock()
+	for _, cb := range cbs {
+		cb(s)
+	}
+}
+
+// Trigger asks the loop to sync now ("Sincronizza ora", or after a local write).
+func (c *Client) Trigger() {
+	select {
+	case c.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// Run syncs until ctx ends: every Interval when things go well, backing off
+// exponentially (with jitter, up to 2 minutes) while the server is unreachable.
+func (c *Client) Run(ctx context.Context) {
+	if !c.state.Enrolled {
+		return
+	}
+	failures := 0
+	for {
+		err := c.SyncOnce(ctx)
+		wait := c.cfg.Interval
+		if err != nil {
+			failures++
+			wait = min(time.Second<<min(failures, 7), 2*time.Minute)
+			wait = wait/2 + time.Duration(rand.Int64N(int64(wait/2)+1))
+		} else {
+			failures = 0
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-c.trigger:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+func (c *Client) metaInt(ctx context.Context, key string) (int64, error) {
+	v, err := c.db.Meta(ctx, key)
+	if err != nil || v == "" {
+		return 0, err
+	}
+	return strconv.ParseInt(v, 10, 64)
+}
+
+// SyncOnce pushes every pending local change (attachments first), then
+// pulls everything new. It is safe to call at any time: interrupted at any
+// point, the next call finishes the work and nothing is applied twice.
+func (c *Client) SyncOnce(ctx context.Context) error {
+	c.once.Lock()
+	defer c.once.Unlock()
+	if c.cfg.URL == "" || c.cfg.Token == "" {
+		return errors.New("sync: workstation not enrolled")
+	}
+	c.update(func(s *State) { s.Syncing = true })
+	err := c.syncOnce(ctx)
+	pendingSeq, _ := c.metaInt(ctx, MetaPushed)
+	pending, _ := c.db.CountLocalChangesAfter(ctx, pendingSeq)
+	conflicts, _ := c.db.OpenConflicts(ctx)
+	c.update(func(s *State) {
+		s.Syncing, s.Pending, s.Conflicts = false, pending, conflicts
+		if err != nil {
+			s.LastError = userMessage(err)
+			var se *ServerError
+			s.Online = errors.As(err, &se) && se.Status < 500
+		} else {
+			s.Online, s.LastError, s.LastSync = true, "", time.Now()
+		}
+	})
+	return err
+}
+
+func userMessage(err error) string {
+	var se *ServerError
+	if errors.As(err, &se) && se.Body.Message != "" {
+		return se.Body.Message
+	}
+	if errors.Is(err, context.Canceled) {
+		return "Sincronizzazione interrotta"
+	}
+	return "Server non raggiungibile: si continua a lavorare in locale (" + err.Error() + ")"
+}
+
+func (c *Client) syncOnce(ctx context.Context) error {
+	if err := c.pushAll(ctx); err != nil {
+		return err
+	}
+	if err := c.pullAll(ctx); err != nil {
+		return err
+	}
+	return c.db.SetMeta(ctx, MetaLastSync, time.Now().UTC().Format(time.RFC3339))
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body io.Reader, hdr map[string]string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.cfg.URL, "/")+path, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
+	req.Header.Set(HeaderSchema, strconv.Itoa(store.SchemaVersion()))
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode != http.StatusConflict || resp.StatusCode == http.StatusConflict && !strings.HasPrefix(path, "/v1/blobs/") {
+		defer resp.Body.Close()
+		se := &ServerError{Status: resp.StatusCode}
+		if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&se.Body); err != nil {
+			se.Body = ErrorBody{Code: CodeInternal, Message: fmt.Sprintf("Risposta inattesa del server (%d)", resp.StatusCode)}
+		}
+		return nil, se
+	}
+	return resp, nil
+}
+
+func decodeResp(resp *http.Response, v any) error {
+	defer resp.Body.Close()
+	var r io.Reader = resp.Body
+	if resp.Header.Get("Content-Encoding") == "gzip" && !resp.Uncompressed {
+		gz, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			return fmt.Errorf("sync: response: %w", err)
+		}
+		defer gz.Close()
+		r = gz
+	}
+	if err := json.NewDecoder(r).Decode(v); err != nil {
+		return fmt.Errorf("sync: decode response: %w", err)
+	}
+	return nil
+}
+
+func (c *Client) pushAll(ctx context.Context) error {
+	for {
+		acked, err := c.metaInt(ctx, MetaPushed)
+		if err != nil {
+			return err
+		}
+		auditSent, err := c.metaInt(ctx, MetaAuditSent)
+		if err != nil {
+			return err
+		}
+		changes, err := c.db.LocalChangesAfter(ctx, acked, c.cfg.Batch)
+		if err != nil {
+			return err
+		}
+		entries, err := c.db.AuditAfter(ctx, auditSent, c.cfg.Batch)
+		if err != nil {
+			return err
+		}
+		if len(changes) == 0 && len(entries) == 0 {
+			return nil
+		}
+		req := PushRequest{Changes: make([]Change, len(changes))}
+		for i, ch := range changes {
+			req.Changes[i] = toWire(ch)
+			if sha, ok := blobRefs(req.Changes[i]); ok {
+				if err := c.uploadBlob(ctx, sha); err != nil {
+					return err
+				}
+			}
+		}
+		for _, e := range entries {
+			req.Audit = append(req.Audit, auditWire{Entry: e, PrevHash: e.PrevHash, Hash: e.Hash})
+		}
+		var buf bytes.Buffer
+		gz := gzip.NewWriter(&buf)
+		if err := json.NewEncoder(gz).Encode(req); err != nil {
+			return fmt.Errorf("sync: encode push: %w", err)
+		}
+		if err := gz.Close(); err != nil {
+			return fmt.Errorf("sync: compress push: %w", err)
+		}
+		resp, err := c.do(ctx, http.MethodPost, "/v1/push", &buf, map[string]string{"Content-Type": "application/json", "Content-Encoding": "gzip"})
+		if err != nil {
+			return err
+		}
+		var pr PushResponse
+		if err := decodeResp(resp, &pr); err != nil {
+			return err
+		}
+		if err := c.db.SetMeta(ctx, MetaPushed, strconv.FormatInt(pr.AckedSeq, 10)); err != nil {
+			return err
+		}
+		if err := c.db.SetMeta(ctx, MetaAuditSent, strconv.FormatInt(pr.AckedAuditSeq, 10)); err != nil {
+			return err
+		}
+		if len(pr.Rejected) > 0 {
+			c.update(func(s *State) { s.Rejected = append(s.Rejected, pr.Rejected...) })
+			if b, err := json.Marshal(c.State().Rejected); err == nil {
+				c.db.SetMeta(ctx, MetaRejected, string(b))
+			}
+		}
+		if pr.AckedSeq <= acked && pr.AckedAuditSeq <= auditSent {
+			return fmt.Errorf("sync: server acknowledged nothing (acked %d)", pr.AckedSeq)
+		}
+	}
+}
+
+const chunk = 8 << 20
+
+// uploadBlob sends a blob the server lacks, resuming where a previous
+// attempt stopped; the server verifies the digest when the last byte arrives.
+func (c *Client) uploadBlob(ctx context.Context, sha string) error {
+	for attempt := 0; attempt < 3; attempt++ {
+		resp, err := c.do(ctx, http.MethodGet, "/v1/blobs/"+sha+"/status", nil, nil)
+		if err != nil {
+			return err
+		}
+		var st BlobStatus
+		if err := decodeResp(resp, &st); err != nil {
+			return err
+		}
+		if st.Complete {
+			return nil
+		}
+		f, err := c.blobs.Open(sha)
+		if err != nil {
+			return fmt.Errorf("sync: attachment %s missing locally: %w", sha, err)
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return err
+		}
+		total, off := fi.Size(), st.Size
+		mismatch := false
+		for off < total || total == 0 {
+			n := min(int64(chunk), total-off)
+			resp, err := c.do(ctx, http.MethodPut, "/v1/blobs/"+sha, io.NewSectionReader(f, off, n), map[string]string{
+				HeaderBlobSize: strconv.FormatInt(total, 10), HeaderOffset: strconv.FormatInt(off, 10), "Content-Type": "application/octet-stream"})
+			if err != nil {
+				var se *ServerError
+				if errors.As(err, &se) && se.Body.Code == CodeBlobMismatch {
+					mismatch = true
+					break
+				}
+				f.Close()
+				return err
+			}
+			var bs BlobStatus
+			if resp.StatusCode == http.StatusConflict {
+				var eb ErrorBody
+				json.NewDecoder(resp.Body).Decode(&eb)
+				resp.Body.Close()
+				off = eb.Offset
+				continue
+			}
+			if err := decodeResp(resp, &bs); err != nil {
+				f.Close()
+				return err
+			}
+			if bs.Complete {
+				f.Close()
+				return nil
+			}
+			off = bs.Size
+		}
+		f.Close()
+		if mismatch {
+			// Our copy may be damaged: check it before sending again.
+			if err := c.blobs.Verify(ctx, sha); err != nil {
+				return fmt.Errorf("sync: local attachment %s is damaged: %w", sha, err)
+			}
+			continue
+		}
+	}
+	return fmt.Errorf("sync: attachment %s refused by the server after 3 attempts", sha)
+}
+
+func (c *Client) pullAll(ctx context.Context) error {
+	touched := map[string]bool{}
+	defer func() {
+		if len(touched) == 0 {
+			return
+		}
+		c.mu.Lock()
+		cbs := append([]func(map[string]bool){}, c.onPulled...)
+		c.mu.Unlock()
+		for _, cb := range cbs {
+			cb(touched)
+		}
+	}()
+	for {
+		cursor, err := c.metaInt(ctx, MetaPullCursor)
+		if err != nil {
+			return err
+		}
+		resp, err := c.do(ctx, http.MethodGet, fmt.Sprintf("/v1/pull?after=%d&limit=%d", cursor, DefaultPullLimit), nil, map[string]string{"Accept-Encoding": "gzip"})
+		if err != nil {
+			return err
+		}
+		var pr PullResponse
+		if err := decodeResp(resp, &pr); err != nil {
+			return err
+		}
+		var blobs []string
+		err = c.db.Write(ctx, store.Actor{OperatorID: "sync"}, func(tx *store.Tx) error {
+			for _, wc := range pr.Changes {
+				res, err := tx.ApplyRemote(fromWire(wc), store.ApplyOptions{})
+				if err != nil {
+					return fmt.Errorf("sync: apply %s %s from %s: %w", wc.Table, wc.RowID, wc.WorkstationID, err)
+				}
+				if !res.Duplicate {
+					touched[wc.Table] = true
+					if sha, ok := blobRefs(wc); ok {
+						blobs = append(blobs, sha)
+					}
+				}
+			}
+			return tx.SetMeta(MetaPullCursor, strconv.FormatInt(pr.Cursor, 10))
+		})
+		if err != nil {
+			return err
+		}
+		for _, sha := range blobs {
+			if err := c.downloadBlob(ctx, sha); err != nil {
+				return err
+			}
+		}
+		if !pr.More {
+			return nil
+		}
+	}
+}
+
+// downloadBlob fetches an attachment another workstation added, verifying it.
+func (c *Client) downloadBlob(ctx context.Context, sha string) error {
+	if c.blobs.Has(sha) {
+		return nil
+	}
+	resp, err := c.do(ctx, http.MethodGet, "/v1/blobs/"+sha, nil, nil)
+	if err != nil {
+		var se *ServerError
+		if errors.As(err, &se) && se.Status == http.StatusNotFound {
+			return nil // not on the server (yet): fetched on a later sync
+		}
+		return err
+	}
+	defer resp.Body.Close()
+	got, _, err := c.blobs.Put(ctx, resp.Body, 0)
+	if err != nil {
+		return fmt.Errorf("sync: download attachment %s: %w", sha, err)
+	}
+	if got != sha {
+		// The bytes are kept under their own digest (harmless, maybe shared);
+		// the attachment is fetched again on the next sync.
+		return fmt.Errorf("sync: attachment %s arrived with content %s", sha, got)
+	}
+	return nil
+}

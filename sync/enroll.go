@@ -1,0 +1,149 @@
+package sync
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"sportello/store"
+)
+
+// Enroll exchanges a one-time enrolment code for a workstation token, then
+// installs the server's snapshot as the replica at dbPath (the initial copy:
+// one ready database file, not a replay of history). The replica must be
+// closed. The database it replaces (demo data, or nothing) is kept beside it
+// as <dbPath>.pre-enrolment-<time>. It returns the stored configuration.
+func Enroll(ctx context.Context, dbPath, url, pin, code string, hc *http.Client) (Config, error) {
+	cfg := Config{URL: strings.TrimRight(url, "/"), Pin: pin, HTTP: hc}
+	if cfg.HTTP == nil {
+		cfg.HTTP = PinnedClient(pin)
+	}
+	body, _ := json.Marshal(EnrollRequest{Code: strings.TrimSpace(code)})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cfg.URL+"/v1/enroll", bytes.NewReader(body))
+	if err != nil {
+		return cfg, fmt.Errorf("sync: enrol: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := cfg.HTTP.Do(req)
+	if err != nil {
+		return cfg, fmt.Errorf("sync: enrol: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		se := &ServerError{Status: resp.StatusCode}
+		json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&se.Body)
+		return cfg, se
+	}
+	var er EnrollResponse
+	if err := decodeResp(resp, &er); err != nil {
+		return cfg, err
+	}
+	if er.SchemaVersion != store.SchemaVersion() {
+		return cfg, fmt.Errorf("sync: server schema %d, this program %d: update Sportello", er.SchemaVersion, store.SchemaVersion())
+	}
+	cfg.Token = er.Token
+	if err := InstallSnapshot(ctx, dbPath, cfg); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// InstallSnapshot downloads the server's snapshot for this workstation,
+// verifies its digest, records the sync settings in it and puts it in place
+// of the replica at dbPath (which must be closed).
+func InstallSnapshot(ctx context.Context, dbPath string, cfg Config) error {
+	c := &Client{cfg: cfg, hc: cfg.HTTP}
+	if c.hc == nil {
+		c.hc = PinnedClient(cfg.Pin)
+	}
+	resp, err := c.do(ctx, http.MethodGet, "/v1/snapshot", nil, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	tmp := dbPath + ".snapshot"
+	os.Remove(tmp)
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("sync: snapshot file: %w", err)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(f, h), resp.Body); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("sync: download snapshot: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync: snapshot file: %w", err)
+	}
+	f.Close()
+	if got := hex.EncodeToString(h.Sum(nil)); got != resp.Header.Get(HeaderSHA256) {
+		os.Remove(tmp)
+		return fmt.Errorf("sync: snapshot digest %s does not match %s", got, resp.Header.Get(HeaderSHA256))
+	}
+	cursor, err := strconv.ParseInt(resp.Header.Get(HeaderCursor), 10, 64)
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("sync: snapshot cursor: %w", err)
+	}
+	db, err := store.Open(ctx, tmp, store.Options{})
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("sync: open snapshot: %w", err)
+	}
+	for k, v := range map[string]string{MetaURL: cfg.URL, MetaToken: cfg.Token, MetaPin: cfg.Pin, MetaPullCursor: strconv.FormatInt(cursor, 10), MetaPushed: "0", MetaAuditSent: "0"} {
+		if err := db.SetMeta(ctx, k, v); err != nil {
+			db.Close()
+			os.Remove(tmp)
+			return err
+		}
+	}
+	if err := db.IntegrityCheck(ctx); err != nil {
+		db.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := db.Close(); err != nil {
+		return fmt.Errorf("sync: close snapshot: %w", err)
+	}
+	if _, err := os.Stat(dbPath); err == nil {
+		keep := dbPath + ".pre-enrolment-" + time.Now().Format("20060102-150405")
+		if err := os.Rename(dbPath, keep); err != nil {
+			return fmt.Errorf("sync: keep previous replica: %w", err)
+		}
+		for _, suffix := range []string{"-wal", "-shm"} {
+			if err := os.Rename(dbPath+suffix, keep+suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("sync: keep previous replica: %w", err)
+			}
+		}
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		os.Remove(tmp + suffix)
+	}
+	if err := os.Rename(tmp, dbPath); err != nil {
+		return fmt.Errorf("sync: install snapshot: %w", err)
+	}
+	return syncDirOf(dbPath)
+}
+
+func syncDirOf(path string) error {
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return nil
+	}
+	defer d.Close()
+	d.Sync() // best effort: not supported on every platform
+	return nil
+}

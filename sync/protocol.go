@@ -1,0 +1,125 @@
+// Package sync replicates the desk's SQLite replicas with the central
+// server: the wire protocol (docs/sync-protocol.md), the server's endpoints,
+// and the client loop that runs in the desktop app.
+package sync
+
+import (
+	"encoding/json"
+
+	"sportello/internal/audit"
+	"sportello/store"
+)
+
+// ProtocolVersion is the version of the wire format; the schema version of
+// the database travels separately (header Sportello-Schema).
+const ProtocolVersion = 1
+
+// Headers.
+const (
+	HeaderSchema    = "Sportello-Schema"
+	HeaderBlobSize  = "Sportello-Blob-Size"
+	HeaderOffset    = "Sportello-Offset"
+	HeaderSHA256    = "Sportello-SHA256"
+	HeaderCursor    = "Sportello-Cursor"
+	HeaderWorkstion = "Sportello-Workstation"
+)
+
+// Error codes returned in ErrorBody.Code.
+const (
+	CodeBadRequest     = "bad_request"
+	CodeUnauthorized   = "unauthorized"
+	CodeRevoked        = "revoked"
+	CodeSchemaMismatch = "schema_mismatch"
+	CodeTooLarge       = "too_large"
+	CodeBlobMissing    = "blob_missing"
+	CodeBlobMismatch   = "blob_mismatch"
+	CodeOffset         = "offset_mismatch"
+	CodeEnrolment      = "enrolment_invalid"
+	CodeInternal       = "internal"
+	// Per-change rejection codes (PushResponse.Rejected).
+	CodeForbidden     = "forbidden"
+	CodeConfidential  = "confidential"
+	CodeInvalidChange = "invalid_change"
+	CodeServerOnly    = "server_only"
+	CodeConstraint    = "constraint"
+)
+
+// ErrorBody is the JSON body of every non-2xx response.
+type ErrorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"` // Italian, shown to the operator
+	Detail  string `json:"detail,omitempty"`
+	Offset  int64  `json:"offset,omitempty"` // for offset_mismatch: where to resume
+}
+
+// Change is one replicated change on the wire.
+type Change struct {
+	TxID          string          `json:"tx"`
+	Table         string          `json:"t"`
+	RowID         string          `json:"id"`
+	Op            string          `json:"op"`
+	Data          json.RawMessage `json:"d"`
+	Base          json.RawMessage `json:"b,omitempty"`
+	HLC           string          `json:"h"`
+	OperatorID    string          `json:"o"`
+	WorkstationID string          `json:"w"`
+	OriginSeq     int64           `json:"s"`
+}
+
+func toWire(c store.Change) Change {
+	return Change{TxID: c.TxID, Table: c.Table, RowID: c.RowID, Op: c.Op, Data: c.Data, Base: c.Base, HLC: c.HLC,
+		OperatorID: c.OperatorID, WorkstationID: c.WorkstationID, OriginSeq: c.OriginSeq}
+}
+
+func fromWire(c Change) store.Change {
+	return store.Change{TxID: c.TxID, Table: c.Table, RowID: c.RowID, Op: c.Op, Data: c.Data, Base: c.Base, HLC: c.HLC,
+		OperatorID: c.OperatorID, WorkstationID: c.WorkstationID, OriginSeq: c.OriginSeq}
+}
+
+// EnrollRequest exchanges a one-time code for a token.
+type EnrollRequest struct {
+	Code string `json:"code"`
+}
+
+// EnrollResponse carries the workstation's identity and its token.
+type EnrollResponse struct {
+	WorkstationID   string `json:"workstation_id"`
+	WorkstationCode string `json:"workstation_code"`
+	Token           string `json:"token"`
+	SchemaVersion   int    `json:"schema_version"`
+}
+
+// PushRequest carries a workstation's changes (in origin order) and its
+// audit entries.
+type PushRequest struct {
+	Changes []Change    `json:"changes"`
+	Audit   []auditWire `json:"audit,omitempty"`
+}
+
+// auditWire is audit.Entry with its hashes (audit.Entry hides them from JSON
+// because they are not part of what is hashed).
+type auditWire struct {
+	audit.Entry
+	PrevHash string `json:"prev_hash"`
+	Hash     string `json:"hash"`
+}
+
+// PushResponse says what the server kept.
+type PushResponse struct {
+	AckedSeq      int64             `json:"acked_seq"`       // every change up to here is applied or rejected
+	Rejected      []store.Rejection `json:"rejected"`        // refused changes of this batch, with reasons
+	AckedAuditSeq int64             `json:"acked_audit_seq"` // audit entries stored up to here
+}
+
+// PullResponse carries the changes after a cursor.
+type PullResponse struct {
+	Changes []Change `json:"changes"`
+	Cursor  int64    `json:"cursor"` // pass as ?after= next time
+	More    bool     `json:"more"`
+}
+
+// BlobStatus says how much of a blob the server holds.
+type BlobStatus struct {
+	Size     int64 `json:"size"`
+	Complete bool  `json:"complete"`
+}

@@ -1,0 +1,398 @@
+package sync
+
+import (
+	"compress/gzip"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"sportello/internal/audit"
+	"sportello/internal/auth"
+	"sportello/internal/catalog"
+	"sportello/internal/protocol"
+	"sportello/store"
+)
+
+// Limits of the server.
+const (
+	MaxPushBytes     = 64 << 20 // decompressed push body
+	MaxPullLimit     = 5000
+	DefaultPullLimit = 2000
+)
+
+// Server serves the sync endpoints over the server's replica.
+type Server struct {
+	db      *store.DB
+	blobs   *store.Blobs
+	uploads string // partial uploads, kept across restarts for resumption
+	log     *slog.Logger
+}
+
+// NewServer returns the sync server. dataDir holds the partial uploads.
+func NewServer(db *store.DB, blobs *store.Blobs, dataDir string, log *slog.Logger) (*Server, error) {
+	up := filepath.Join(dataDir, "uploads")
+	if err := os.MkdirAll(up, 0o700); err != nil {
+		return nil, fmt.Errorf("sync: uploads folder: %w", err)
+	}
+	return &Server{db: db, blobs: blobs, uploads: up, log: log}, nil
+}
+
+// Register mounts the endpoints on mux.
+func (s *Server) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /v1/enroll", s.enroll)
+	mux.HandleFunc("POST /v1/push", s.authed(s.push))
+	mux.HandleFunc("GET /v1/pull", s.authed(s.pull))
+	mux.HandleFunc("GET /v1/blobs/{sha}/status", s.authed(s.blobStatus))
+	mux.HandleFunc("PUT /v1/blobs/{sha}", s.authed(s.blobUpload))
+	mux.HandleFunc("GET /v1/blobs/{sha}", s.authed(s.blobDownload))
+	mux.HandleFunc("GET /v1/snapshot", s.authed(s.snapshot))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any, compress bool) {
+	w.Header().Set("Content-Type", "application/json")
+	if compress {
+		w.Header().Set("Content-Encoding", "gzip")
+		w.WriteHeader(status)
+		gz := gzip.NewWriter(w)
+		json.NewEncoder(gz).Encode(v)
+		gz.Close()
+		return
+	}
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func fail(w http.ResponseWriter, status int, code, msg string, detail error) {
+	body := ErrorBody{Code: code, Message: msg}
+	if detail != nil {
+		body.Detail = detail.Error()
+	}
+	writeJSON(w, status, body, false)
+}
+
+// HashSecret is how tokens and enrolment codes are stored: SHA-256 hex.
+func HashSecret(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+// NewSecret returns a random URL-safe secret of n bytes.
+func NewSecret(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("sync: random secret: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+type ctxKey struct{}
+
+func workstationOf(r *http.Request) store.Workstation {
+	w, _ := r.Context().Value(ctxKey{}).(store.Workstation)
+	return w
+}
+
+func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || tok == "" {
+			fail(w, http.StatusUnauthorized, CodeUnauthorized, "Postazione non autenticata: ripetere l'abilitazione", nil)
+			return
+		}
+		ws, err := s.db.TokenWorkstation(r.Context(), HashSecret(tok))
+		switch {
+		case errors.Is(err, store.ErrRevoked):
+			fail(w, http.StatusForbidden, CodeRevoked, "La postazione è stata revocata dall'amministratore", nil)
+			return
+		case errors.Is(err, store.ErrNotFound):
+			fail(w, http.StatusUnauthorized, CodeUnauthorized, "Credenziali della postazione non valide: ripetere l'abilitazione", nil)
+			return
+		case err != nil:
+			s.log.Error("auth", "err", err)
+			fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", nil)
+			return
+		}
+		if v := r.Header.Get(HeaderSchema); v != strconv.Itoa(store.SchemaVersion()) {
+			fail(w, http.StatusConflict, CodeSchemaMismatch,
+				fmt.Sprintf("Versione del programma non compatibile con il server (schema %s, server %d): aggiornare Sportello", v, store.SchemaVersion()), nil)
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, ws)))
+	}
+}
+
+func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
+	var req EnrollRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil || req.Code == "" {
+		fail(w, http.StatusBadRequest, CodeBadRequest, "Richiesta di abilitazione non valida", err)
+		return
+	}
+	token, err := NewSecret(32)
+	if err != nil {
+		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", err)
+		return
+	}
+	var wsID string
+	err = s.db.Write(r.Context(), store.Actor{OperatorID: "server"}, func(tx *store.Tx) error {
+		id, err := tx.ConsumeEnrolment(HashSecret(strings.TrimSpace(req.Code)))
+		if err != nil {
+			return err
+		}
+		wsID = id
+		return tx.InsertToken(HashSecret(token), id)
+	})
+	if errors.Is(err, store.ErrEnrolment) {
+		fail(w, http.StatusForbidden, CodeEnrolment, "Codice di abilitazione non valido, già usato o scaduto", nil)
+		return
+	}
+	if err != nil {
+		s.log.Error("enroll", "err", err)
+		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", nil)
+		return
+	}
+	ws, err := s.db.WorkstationByID(r.Context(), wsID)
+	if err != nil {
+		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", err)
+		return
+	}
+	s.log.Info("workstation enrolled", "workstation", ws.Code)
+	writeJSON(w, http.StatusOK, EnrollResponse{WorkstationID: ws.ID, WorkstationCode: ws.Code, Token: token, SchemaVersion: store.SchemaVersion()}, false)
+}
+
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	body := io.Reader(http.MaxBytesReader(w, r.Body, MaxPushBytes))
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		gz, err := gzip.NewReader(body)
+		if err != nil {
+			return err
+		}
+		defer gz.Close()
+		body = gz
+	}
+	lr := &io.LimitedReader{R: body, N: MaxPushBytes + 1}
+	dec := json.NewDecoder(lr)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if lr.N <= 0 {
+			return errTooLarge
+		}
+		return err
+	}
+	return nil
+}
+
+var errTooLarge = errors.New("body too large")
+
+// permission returns the permission an operator needs to write a table.
+func permission(table string) (auth.Permission, bool) {
+	switch table {
+	case "citizens", "citizen_delegations":
+		return auth.ManageCitizens, true
+	case "applications", "application_attachments", "application_history":
+		return auth.FileApplications, true
+	case "protocol_registrations", "protocol_documents":
+		return auth.RegisterProtocol, true
+	case "protocol_interruptions", "protocol_interruption_extensions":
+		return auth.ManageEmergency, true
+	case "protocol_annulments":
+		return auth.AnnulProtocol, true
+	case "settings", "offices", "procedures":
+		return auth.ManageCatalog, true
+	case "operators", "workstations":
+		return auth.ManageOperators, true
+	}
+	return "", false
+}
+
+// check re-checks one change against the workstation and the operator's role.
+func (s *Server) check(tx *store.Tx, ws store.Workstation, c store.Change, data store.Fields) *store.Rejection {
+	rej := func(code, reason string) *store.Rejection {
+		return &store.Rejection{OriginSeq: c.OriginSeq, Table: c.Table, RowID: c.RowID, Code: code, Reason: reason}
+	}
+	if c.WorkstationID != ws.ID {
+		return rej(CodeForbidden, "La modifica dichiara di provenire da un'altra postazione")
+	}
+	switch c.Table {
+	case "protocol_numbers", "sync_conflicts", "notifications":
+		if c.Table == "sync_conflicts" && c.Op == "update" {
+			break // resolving a conflict: any operator of the office may do it
+		}
+		return rej(CodeServerOnly, "Solo il server può assegnare numeri di protocollo definitivi e registrare conflitti")
+	}
+	op, err := tx.OperatorByID(c.OperatorID)
+	if err != nil {
+		return rej(CodeForbidden, "Operatore sconosciuto al server: la modifica non è accettata")
+	}
+	if !op.Active {
+		return rej(CodeForbidden, "Operatore disattivato: la modifica non è accettata")
+	}
+	role := auth.Role(op.Role)
+	if perm, ok := permission(c.Table); ok {
+		alt := c.Table == "applications" || c.Table == "application_history"
+		if !role.Can(perm) && !(alt && role.Can(auth.WorkApplications)) {
+			return rej(CodeForbidden, fmt.Sprintf("Il ruolo «%s» non consente questa modifica (%s)", role.Label(), c.Table))
+		}
+	}
+	conf, err := tx.RowConfidential(c.Table, c.RowID, data)
+	if err != nil {
+		return rej(CodeInvalidChange, "Impossibile verificare la riservatezza del dato")
+	}
+	if conf && (!ws.Confidential || !role.Can(auth.ReadConfidential)) {
+		return rej(CodeConfidential, "Dato riservato: questa postazione o questo operatore non possono modificarlo")
+	}
+	return nil
+}
+
+func blobRefs(c Change) (string, bool) {
+	if c.Op != "insert" || (c.Table != "application_attachments" && c.Table != "protocol_documents") {
+		return "", false
+	}
+	var d struct {
+		SHA256 string `json:"sha256"`
+	}
+	if json.Unmarshal(c.Data, &d) != nil || d.SHA256 == "" {
+		return "", false
+	}
+	return d.SHA256, true
+}
+
+func (s *Server) push(w http.ResponseWriter, r *http.Request) {
+	ws := workstationOf(r)
+	var req PushRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		if errors.Is(err, errTooLarge) || strings.Contains(err.Error(), "request body too large") {
+			fail(w, http.StatusRequestEntityTooLarge, CodeTooLarge, "Lotto di modifiche troppo grande", err)
+			return
+		}
+		fail(w, http.StatusBadRequest, CodeBadRequest, "Lotto di modifiche non leggibile", err)
+		return
+	}
+	sort.SliceStable(req.Changes, func(i, j int) bool { return req.Changes[i].OriginSeq < req.Changes[j].OriginSeq })
+	// Attachments must be on the server before the rows that need them.
+	for _, c := range req.Changes {
+		if sha, ok := blobRefs(c); ok && !s.blobs.Has(sha) {
+			fail(w, http.StatusConflict, CodeBlobMissing, "Un allegato non è ancora arrivato al server", fmt.Errorf("blob %s", sha))
+			return
+		}
+	}
+	var resp PushResponse
+	err := s.db.Write(r.Context(), store.Actor{OperatorID: "server"}, func(tx *store.Tx) error {
+		resp = PushResponse{Rejected: []store.Rejection{}}
+		last, lastAudit, err := tx.Peer(ws.ID)
+		if err != nil {
+			return err
+		}
+		for _, wc := range req.Changes {
+			if wc.OriginSeq <= last {
+				continue // already applied: replay
+			}
+			if wc.OriginSeq != last+1 {
+				break // a gap: the client resends from last+1
+			}
+			c := fromWire(wc)
+			if rej := s.applyOne(tx, ws, c); rej != nil {
+				if err := tx.InsertRejection(ws.ID, *rej); err != nil {
+					return err
+				}
+				resp.Rejected = append(resp.Rejected, *rej)
+			}
+			last = c.OriginSeq
+		}
+		entries := make([]audit.Entry, len(req.Audit))
+		for i, a := range req.Audit {
+			entries[i] = a.Entry
+			entries[i].PrevHash, entries[i].Hash = a.PrevHash, a.Hash
+		}
+		got, err := tx.ImportAudit(ws.ID, entries)
+		var brk *audit.Break
+		if errors.As(err, &brk) {
+			s.log.Warn("audit chain refused", "workstation", ws.Code, "break", brk.Error())
+		} else if err != nil {
+			return err
+		}
+		if got > lastAudit {
+			lastAudit = got
+		}
+		resp.AckedSeq, resp.AckedAuditSeq = last, lastAudit
+		return tx.SetPeer(ws.ID, last, lastAudit)
+	})
+	if err != nil {
+		s.log.Error("push", "workstation", ws.Code, "err", err)
+		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server durante la sincronizzazione", nil)
+		return
+	}
+	s.log.Info("push", "workstation", ws.Code, "changes", len(req.Changes), "acked", resp.AckedSeq, "rejected", len(resp.Rejected))
+	writeJSON(w, http.StatusOK, resp, true)
+}
+
+// applyOne checks and applies one change in a savepoint, then runs the
+// server's own reactions (definitive protocol numbers).
+func (s *Server) applyOne(tx *store.Tx, ws store.Workstation, c store.Change) *store.Rejection {
+	var rej *store.Rejection
+	err := tx.Savepoint(func() error {
+		data, err := store.DecodeFields(c.Data)
+		if err != nil {
+			rej = &store.Rejection{OriginSeq: c.OriginSeq, Table: c.Table, RowID: c.RowID, Code: CodeInvalidChange, Reason: "Dati della modifica non leggibili"}
+			return err
+		}
+		if rej = s.check(tx, ws, c, data); rej != nil {
+			return errors.New(rej.Code)
+		}
+		res, err := tx.ApplyRemote(c, store.ApplyOptions{RecordConflicts: true})
+		if err != nil {
+			code, reason := CodeConstraint, "La modifica contrasta con i dati del server"
+			if errors.Is(err, store.ErrInvalidChange) {
+				code, reason = CodeInvalidChange, "Modifica non valida"
+			}
+			rej = &store.Rejection{OriginSeq: c.OriginSeq, Table: c.Table, RowID: c.RowID, Code: code, Reason: reason + ": " + err.Error()}
+			return err
+		}
+		if !res.Duplicate && c.Table == "protocol_registrations" && c.Op == "insert" {
+			return s.numberRegistration(tx, c.RowID)
+		}
+		return nil
+	})
+	if err != nil && rej == nil {
+		rej = &store.Rejection{OriginSeq: c.OriginSeq, Table: c.Table, RowID: c.RowID, Code: CodeConstraint, Reason: err.Error()}
+	}
+	return rej
+}
+
+// numberRegistration gives a registration that just reached the server its
+// definitive number (in arrival order, per AOO and Europe/Rome year) and
+// queues the citizen's notification.
+func (s *Server) numberRegistration(tx *store.Tx, regID string) error {
+	raw, err := tx.Setting(store.SettingMunicipality)
+	if err != nil {
+		return err
+	}
+	var m catalog.Municipality
+	if raw != "" {
+		if err := json.Unmarshal([]byte(raw), &m); err != nil {
+			return fmt.Errorf("sync: municipality setting: %w", err)
+		}
+	}
+	aoo := m.AOOCode
+	if aoo == "" {
+		aoo = "AOO"
+	}
+	_, year := protocol.LegalDate(tx.Now())
+	_, fresh, err := tx.AssignProtocolNumber(regID, aoo, year)
+	if err != nil || !fresh {
+		return err
+	}
+	return tx.QueueProtocolNotification(regID)
+}

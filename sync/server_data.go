@@ -1,0 +1,261 @@
+package sync
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"sportello/store"
+)
+
+func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
+	ws := workstationOf(r)
+	after, err := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
+	if err != nil || after < 0 {
+		fail(w, http.StatusBadRequest, CodeBadRequest, "Cursore di sincronizzazione non valido", err)
+		return
+	}
+	limit := DefaultPullLimit
+	if v := r.URL.Query().Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit <= 0 || limit > MaxPullLimit {
+			fail(w, http.StatusBadRequest, CodeBadRequest, "Limite non valido", err)
+			return
+		}
+	}
+	cs, err := s.db.ChangesAfter(r.Context(), after, limit)
+	if err != nil {
+		s.log.Error("pull", "err", err)
+		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", nil)
+		return
+	}
+	resp := PullResponse{Changes: []Change{}, Cursor: after, More: len(cs) == limit}
+	var filterErr error
+	if err := s.db.Read(r.Context(), func(q store.Querier) error {
+		for _, c := range cs {
+			resp.Cursor = c.Seq
+			if c.WorkstationID == ws.ID {
+				continue // the workstation's own change
+			}
+			if !ws.Confidential {
+				data, err := store.DecodeFields(c.Data)
+				if err != nil {
+					filterErr = err
+					return err
+				}
+				conf, err := store.RowConfidentialQ(q, c.Table, c.RowID, data)
+				if err != nil {
+					return err
+				}
+				if conf {
+					continue
+				}
+			}
+			resp.Changes = append(resp.Changes, toWire(c))
+		}
+		return nil
+	}); err != nil {
+		s.log.Error("pull filter", "err", err, "data", filterErr)
+		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", nil)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp, true)
+}
+
+func (s *Server) partPath(sha string) string { return filepath.Join(s.uploads, sha+".part") }
+
+func validSHA(w http.ResponseWriter, r *http.Request) (string, bool) {
+	sha := r.PathValue("sha")
+	if !store.ValidDigest(sha) {
+		fail(w, http.StatusBadRequest, CodeBadRequest, "Impronta SHA-256 non valida", nil)
+		return "", false
+	}
+	return sha, true
+}
+
+func (s *Server) blobStatus(w http.ResponseWriter, r *http.Request) {
+	sha, ok := validSHA(w, r)
+	if !ok {
+		return
+	}
+	if s.blobs.Has(sha) {
+		fi, err := os.Stat(s.blobs.Path(sha))
+		if err != nil {
+			fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", err)
+			return
+		}
+		writeJSON(w, http.StatusOK, BlobStatus{Size: fi.Size(), Complete: true}, false)
+		return
+	}
+	var size int64
+	if fi, err := os.Stat(s.partPath(sha)); err == nil {
+		size = fi.Size()
+	}
+	writeJSON(w, http.StatusOK, BlobStatus{Size: size}, false)
+}
+
+// blobUpload appends a chunk at Sportello-Offset to the partial upload; when
+// the declared size is reached the whole file is verified against its digest
+// and only then stored. A mismatch is refused and the partial file dropped.
+func (s *Server) blobUpload(w http.ResponseWriter, r *http.Request) {
+	sha, ok := validSHA(w, r)
+	if !ok {
+		return
+	}
+	if s.blobs.Has(sha) {
+		writeJSON(w, http.StatusOK, BlobStatus{Complete: true}, false)
+		return
+	}
+	total, err1 := strconv.ParseInt(r.Header.Get(HeaderBlobSize), 10, 64)
+	offset, err2 := strconv.ParseInt(r.Header.Get(HeaderOffset), 10, 64)
+	if err1 != nil || err2 != nil || total < 0 || offset < 0 || offset > total {
+		fail(w, http.StatusBadRequest, CodeBadRequest, "Intestazioni di caricamento non valide", errors.Join(err1, err2))
+		return
+	}
+	part := s.partPath(sha)
+	f, err := os.OpenFile(part, os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", err)
+		return
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", err)
+		return
+	}
+	if fi.Size() != offset {
+		writeJSON(w, http.StatusConflict, ErrorBody{Code: CodeOffset, Message: "Ripresa del caricamento da un punto diverso", Offset: fi.Size()}, false)
+		return
+	}
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", err)
+		return
+	}
+	n, copyErr := io.Copy(f, io.LimitReader(r.Body, total-offset))
+	if err := f.Sync(); err != nil {
+		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", err)
+		return
+	}
+	if copyErr != nil {
+		// What arrived is kept (synced): the client resumes from the new offset.
+		fail(w, http.StatusBadRequest, CodeBadRequest, "Caricamento interrotto", copyErr)
+		return
+	}
+	if offset+n < total {
+		writeJSON(w, http.StatusAccepted, BlobStatus{Size: offset + n}, false)
+		return
+	}
+	f.Close()
+	if err := s.adopt(r.Context(), part, sha); err != nil {
+		os.Remove(part)
+		if errors.Is(err, store.ErrCorrupt) {
+			fail(w, http.StatusUnprocessableEntity, CodeBlobMismatch, "Il file ricevuto non corrisponde alla sua impronta: va rinviato", err)
+			return
+		}
+		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, BlobStatus{Size: total, Complete: true}, false)
+}
+
+// adopt verifies a completed upload and stores it in the blob store.
+func (s *Server) adopt(ctx context.Context, part, sha string) error {
+	f, err := os.Open(part)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != sha {
+		return fmt.Errorf("%w: declared %s, received %s", store.ErrCorrupt, sha, got)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	got, _, err := s.blobs.Put(ctx, f, 0)
+	if err != nil {
+		return err
+	}
+	if got != sha {
+		return fmt.Errorf("%w: stored %s", store.ErrCorrupt, got)
+	}
+	f.Close()
+	return os.Remove(part)
+}
+
+func (s *Server) blobDownload(w http.ResponseWriter, r *http.Request) {
+	sha, ok := validSHA(w, r)
+	if !ok {
+		return
+	}
+	f, err := s.blobs.Open(sha)
+	if errors.Is(err, store.ErrNotFound) {
+		fail(w, http.StatusNotFound, CodeBlobMissing, "Allegato non presente sul server", nil)
+		return
+	}
+	if err != nil {
+		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", err)
+		return
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", err)
+		return
+	}
+	w.Header().Set(HeaderSHA256, sha)
+	http.ServeContent(w, r, sha, fi.ModTime(), f) // Range requests: resumable downloads
+}
+
+// snapshot streams a ready database for a new workstation's initial copy:
+// the server's replica copied with VACUUM INTO, without the server's secrets
+// and change log, without confidential records the workstation may not read.
+func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) {
+	ws := workstationOf(r)
+	dir, err := os.MkdirTemp(s.uploads, "snapshot-")
+	if err != nil {
+		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "snapshot.db")
+	cursor, err := s.db.Snapshot(r.Context(), path, store.SnapshotFor{WorkstationID: ws.ID, WorkstationCode: ws.Code, Confidential: ws.Confidential})
+	if err != nil {
+		s.log.Error("snapshot", "err", err)
+		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", nil)
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", err)
+		return
+	}
+	defer f.Close()
+	h := sha256.New()
+	size, err := io.Copy(h, f)
+	if err != nil {
+		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", err)
+		return
+	}
+	f.Seek(0, io.SeekStart)
+	w.Header().Set("Content-Type", "application/vnd.sqlite3")
+	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+	w.Header().Set(HeaderSHA256, hex.EncodeToString(h.Sum(nil)))
+	w.Header().Set(HeaderCursor, strconv.FormatInt(cursor, 10))
+	if _, err := io.Copy(w, f); err != nil {
+		s.log.Warn("snapshot send", "err", err)
+	}
+}
+
+var _ = sql.ErrNoRows

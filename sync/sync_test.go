@@ -1,0 +1,374 @@
+package sync
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"image"
+	"image/png"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"sportello/internal/catalog"
+	"sportello/internal/citizen"
+	"sportello/internal/codicefiscale"
+	"sportello/internal/desk"
+	"sportello/store"
+)
+
+type testServer struct {
+	svc  *desk.Service
+	ts   *httptest.Server
+	pin  string
+	sync *Server
+}
+
+func startServer(t *testing.T) *testServer {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	svc, err := desk.Open(ctx, dir, desk.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	if _, err := svc.SeedDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ss, err := NewServer(svc.DB(), svc.Blobs(), dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	ss.Register(mux)
+	ts := httptest.NewTLSServer(mux)
+	t.Cleanup(ts.Close)
+	sum := sha256.Sum256(ts.Certificate().Raw)
+	return &testServer{svc: svc, ts: ts, pin: hex.EncodeToString(sum[:]), sync: ss}
+}
+
+type replica struct {
+	svc    *desk.Service
+	client *Client
+	dir    string
+}
+
+func enroll(t *testing.T, s *testServer, code string, confidential bool) *replica {
+	t.Helper()
+	ctx := context.Background()
+	kind := "desk"
+	if confidential {
+		kind = "interview"
+	}
+	_, enrol, err := CreateWorkstation(ctx, s.svc.DB(), code, "Postazione "+code, kind, confidential)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	// A replica that started on demo data before being enrolled.
+	pre, err := desk.Open(ctx, dir, desk.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre.SeedDemo(ctx)
+	pre.Close()
+	if _, err := Enroll(ctx, filepath.Join(dir, "sportello.db"), s.ts.URL, s.pin, enrol, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Enroll(ctx, filepath.Join(dir, "sportello.db"), s.ts.URL, s.pin, enrol, nil); err == nil {
+		t.Fatal("enrolment code accepted twice")
+	}
+	svc, err := desk.Open(ctx, dir, desk.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	if svc.DB().WorkstationCode() != code {
+		t.Fatalf("workstation code %q after enrolment", svc.DB().WorkstationCode())
+	}
+	cfg, err := LoadConfig(ctx, svc.DB())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &replica{svc: svc, client: NewClient(svc.DB(), svc.Blobs(), cfg), dir: dir}
+}
+
+func (r *replica) sync(t *testing.T) {
+	t.Helper()
+	if err := r.client.SyncOnce(context.Background()); err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+}
+
+func login(t *testing.T, svc *desk.Service, user string) desk.Session {
+	t.Helper()
+	s, err := svc.Login(context.Background(), user, desk.DemoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func cf(t *testing.T, surname, name, born string) string {
+	d, _ := time.Parse("2006-01-02", born)
+	c, err := codicefiscale.Compute(surname, name, d, "F", "H501")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// fill gives every field of a procedure a valid value.
+func fill(p catalog.Procedure, c citizen.Citizen) map[string]string {
+	v := map[string]string{}
+	for _, f := range p.Fields {
+		switch f.Type {
+		case catalog.CodiceFiscale:
+			v[f.Key] = c.CodiceFiscale
+		case catalog.Date:
+			v[f.Key] = "2026-01-10"
+		case catalog.Email, catalog.PEC:
+			v[f.Key] = "cittadina@example.it"
+		case catalog.Phone:
+			v[f.Key] = "+39 333 1234567"
+		case catalog.CAP:
+			v[f.Key] = "25080"
+		case catalog.IBAN:
+			v[f.Key] = "IT60X0542811101000000123456"
+		case catalog.Number:
+			v[f.Key] = "1"
+		case catalog.Checkbox:
+			v[f.Key] = "true"
+		case catalog.Choice:
+			v[f.Key] = f.Options[0].Value
+		default:
+			v[f.Key] = "Testo di prova"
+		}
+	}
+	return v
+}
+
+func pngBytes(seed byte) []byte {
+	img := image.NewGray(image.Rect(0, 0, 8, 8))
+	img.Pix[0] = seed
+	var b bytes.Buffer
+	png.Encode(&b, img)
+	return b.Bytes()
+}
+
+func checksums(t *testing.T, db *store.DB) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, table := range db.ReplicatedTables() {
+		sum, n, err := db.TableChecksum(context.Background(), table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[table] = sum + " " + string(rune('0'+min(n, 9)))
+	}
+	return out
+}
+
+func TestTwoReplicasConvergeAndProtocolGetsDefinitiveNumber(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	a := enroll(t, s, "DESK01", false)
+	b := enroll(t, s, "DESK02", false)
+	opA, opB := login(t, a.svc, "sportello"), login(t, b.svc, "sportello")
+
+	// A files a complaint with an attachment and protocols it offline.
+	x, err := a.svc.SaveCitizen(ctx, opA, citizen.Citizen{Surname: "Bianchi", Name: "Laura", CodiceFiscale: cf(t, "Bianchi", "Laura", "1990-04-01"), Email: "laura@example.it"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, _ := a.svc.Catalog(ctx)
+	p, _ := cat.Procedure("reclamo")
+	app, err := a.svc.NewApplication(ctx, opA, "reclamo", x.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.svc.SaveDraft(ctx, opA, app.ID, fill(p, x), nil); err != nil {
+		t.Fatal(err)
+	}
+	att, err := a.svc.AddAttachment(ctx, opA, app.ID, "documentazione", "foto.png", bytes.NewReader(pngBytes(1)), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if probs, err := a.svc.MarkComplete(ctx, opA, app.ID); err != nil || len(probs) > 0 {
+		t.Fatalf("complete: %v %+v", err, probs)
+	}
+	res, err := a.svc.ProtocolApplication(ctx, opA, app.ID)
+	if err != nil || !res.Emergency {
+		t.Fatalf("protocol: %v %+v", err, res)
+	}
+	a.sync(t) // push: the server numbers the registration
+	a.sync(t) // pull: the number comes back
+	apps, _ := a.svc.ApplicationsOfCitizen(ctx, x.ID)
+	if len(apps) != 1 || apps[0].Emergency || !strings.HasSuffix(apps[0].ProtocolLabel, "/2026") || !strings.HasPrefix(apps[0].ProtocolLabel, "0000001") {
+		t.Fatalf("definitive number not back on A: %+v", apps)
+	}
+	reg, _ := a.svc.Registration(ctx, opA, res.Registration.ID)
+	if reg.EmergencyLabel() != res.Label || reg.Number != 1 {
+		t.Fatalf("emergency link lost: %+v", reg)
+	}
+
+	// B receives everything, attachment included.
+	b.sync(t)
+	if got, err := b.svc.Application(ctx, opB, app.ID); err != nil || got.State != "protocollata" {
+		t.Fatalf("B application: %v %+v", err, got)
+	}
+	if err := b.svc.Blobs().Verify(ctx, att.SHA256); err != nil {
+		t.Fatalf("B attachment: %v", err)
+	}
+	var n int
+	s.svc.DB().Read(ctx, func(q store.Querier) error {
+		return q.QueryRow(`SELECT count(*) FROM notifications WHERE kind = 'protocollo_definitivo' AND address = 'laura@example.it'`).Scan(&n)
+	})
+	if n != 1 {
+		t.Fatalf("citizen notification not queued: %d", n)
+	}
+
+	// The same citizen registered on both, offline, with different contacts.
+	yCF := cf(t, "Verdi", "Anna", "1980-02-02")
+	if _, err := a.svc.SaveCitizen(ctx, opA, citizen.Citizen{Surname: "Verdi", Name: "Anna", CodiceFiscale: yCF, Email: "anna@example.it"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.svc.SaveCitizen(ctx, opB, citizen.Citizen{Surname: "Verdi", Name: "Anna", CodiceFiscale: yCF, Phone: "+39 320 7654321"}); err != nil {
+		t.Fatal(err)
+	}
+	a.sync(t)
+	b.sync(t)
+	a.sync(t)
+	for name, r := range map[string]*replica{"A": a, "B": b} {
+		y, err := r.svc.DB().CitizenByCF(ctx, yCF)
+		if err != nil || y.Email != "anna@example.it" || y.Phone != "+39 320 7654321" {
+			t.Fatalf("%s: merged citizen %+v %v", name, y, err)
+		}
+	}
+	// Every replicated table is identical on A, B and the server.
+	sa, sb, ss := checksums(t, a.svc.DB()), checksums(t, b.svc.DB()), checksums(t, s.svc.DB())
+	for table := range ss {
+		if sa[table] != ss[table] || sb[table] != ss[table] {
+			t.Errorf("table %s differs: A %s B %s server %s", table, sa[table], sb[table], ss[table])
+		}
+	}
+	if st := a.client.State(); !st.Online || st.Pending != 0 || st.LastError != "" {
+		t.Fatalf("A state %+v", st)
+	}
+
+	// Revocation: B's next request is refused with a clear message.
+	if err := RevokeWorkstation(ctx, s.svc.DB(), "DESK02"); err != nil {
+		t.Fatal(err)
+	}
+	err = b.client.SyncOnce(ctx)
+	var se *ServerError
+	if !errors.As(err, &se) || se.Body.Code != CodeRevoked || !strings.Contains(b.client.State().LastError, "revocata") {
+		t.Fatalf("revoked workstation: %v / %q", err, b.client.State().LastError)
+	}
+}
+
+func TestServerRefusesBadInputAndKeepsTheRest(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	a := enroll(t, s, "DESK01", false)
+	op := login(t, a.svc, "sportello")
+	before := checksums(t, s.svc.DB())
+	hc := PinnedClient(s.pin)
+	post := func(path, body string, hdr map[string]string) (int, ErrorBody) {
+		req, _ := http.NewRequest(http.MethodPost, s.ts.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+a.client.cfg.Token)
+		req.Header.Set(HeaderSchema, "3")
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var eb ErrorBody
+		json_ := json_decode(resp.Body, &eb)
+		_ = json_
+		return resp.StatusCode, eb
+	}
+	if code, eb := post("/v1/push", `{"changes":[`, nil); code != 400 || eb.Code != CodeBadRequest || eb.Message == "" {
+		t.Errorf("malformed JSON: %d %+v", code, eb)
+	}
+	if code, eb := post("/v1/push", `{"changes":[]}`, map[string]string{HeaderSchema: "999"}); code != 409 || eb.Code != CodeSchemaMismatch {
+		t.Errorf("wrong schema: %d %+v", code, eb)
+	}
+	if code, eb := post("/v1/push", `{"changes":[]}`, map[string]string{"Authorization": "Bearer forged"}); code != 401 || eb.Code != CodeUnauthorized {
+		t.Errorf("bad token: %d %+v", code, eb)
+	}
+	big := `{"changes":[],"x":"` + strings.Repeat("a", MaxPushBytes+10) + `"}`
+	if code, eb := post("/v1/push", big, nil); code != 413 && code != 400 {
+		t.Errorf("oversize: %d %+v", code, eb)
+	}
+	// A blob whose bytes do not match its digest is refused and not stored.
+	wrong := strings.Repeat("ab", 32)
+	req, _ := http.NewRequest(http.MethodPut, s.ts.URL+"/v1/blobs/"+wrong, strings.NewReader("contenuto"))
+	req.Header.Set("Authorization", "Bearer "+a.client.cfg.Token)
+	req.Header.Set(HeaderSchema, "3")
+	req.Header.Set(HeaderBlobSize, "9")
+	req.Header.Set(HeaderOffset, "0")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnprocessableEntity || s.svc.Blobs().Has(wrong) {
+		t.Fatalf("mismatching blob: %d", resp.StatusCode)
+	}
+	if d := checksums(t, s.svc.DB()); !mapsEqual(d, before) {
+		t.Fatal("bad input changed the server's data")
+	}
+
+	// A batch where one change is forbidden: the rest is applied.
+	if _, err := a.svc.SaveCitizen(ctx, op, citizen.Citizen{Surname: "Neri", Name: "Ugo", CodiceFiscale: cf(t, "Neri", "Uga", "1970-01-01")}); err != nil {
+		t.Fatal(err)
+	}
+	// Forge a protocol number locally (only the server may assign them).
+	if err := a.svc.DB().Write(ctx, store.Actor{OperatorID: op.OperatorID}, func(tx *store.Tx) error {
+		_, err := tx.Put("notifications", "n-forged", store.Fields{"citizen_id": "x", "channel": "sms", "address": "1", "kind": "k", "subject": "s", "body": "b", "created_at": "t"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.svc.SaveCitizen(ctx, op, citizen.Citizen{Surname: "Gialli", Name: "Eva", CodiceFiscale: cf(t, "Gialli", "Eva", "1971-01-01")}); err != nil {
+		t.Fatal(err)
+	}
+	a.sync(t)
+	st := a.client.State()
+	if len(st.Rejected) != 1 || st.Rejected[0].Code != CodeServerOnly || st.Pending != 0 {
+		t.Fatalf("rejections %+v pending %d", st.Rejected, st.Pending)
+	}
+	if _, err := s.svc.DB().CitizenByCF(ctx, cf(t, "Gialli", "Eva", "1971-01-01")); err != nil {
+		t.Fatalf("change after the refused one was not applied: %v", err)
+	}
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	keys := make([]string, 0, len(a))
+	for k := range a {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if a[k] != b[k] {
+			return false
+		}
+	}
+	return true
+}
