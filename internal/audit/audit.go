@@ -101,3 +101,9 @@ func (v *Verifier) Add(e Entry) *Break {
 	v.nextSeq++
 	return nil
 }
+
+// ResumeVerifier continues verifying a chain whose entries up to lastSeq
+// (with hash head) are already trusted, e.g. those the server stored before.
+func ResumeVerifier(ws string, lastSeq int64, head string) *Verifier {
+	return &Verifier{ws: ws, prev: head, nextSeq: lastSeq + 1}
+}
