@@ -583,9 +583,9 @@ func TestDocExample(t *testing.T) {
 	if err != nil {
 		t.Skipf("documentation not available: %v", err)
 	}
-	_, rest, ok := strings.Cut(string(doc), "## Esempio completo")
+	_, rest, ok := strings.Cut(string(doc), "## Complete example")
 	if !ok {
-		t.Fatal("section \"Esempio completo\" not found")
+		t.Fatal("section \"Complete example\" not found")
 	}
 	_, rest, ok = strings.Cut(rest, "```json\n")
 	example, _, ok2 := strings.Cut(rest, "```")
