@@ -1,0 +1,232 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"sportello/internal/desk"
+)
+
+// seeded is a replica with the demo data, made once and copied by each test
+// (seeding hashes six passwords with Argon2id, which takes a while).
+var seeded string
+
+func TestMain(m *testing.M) {
+	if err := SetupTranslations(false); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	dir, err := os.MkdirTemp("", "sportello-ui-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := func() int {
+		defer os.RemoveAll(dir)
+		ctx := context.Background()
+		svc, err := desk.Open(ctx, dir, desk.Options{Synchronous: "OFF"})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if _, err := svc.SeedDemo(ctx); err != nil {
+			svc.Close()
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if err := svc.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		seeded = dir
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+// copyTree copies the files under src into dst.
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o700)
+		}
+		in, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		out, err := os.Create(target)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(out, in); err != nil {
+			out.Close()
+			return err
+		}
+		return out.Close()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// harness runs the UI in a test window. Work done on goroutines comes back
+// through a queue that the test goroutine drains (it plays the UI thread),
+// so widgets are only ever touched by one goroutine.
+type harness struct {
+	t     *testing.T
+	svc   *desk.Service
+	w     fyne.Window
+	u     *UI
+	queue chan func()
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	a := test.NewTempApp(t)
+	dir := t.TempDir()
+	copyTree(t, seeded, dir)
+	svc, err := desk.Open(context.Background(), dir, desk.Options{Synchronous: "OFF"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, svc: svc, queue: make(chan func(), 4096)}
+	h.w = test.NewTempWindow(t, nil)
+	h.w.Resize(fyne.NewSize(1100, 720))
+	h.u = New(a, h.w, svc, Options{})
+	h.u.do = func(f func()) { h.queue <- f }
+	t.Cleanup(func() {
+		h.u.Close()
+		svc.Close()
+	})
+	h.u.Start()
+	return h
+}
+
+func (h *harness) drain() {
+	for {
+		select {
+		case f := <-h.queue:
+			f()
+		default:
+			return
+		}
+	}
+}
+
+// waitFor runs the queued UI work until cond holds, failing after 5 s.
+func (h *harness) waitFor(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		h.drain()
+		if cond() {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// shortcut presses Ctrl (Cmd on macOS) + key on the window canvas.
+func (h *harness) shortcut(key fyne.KeyName) {
+	h.w.Canvas().(fyne.Shortcutable).TypedShortcut(ctrlKey(key))
+}
+
+func ctrlKey(key fyne.KeyName) *desktop.CustomShortcut {
+	return &desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierShortcutDefault}
+}
+
+// typeFocused types text into the focused widget.
+func (h *harness) typeFocused(text string) {
+	h.t.Helper()
+	f := h.w.Canvas().Focused()
+	if f == nil {
+		h.t.Fatal("nothing has the focus")
+	}
+	test.Type(f, text)
+}
+
+func pressEnter(f fyne.Focusable) { f.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn}) }
+
+func (h *harness) login(user, password string) {
+	h.t.Helper()
+	h.waitFor("login screen", func() bool { return h.u.login != nil })
+	l := h.u.login
+	test.Type(l.username, user)
+	test.Type(l.password, password)
+	pressEnter(l.password)
+}
+
+func (h *harness) loginOK(user string) {
+	h.t.Helper()
+	h.login(user, desk.DemoPassword)
+	h.waitFor("the shell after login", func() bool { return h.u.shell != nil })
+}
+
+// texts lists the visible texts drawn in the window (labels and canvas texts).
+func (h *harness) texts() []string {
+	var out []string
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if o == nil || !o.Visible() {
+			return
+		}
+		switch x := o.(type) {
+		case *canvas.Text:
+			out = append(out, x.Text)
+		case *widget.Label:
+			out = append(out, x.Text)
+		case *fyne.Container:
+			for _, c := range x.Objects {
+				walk(c)
+			}
+			return
+		}
+		if w, ok := o.(fyne.Widget); ok {
+			for _, c := range test.WidgetRenderer(w).Objects() {
+				walk(c)
+			}
+		}
+	}
+	walk(h.w.Canvas().Content())
+	for _, o := range h.w.Canvas().Overlays().List() {
+		walk(o)
+	}
+	return out
+}
+
+// shows reports whether some visible text contains s.
+func (h *harness) shows(s string) bool {
+	for _, t := range h.texts() {
+		if strings.Contains(t, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *harness) waitShows(s string) {
+	h.t.Helper()
+	h.waitFor(fmt.Sprintf("%q on screen", s), func() bool { return h.shows(s) })
+}
