@@ -522,3 +522,13 @@ func (c *Client) downloadBlob(ctx context.Context, sha string) error {
 	}
 	return nil
 }
+
+// Online reports whether the server answered a complete sync recently, so
+// the desk can protocol online (desk.Connector).
+func (c *Client) Online() bool {
+	s := c.State()
+	return s.Enrolled && s.Online && s.LastError == "" && time.Since(s.LastSync) < 2*c.cfg.Interval+30*time.Second
+}
+
+// SyncNow runs one push+pull now (desk.Connector).
+func (c *Client) SyncNow(ctx context.Context) error { return c.SyncOnce(ctx) }

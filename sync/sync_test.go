@@ -22,6 +22,7 @@ import (
 	"sportello/internal/citizen"
 	"sportello/internal/codicefiscale"
 	"sportello/internal/desk"
+	"sportello/internal/protocol"
 	"sportello/store"
 )
 
@@ -213,7 +214,8 @@ func TestTwoReplicasConvergeAndProtocolGetsDefinitiveNumber(t *testing.T) {
 	a.sync(t) // push: the server numbers the registration
 	a.sync(t) // pull: the number comes back
 	apps, _ := a.svc.ApplicationsOfCitizen(ctx, x.ID)
-	if len(apps) != 1 || apps[0].Emergency || !strings.HasSuffix(apps[0].ProtocolLabel, "/2026") || !strings.HasPrefix(apps[0].ProtocolLabel, "0000001") {
+	_, year := protocol.LegalDate(time.Now())
+	if len(apps) != 1 || apps[0].Emergency || apps[0].ProtocolLabel != protocol.NumberLabel(1, year) {
 		t.Fatalf("definitive number not back on A: %+v", apps)
 	}
 	reg, _ := a.svc.Registration(ctx, opA, res.Registration.ID)
@@ -371,4 +373,50 @@ func mapsEqual(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+func TestOnlineProtocolGetsDefinitiveNumberAtOnce(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	a := enroll(t, s, "DESK01", false)
+	a.svc.SetConnector(a.client)
+	op := login(t, a.svc, "sportello")
+	a.sync(t) // now online
+	if !a.client.Online() {
+		t.Fatal("client not online after a successful sync")
+	}
+	x, err := a.svc.SaveCitizen(ctx, op, citizen.Citizen{Surname: "Rosa", Name: "Maria", CodiceFiscale: cf(t, "Rosa", "Maria", "1991-05-05"), Email: "maria@example.it"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, _ := a.svc.Catalog(ctx)
+	p, _ := cat.Procedure("richiesta-informazioni")
+	app, _ := a.svc.NewApplication(ctx, op, p.ID, x.ID, "")
+	if err := a.svc.SaveDraft(ctx, op, app.ID, fill(p, x), nil); err != nil {
+		t.Fatal(err)
+	}
+	if probs, err := a.svc.MarkComplete(ctx, op, app.ID); err != nil || len(probs) > 0 {
+		t.Fatalf("%v %+v", err, probs)
+	}
+	res, err := a.svc.ProtocolApplication(ctx, op, app.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, year := protocol.LegalDate(time.Now())
+	if res.Emergency || res.Pending || res.Label != protocol.NumberLabel(1, year) {
+		t.Fatalf("online protocol: %+v", res)
+	}
+	// The server stops answering: the next registration goes to the emergency register.
+	s.ts.Close()
+	a.client.SyncOnce(ctx)
+	if a.client.Online() {
+		t.Fatal("still online with the server down")
+	}
+	app2, _ := a.svc.NewApplication(ctx, op, p.ID, x.ID, "")
+	a.svc.SaveDraft(ctx, op, app2.ID, fill(p, x), nil)
+	a.svc.MarkComplete(ctx, op, app2.ID)
+	res2, err := a.svc.ProtocolApplication(ctx, op, app2.ID)
+	if err != nil || !res2.Emergency || !strings.HasPrefix(res2.Label, "EM-DESK01/") {
+		t.Fatalf("offline protocol: %v %+v", err, res2)
+	}
 }

@@ -24,8 +24,29 @@ type Service struct {
 	db    *store.DB
 	blobs *store.Blobs
 
-	mu  sync.RWMutex
-	cat *catalog.Catalog
+	mu   sync.RWMutex
+	cat  *catalog.Catalog
+	conn Connector
+}
+
+// Connector is what the desk needs of the sync client: whether the server
+// answered recently, and a synchronous push+pull.
+type Connector interface {
+	Online() bool
+	SyncNow(ctx context.Context) error
+}
+
+// SetConnector attaches the sync client (nil = never online).
+func (s *Service) SetConnector(c Connector) {
+	s.mu.Lock()
+	s.conn = c
+	s.mu.Unlock()
+}
+
+func (s *Service) connector() Connector {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.conn
 }
 
 // Session is a logged-in operator.

@@ -26,15 +26,20 @@ const DefaultEmergencyCause = "Server di protocollo non raggiungibile dalla post
 type ProtocolResult struct {
 	Registration store.Registration
 	Emergency    bool   // numbered in the workstation's emergency register
-	Label        string // the number to tell the citizen
+	Pending      bool   // sent to the server online, definitive number not back yet
+	Label        string // the number to tell the citizen ("" while pending)
 }
+
+// OnlineWait is how long protocolling online waits for the definitive number.
+const OnlineWait = 10 * time.Second
 
 // ProtocolApplication registers a complete application in the protocol, in
 // one operation with its documents' impronte, and moves it to protocollata.
-// This replica has no connection to the protocol server yet (the sync
-// package adds it), so the registration goes into the workstation's
-// emergency register (art. 63); the server later gives it its definitive
-// number. An emergency period is opened automatically when none is open.
+// Online, the registration goes to the server at once and comes back with
+// its definitive number. Offline (or when the server stops answering) it is
+// numbered in the workstation's emergency register (art. 63), opening an
+// emergency period when none is open; the server gives it its definitive
+// number when the connection returns.
 func (s *Service) ProtocolApplication(ctx context.Context, sess Session, appID string) (ProtocolResult, error) {
 	var res ProtocolResult
 	a, err := s.Application(ctx, sess, appID)
@@ -69,19 +74,86 @@ func (s *Service) ProtocolApplication(ctx context.Context, sess Session, appID s
 	reg := protocol.Registration{Direction: protocol.Incoming, Correspondent: c.FullName(), CorrespondentCF: c.CodiceFiscale,
 		Subject: a.Subject, Classification: p.Classification, OfficeID: a.OfficeID, Primary: &docs[0], Attachments: docs[1:],
 		Confidential: a.Confidential, ApplicationID: a.ID}
+	online := s.online()
 	err = s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
-		stored, err := s.registerEmergencyTx(tx, sess, reg, DefaultEmergencyCause)
+		var stored store.Registration
+		var err error
+		note := ""
+		if online {
+			stored, err = s.registerOrdinaryTx(tx, sess, reg)
+			note = "Protocollata: numero definitivo richiesto al server"
+		} else {
+			stored, err = s.registerEmergencyTx(tx, sess, reg, DefaultEmergencyCause)
+			note = "Protocollo di emergenza " + stored.EmergencyLabel()
+		}
 		if err != nil {
 			return err
 		}
 		res.Registration = stored
-		return s.moveTx(tx, a, application.Protocollata, "Protocollo di emergenza "+stored.EmergencyLabel())
+		return s.moveTx(tx, a, application.Protocollata, note)
 	})
 	if err != nil {
 		return res, fmt.Errorf("desk: protocol application: %w", err)
 	}
-	res.Emergency, res.Label = true, res.Registration.EmergencyLabel()
+	return s.finishRegistration(ctx, sess, res, online)
+}
+
+func (s *Service) online() bool {
+	c := s.connector()
+	return c != nil && c.Online()
+}
+
+// finishRegistration fetches the definitive number of an online registration.
+func (s *Service) finishRegistration(ctx context.Context, sess Session, res ProtocolResult, online bool) (ProtocolResult, error) {
+	if !online {
+		res.Emergency, res.Label = true, res.Registration.EmergencyLabel()
+		return res, nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, OnlineWait)
+	defer cancel()
+	if err := s.connector().SyncNow(wctx); err == nil {
+		if r, err := s.db.Registration(ctx, res.Registration.ID); err == nil && r.Number > 0 {
+			res.Registration = r
+			res.Label = r.Label()
+			return res, nil
+		}
+	}
+	// The registration is stored and queued: the server numbers it on the
+	// next sync, in arrival order. Nothing is lost, the citizen is notified.
+	res.Pending = true
 	return res, nil
+}
+
+// registerOrdinaryTx writes a registration of the AOO's register; its
+// definitive number is assigned by the server when the change reaches it.
+func (s *Service) registerOrdinaryTx(tx *store.Tx, sess Session, reg protocol.Registration) (store.Registration, error) {
+	if p := reg.Validate(); len(p) > 0 {
+		return store.Registration{}, userErr("La registrazione di protocollo non è completa", p...)
+	}
+	now := tx.Now()
+	date, year := protocol.LegalDate(now)
+	docs := append([]protocol.Document{*reg.Primary}, reg.Attachments...)
+	r := store.Registration{ID: ids.New(), Direction: reg.Direction, RegisteredAt: now, RegDate: date, Year: year, RegisterKind: "ordinario",
+		Correspondent: strings.TrimSpace(reg.Correspondent), CorrespondentCF: reg.CorrespondentCF, Subject: strings.TrimSpace(reg.Subject),
+		Classification: reg.Classification, OfficeID: reg.OfficeID, ApplicationID: reg.ApplicationID, ReceivedDocNumber: reg.ReceivedDocNumber,
+		ReceivedDocDate: reg.ReceivedDocDate, Confidential: reg.Confidential, OperatorID: sess.OperatorID, WorkstationID: tx.DB().WorkstationID(), Documents: docs}
+	if err := tx.InsertRegistration(r); err != nil {
+		return store.Registration{}, err
+	}
+	return r, nil
+}
+
+// RestoreService records the end of this workstation's emergency period when
+// the connection with the protocol server is back (art. 63: the register
+// records when service was restored). It does nothing when none is open.
+func (s *Service) RestoreService(ctx context.Context) error {
+	return s.db.Write(ctx, System.actor(), func(tx *store.Tx) error {
+		in, err := tx.OpenInterruption()
+		if err != nil || in == nil {
+			return err
+		}
+		return tx.EndInterruption(in.ID, tx.Now())
+	})
 }
 
 // registrationDocuments lists the documents of an application's
@@ -195,21 +267,27 @@ func (s *Service) RegisterDocument(ctx context.Context, sess Session, reg protoc
 	if p := reg.Validate(); len(p) > 0 {
 		return res, userErr("La registrazione di protocollo non è completa", p...)
 	}
+	online := s.online()
 	err := s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
 		for _, d := range docs {
 			if err := tx.RecordBlob(d.SHA256Hex, d.Size, "", d.MediaType); err != nil {
 				return err
 			}
 		}
-		r, err := s.registerEmergencyTx(tx, sess, reg, DefaultEmergencyCause)
+		var r store.Registration
+		var err error
+		if online {
+			r, err = s.registerOrdinaryTx(tx, sess, reg)
+		} else {
+			r, err = s.registerEmergencyTx(tx, sess, reg, DefaultEmergencyCause)
+		}
 		res.Registration = r
 		return err
 	})
 	if err != nil {
 		return res, fmt.Errorf("desk: register document: %w", err)
 	}
-	res.Emergency, res.Label = true, res.Registration.EmergencyLabel()
-	return res, nil
+	return s.finishRegistration(ctx, sess, res, online)
 }
 
 // Annul annuls a registration (art. 54): a new entry with reason and
