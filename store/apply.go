@@ -234,7 +234,7 @@ func (t *Tx) mergeFields(c Change, data Fields, base map[string]string, o ApplyO
 		}
 		// Concurrent: the later writer did not overwrite the earlier one's version.
 		concurrent := (remoteWins && base[k] != cur.H) || (!remoteWins && cur.B != c.HLC && cur.B < c.HLC)
-		if concurrent && !sameValue(local, remote) && o.RecordConflicts {
+		if concurrent && !sameValue(local, remote) && o.RecordConflicts && k != "updated_at" {
 			winVal, winTS, loseVal, loseTS, loser := remote, c.HLC, local, cur.H, originOf(cur.H)
 			if !remoteWins {
 				winVal, winTS, loseVal, loseTS, loser = local, cur.H, remote, c.HLC, c.WorkstationID

@@ -177,3 +177,41 @@ func TestApplyRejectsInvalidChanges(t *testing.T) {
 		}
 	}
 }
+
+func TestResolveConflictRestoresLoser(t *testing.T) {
+	ctx := context.Background()
+	clkA := &fakeClock{time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	clkB := &fakeClock{clkA.t}
+	clkS := &fakeClock{clkA.t}
+	a, b, s := openAt(t, "a", clkA), openAt(t, "b", clkB), openAt(t, "s", clkS)
+	c := citizen.Citizen{ID: "c1", Surname: "Rossi"}
+	putCitizen(t, a, c)
+	ship(t, a, s, true)
+	ship(t, s, b, false)
+	c.Notes = "A"
+	clkA.t = clkA.t.Add(time.Minute)
+	putCitizen(t, a, c)
+	c.Notes = "B"
+	clkB.t = clkB.t.Add(2 * time.Minute)
+	putCitizen(t, b, c)
+	ship(t, a, s, true)
+	ship(t, b, s, true)
+	ship(t, s, a, false)
+	cs, err := a.Conflicts(ctx, true)
+	if err != nil || len(cs) != 1 || cs[0].LoserValue != `"A"` {
+		t.Fatalf("conflicts on A: %v %+v", err, cs)
+	}
+	clkA.t = clkA.t.Add(time.Hour)
+	if err := a.Write(ctx, Actor{OperatorID: "op"}, func(tx *Tx) error { return tx.ResolveConflict(cs[0].ID, true) }); err != nil {
+		t.Fatal(err)
+	}
+	ship(t, a, s, true)
+	ship(t, s, b, false)
+	for name, db := range map[string]*DB{"a": a, "b": b, "s": s} {
+		got, _ := db.Citizen(ctx, "c1")
+		open, _ := db.Conflicts(ctx, true)
+		if got.Notes != "A" || len(open) != 0 {
+			t.Errorf("%s: notes %q, open conflicts %d", name, got.Notes, len(open))
+		}
+	}
+}
