@@ -52,20 +52,15 @@ func (t *Tx) ApplyRemote(c Change, o ApplyOptions) (ApplyResult, error) {
 	if c.WorkstationID == "" || c.OriginSeq <= 0 {
 		return res, fmt.Errorf("%w: missing origin", ErrInvalidChange)
 	}
-	var n int
-	if err := t.queryRow(`SELECT count(*) FROM sync_changes WHERE workstation_id = ? AND origin_seq = ?`, c.WorkstationID, c.OriginSeq).Scan(&n); err != nil {
-		return res, fmt.Errorf("store: dedupe change: %w", err)
-	}
-	if n > 0 {
-		res.Duplicate = true
-		return res, nil
-	}
 	cols, ok := t.db.cols[c.Table]
 	if !ok {
 		return res, fmt.Errorf("%w: table %q is not replicated", ErrInvalidChange, c.Table)
 	}
 	if c.RowID == "" {
 		return res, fmt.Errorf("%w: empty row id", ErrInvalidChange)
+	}
+	if c.Op != "insert" && c.Op != "update" {
+		return res, fmt.Errorf("%w: op %q", ErrInvalidChange, c.Op)
 	}
 	remoteTS, err := hlc.Parse(c.HLC)
 	if err != nil {
@@ -84,29 +79,61 @@ func (t *Tx) ApplyRemote(c Change, o ApplyOptions) (ApplyResult, error) {
 		}
 	}
 	base := map[string]string{}
-	if len(c.Base) > 0 {
+	if len(c.Base) > 2 {
 		if err := json.Unmarshal(c.Base, &base); err != nil {
 			return res, fmt.Errorf("%w: base: %v", ErrInvalidChange, err)
 		}
 	}
-	if c.Op != "insert" && c.Op != "update" {
-		return res, fmt.Errorf("%w: op %q", ErrInvalidChange, c.Op)
+	// Recording the change first is also the duplicate check: (origin
+	// workstation, origin seq) is unique, so a change seen before inserts nothing.
+	r, err := t.exec(`INSERT INTO sync_changes (tx_id, tbl, row_id, op, data, hlc, operator_id, workstation_id, origin_seq, base) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (workstation_id, origin_seq) DO NOTHING`,
+		c.TxID, c.Table, c.RowID, c.Op, string(c.Data), c.HLC, c.OperatorID, c.WorkstationID, c.OriginSeq, string(orEmptyObject(c.Base)))
+	if err != nil {
+		return res, fmt.Errorf("store: record remote change: %w", err)
+	}
+	if n, err := r.RowsAffected(); err != nil {
+		return res, fmt.Errorf("store: record remote change: %w", err)
+	} else if n == 0 {
+		res.Duplicate = true
+		return res, nil
 	}
 	t.db.clock.Observe(remoteTS)
 
-	if appendOnly[c.Table] {
-		if err := t.insertIfAbsent(c.Table, c.RowID, data); err != nil {
+	switch {
+	case appendOnly[c.Table]:
+		if _, err := t.insertIfAbsent(c.Table, c.RowID, data); err != nil {
 			return res, err
 		}
 		for k := range data {
 			res.Applied = append(res.Applied, k)
 		}
-	} else if err := t.mergeFields(c, data, base, o, &res); err != nil {
-		return res, err
-	}
-	if _, err := t.exec(`INSERT INTO sync_changes (tx_id, tbl, row_id, op, data, hlc, operator_id, workstation_id, origin_seq, base) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.TxID, c.Table, c.RowID, c.Op, string(c.Data), c.HLC, c.OperatorID, c.WorkstationID, c.OriginSeq, string(orEmptyObject(c.Base))); err != nil {
-		return res, fmt.Errorf("store: record remote change: %w", err)
+	case c.Op == "insert":
+		// Fast path: a row nobody has yet is inserted whole, with no reads.
+		inserted, err := t.insertIfAbsent(c.Table, c.RowID, data)
+		if err != nil {
+			return res, err
+		}
+		if !inserted {
+			if err := t.mergeFields(c, data, base, o, &res); err != nil {
+				return res, err
+			}
+			break
+		}
+		versions := map[string]fieldVersion{}
+		for k, v := range data {
+			res.Applied = append(res.Applied, k)
+			if !emptyValue(v) {
+				versions[k] = fieldVersion{H: c.HLC, B: base[k]}
+			}
+		}
+		if err := t.writeVersions(c.Table, c.RowID, versions); err != nil {
+			return res, err
+		}
+	default:
+		if err := t.mergeFields(c, data, base, o, &res); err != nil {
+			return res, err
+		}
 	}
 	sort.Strings(res.Applied)
 	return res, nil
@@ -149,7 +176,8 @@ func DecodeFields(raw json.RawMessage) (Fields, error) {
 	return f, nil
 }
 
-func (t *Tx) insertIfAbsent(table, id string, f Fields) error {
+// insertIfAbsent inserts the row unless its id exists; it reports whether it did.
+func (t *Tx) insertIfAbsent(table, id string, f Fields) (bool, error) {
 	keys := make([]string, 0, len(f))
 	for k := range f {
 		keys = append(keys, k)
@@ -160,10 +188,15 @@ func (t *Tx) insertIfAbsent(table, id string, f Fields) error {
 		args = append(args, f[k])
 	}
 	q := `INSERT INTO ` + table + ` (id, ` + strings.Join(keys, ", ") + `) VALUES (?` + strings.Repeat(", ?", len(keys)) + `) ON CONFLICT (id) DO NOTHING`
-	if _, err := t.exec(q, args...); err != nil {
-		return fmt.Errorf("store: apply insert into %s %s: %w", table, id, err)
+	r, err := t.exec(q, args...)
+	if err != nil {
+		return false, fmt.Errorf("store: apply insert into %s %s: %w", table, id, err)
 	}
-	return nil
+	n, err := r.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: apply insert into %s %s: %w", table, id, err)
+	}
+	return n == 1, nil
 }
 
 func (t *Tx) currentValues(table, id string, keys []string) (map[string]any, bool, error) {
@@ -253,7 +286,7 @@ func (t *Tx) mergeFields(c Change, data Fields, base map[string]string, o ApplyO
 	}
 	if len(win) > 0 {
 		if !exists {
-			if err := t.insertIfAbsent(c.Table, c.RowID, win); err != nil {
+			if _, err := t.insertIfAbsent(c.Table, c.RowID, win); err != nil {
 				return err
 			}
 		} else {

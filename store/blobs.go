@@ -208,3 +208,59 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	}
 	return c.r.Read(p)
 }
+
+// Adopt moves a complete file (on the same file system, e.g. a finished
+// upload) into the store under digest after verifying its content; the file
+// is fsynced first. A mismatch leaves the file where it is and returns
+// ErrCorrupt.
+func (b *Blobs) Adopt(ctx context.Context, path, digest string) error {
+	if !ValidDigest(digest) {
+		return fmt.Errorf("store: %q is not a SHA-256 digest", digest)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("store: adopt %s: %w", path, err)
+	}
+	h := sha256.New()
+	_, err = io.Copy(h, &ctxReader{ctx: ctx, r: f})
+	if err == nil {
+		err = f.Sync()
+	}
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("store: adopt %s: %w", path, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != digest {
+		return fmt.Errorf("%w: declared %s, content %s", ErrCorrupt, digest, got)
+	}
+	final := b.Path(digest)
+	if _, err := os.Stat(final); err == nil {
+		return os.Remove(path)
+	}
+	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
+		return fmt.Errorf("store: create blob folder: %w", err)
+	}
+	if err := os.Rename(path, final); err != nil {
+		return fmt.Errorf("store: move blob into place: %w", err)
+	}
+	return syncDir(filepath.Dir(final))
+}
+
+// AdoptVerified moves a file whose digest the caller has just computed while
+// writing it (and fsynced) into the store, without reading it again.
+func (b *Blobs) AdoptVerified(path, digest string) error {
+	if !ValidDigest(digest) {
+		return fmt.Errorf("store: %q is not a SHA-256 digest", digest)
+	}
+	final := b.Path(digest)
+	if _, err := os.Stat(final); err == nil {
+		return os.Remove(path)
+	}
+	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
+		return fmt.Errorf("store: create blob folder: %w", err)
+	}
+	if err := os.Rename(path, final); err != nil {
+		return fmt.Errorf("store: move blob into place: %w", err)
+	}
+	return syncDir(filepath.Dir(final))
+}

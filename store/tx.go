@@ -73,21 +73,21 @@ func (db *DB) Write(ctx context.Context, actor Actor, fn func(*Tx) error) error 
 // and the rest of the transaction goes on. The sync server uses it so that
 // one refused change never affects the rest of a batch.
 func (t *Tx) Savepoint(fn func() error) error {
-	if _, err := t.tx.ExecContext(t.ctx, `SAVEPOINT change`); err != nil {
+	if _, err := t.exec(`SAVEPOINT change`); err != nil {
 		return fmt.Errorf("store: savepoint: %w", err)
 	}
 	seq, head, read, origin := t.auditSeq, t.auditHead, t.auditRead, t.originNext
 	if err := fn(); err != nil {
 		t.auditSeq, t.auditHead, t.auditRead, t.originNext = seq, head, read, origin
-		if _, rbErr := t.tx.ExecContext(t.ctx, `ROLLBACK TO change`); rbErr != nil {
+		if _, rbErr := t.exec(`ROLLBACK TO change`); rbErr != nil {
 			return errors.Join(err, fmt.Errorf("store: rollback to savepoint: %w", rbErr))
 		}
-		if _, rbErr := t.tx.ExecContext(t.ctx, `RELEASE change`); rbErr != nil {
+		if _, rbErr := t.exec(`RELEASE change`); rbErr != nil {
 			return errors.Join(err, fmt.Errorf("store: release savepoint: %w", rbErr))
 		}
 		return err
 	}
-	if _, err := t.tx.ExecContext(t.ctx, `RELEASE change`); err != nil {
+	if _, err := t.exec(`RELEASE change`); err != nil {
 		return fmt.Errorf("store: release savepoint: %w", err)
 	}
 	return nil

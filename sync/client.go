@@ -370,7 +370,7 @@ func (c *Client) pushAll(ctx context.Context) error {
 	}
 }
 
-const chunk = 8 << 20
+const chunk = 32 << 20
 
 // uploadBlob sends a blob the server lacks, resuming where a previous
 // attempt stopped; the server verifies the digest when the last byte arrives.

@@ -72,6 +72,9 @@ func InstallSnapshot(ctx context.Context, dbPath string, cfg Config) error {
 		return err
 	}
 	defer resp.Body.Close()
+	if err := os.MkdirAll(filepath.Dir(dbPath), 0o700); err != nil {
+		return fmt.Errorf("sync: data folder: %w", err)
+	}
 	tmp := dbPath + ".snapshot"
 	os.Remove(tmp)
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)

@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	gosync "sync"
 
 	"sportello/internal/audit"
 	"sportello/internal/auth"
@@ -39,6 +40,9 @@ type Server struct {
 	blobs   *store.Blobs
 	uploads string // partial uploads, kept across restarts for resumption
 	log     *slog.Logger
+
+	upMu gosync.Mutex
+	ups  map[string]*uploadState
 }
 
 // NewServer returns the sync server. dataDir holds the partial uploads.
@@ -218,7 +222,7 @@ func permission(table string) (auth.Permission, bool) {
 }
 
 // check re-checks one change against the workstation and the operator's role.
-func (s *Server) check(tx *store.Tx, ws store.Workstation, c store.Change, data store.Fields) *store.Rejection {
+func (s *Server) check(tx *store.Tx, ws store.Workstation, c store.Change, data store.Fields, ops map[string]store.Operator) *store.Rejection {
 	rej := func(code, reason string) *store.Rejection {
 		return &store.Rejection{OriginSeq: c.OriginSeq, Table: c.Table, RowID: c.RowID, Code: code, Reason: reason}
 	}
@@ -232,9 +236,13 @@ func (s *Server) check(tx *store.Tx, ws store.Workstation, c store.Change, data 
 		}
 		return rej(CodeServerOnly, "Solo il server può assegnare numeri di protocollo definitivi e registrare conflitti")
 	}
-	op, err := tx.OperatorByID(c.OperatorID)
-	if err != nil {
-		return rej(CodeForbidden, "Operatore sconosciuto al server: la modifica non è accettata")
+	op, ok := ops[c.OperatorID]
+	if !ok {
+		var err error
+		if op, err = tx.OperatorByID(c.OperatorID); err != nil {
+			return rej(CodeForbidden, "Operatore sconosciuto al server: la modifica non è accettata")
+		}
+		ops[c.OperatorID] = op // operators changed in this batch are re-read: see applyOne
 	}
 	if !op.Active {
 		return rej(CodeForbidden, "Operatore disattivato: la modifica non è accettata")
@@ -291,6 +299,7 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 	var resp PushResponse
 	err := s.db.Write(r.Context(), store.Actor{OperatorID: "server"}, func(tx *store.Tx) error {
 		resp = PushResponse{Rejected: []store.Rejection{}}
+		ops := map[string]store.Operator{}
 		last, lastAudit, err := tx.Peer(ws.ID)
 		if err != nil {
 			return err
@@ -303,7 +312,7 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 				break // a gap: the client resends from last+1
 			}
 			c := fromWire(wc)
-			if rej := s.applyOne(tx, ws, c); rej != nil {
+			if rej := s.applyOne(tx, ws, c, ops); rej != nil {
 				if err := tx.InsertRejection(ws.ID, *rej); err != nil {
 					return err
 				}
@@ -340,7 +349,7 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 
 // applyOne checks and applies one change in a savepoint, then runs the
 // server's own reactions (definitive protocol numbers).
-func (s *Server) applyOne(tx *store.Tx, ws store.Workstation, c store.Change) *store.Rejection {
+func (s *Server) applyOne(tx *store.Tx, ws store.Workstation, c store.Change, ops map[string]store.Operator) *store.Rejection {
 	var rej *store.Rejection
 	err := tx.Savepoint(func() error {
 		data, err := store.DecodeFields(c.Data)
@@ -348,7 +357,10 @@ func (s *Server) applyOne(tx *store.Tx, ws store.Workstation, c store.Change) *s
 			rej = &store.Rejection{OriginSeq: c.OriginSeq, Table: c.Table, RowID: c.RowID, Code: CodeInvalidChange, Reason: "Dati della modifica non leggibili"}
 			return err
 		}
-		if rej = s.check(tx, ws, c, data); rej != nil {
+		if c.Table == "operators" {
+			delete(ops, c.RowID) // a role change applies to the rest of the batch
+		}
+		if rej = s.check(tx, ws, c, data, ops); rej != nil {
 			return errors.New(rej.Code)
 		}
 		res, err := tx.ApplyRemote(c, store.ApplyOptions{RecordConflicts: true})

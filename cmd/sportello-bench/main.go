@@ -7,13 +7,17 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 
 	"sportello/internal/benchmark"
 )
 
 func main() {
-	apps := flag.Int("apps", 100000, "applications to file in the application benchmark")
+	apps := flag.Int("apps", 100000, "applications to file in the application benchmark (0 = skip)")
+	changes := flag.Int("changes", 100000, "changes to push and pull in the sync benchmark (0 = skip sync)")
+	blobMiB := flag.Int64("blob-mib", 1024, "MiB of attachments to upload in the sync benchmark")
+	snapRows := flag.Int("snapshot-rows", 1000000, "rows of the initial copy of a new workstation")
 	dir := flag.String("dir", "", "working folder (default: a temporary folder, removed at the end)")
 	flag.Parse()
 	ctx := context.Background()
@@ -28,10 +32,21 @@ func main() {
 		work = d
 	}
 	fmt.Printf("Sportello benchmark — %s/%s, %d core, %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
-	res, err := benchmark.RunApplications(ctx, work, *apps, os.Stdout)
-	if err != nil {
-		slog.Error("application benchmark", "err", err)
-		os.Exit(1)
+	if *changes > 0 {
+		res, err := benchmark.RunSync(ctx, filepath.Join(work, "sync"), *changes, *blobMiB<<20, *snapRows, os.Stdout)
+		if err != nil {
+			slog.Error("sync benchmark", "err", err)
+			os.Exit(1)
+		}
+		res.Report(os.Stdout)
+		fmt.Println()
 	}
-	res.Report(os.Stdout)
+	if *apps > 0 {
+		res, err := benchmark.RunApplications(ctx, filepath.Join(work, "apps"), *apps, os.Stdout)
+		if err != nil {
+			slog.Error("application benchmark", "err", err)
+			os.Exit(1)
+		}
+		res.Report(os.Stdout)
+	}
 }

@@ -1,0 +1,1150 @@
+package sync
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
+	"io"
+	"log/slog"
+	"maps"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"sportello/internal/application"
+	"sportello/internal/auth"
+	"sportello/internal/catalog"
+	"sportello/internal/citizen"
+	"sportello/internal/codicefiscale"
+	"sportello/internal/desk"
+	"sportello/internal/protocol"
+	"sportello/store"
+)
+
+// TestSimulation is a deterministic simulation of replication: a server and
+// five replicas (a sixth joins half-way) file citizens, applications,
+// attachments and protocol registrations, online and offline, while the
+// network loses, duplicates, delays, replays and truncates messages and
+// processes crash between any two steps (or in the middle of a sync). When
+// the network heals every replica must hold exactly the server's data, and
+// everything confirmed to an operator must be there.
+//
+//	go test -run TestSimulation ./sync/                         default seeds
+//	SPORTELLO_SIM_SEEDS=200 go test -run TestSimulation ./sync/ soak
+//	SPORTELLO_SIM_SEED=17 go test -run TestSimulation -v ./sync/ one seed, with its log
+//	SPORTELLO_SIM_STEPS=600 …                                   longer runs
+//
+// The operation sequence of a seed is deterministic (the network and the
+// operations draw from seeded generators, and the clock is simulated); IDs
+// are random UUIDs.
+func TestSimulation(t *testing.T) {
+	seeds := []uint64{}
+	switch {
+	case os.Getenv("SPORTELLO_SIM_SEED") != "":
+		s, err := strconv.ParseUint(os.Getenv("SPORTELLO_SIM_SEED"), 10, 64)
+		if err != nil {
+			t.Fatalf("SPORTELLO_SIM_SEED: %v", err)
+		}
+		seeds = append(seeds, s)
+	default:
+		n := 6
+		if testing.Short() {
+			n = 2
+		}
+		if v := os.Getenv("SPORTELLO_SIM_SEEDS"); v != "" {
+			var err error
+			if n, err = strconv.Atoi(v); err != nil || n <= 0 {
+				t.Fatalf("SPORTELLO_SIM_SEEDS=%q", v)
+			}
+		}
+		first := uint64(1)
+		if v := os.Getenv("SPORTELLO_SIM_FIRST"); v != "" {
+			f, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				t.Fatalf("SPORTELLO_SIM_FIRST: %v", err)
+			}
+			first = f
+		}
+		for i := range n {
+			seeds = append(seeds, first+uint64(i))
+		}
+	}
+	steps := 260
+	if testing.Short() {
+		steps = 150
+	}
+	if v := os.Getenv("SPORTELLO_SIM_STEPS"); v != "" {
+		var err error
+		if steps, err = strconv.Atoi(v); err != nil || steps <= 0 {
+			t.Fatalf("SPORTELLO_SIM_STEPS=%q", v)
+		}
+	}
+	template := simTemplate(t)
+	for _, seed := range seeds {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			t.Parallel()
+			start := time.Now()
+			s := newSimulation(t, seed, 5, template)
+			defer s.close()
+			s.run(steps)
+			s.heal()
+			s.verify()
+			t.Logf("seed %d: %d steps in %v; %s", seed, steps, time.Since(start).Round(time.Millisecond), s.summary())
+		})
+	}
+}
+
+// simClock is the simulated wall clock shared by the server and every
+// replica: it moves forward at every step, so a write confirmed at a later
+// step always carries a later hybrid logical clock than every earlier one.
+type simClock struct{ ns atomic.Int64 }
+
+func (c *simClock) Now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *simClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+type simServer struct {
+	dir     string
+	svc     *desk.Service
+	handler http.Handler
+}
+
+type simReplica struct {
+	sim    *simulation
+	idx    int
+	code   string
+	dir    string
+	svc    *desk.Service
+	client *Client
+	hc     *http.Client
+	net    *simNet
+	sess   desk.Session
+	online bool // the last sync succeeded: the desk protocols online
+}
+
+// Online and SyncNow make the replica the desk's Connector. Online is
+// "the last sync succeeded" (Client.Online also looks at the wall clock,
+// which would make the simulation depend on how fast the machine is).
+func (r *simReplica) Online() bool { return r.online }
+
+func (r *simReplica) SyncNow(ctx context.Context) error {
+	err := r.client.SyncOnce(ctx)
+	r.online = err == nil
+	if err != nil {
+		r.sim.countErr("sync (online protocol)", err)
+	}
+	return err
+}
+
+// simPerson is a citizen of the simulated town: the same people walk into
+// different offices, so the same codice fiscale is registered on several
+// replicas, often offline.
+type simPerson struct {
+	id, cf, surname, name string
+}
+
+// simWrite is a value an operator saw confirmed, at a step.
+type simWrite struct {
+	step    int
+	replica string
+	value   string
+}
+
+type simApp struct {
+	id, procedure, citizenID, creator string
+	forms                             []simWrite // form_data written (canonical JSON)
+	protocolled                       bool
+	protocolForm                      string // form data when it was protocolled
+}
+
+type simAttachment struct {
+	id, appID, sha string
+}
+
+type simRegistration struct {
+	id, appID, replica string
+	emergency          bool
+	pending            bool
+	label              string // what the operator was told
+}
+
+type simulation struct {
+	t     *testing.T
+	seed  uint64
+	rng   *rand.Rand
+	clock *simClock
+	ctx   context.Context
+	sess  desk.Session
+
+	faults    bool
+	server    *simServer
+	replicas  []*simReplica
+	delayed   []simDelayed
+	delivered int
+	step      int
+
+	people    []simPerson
+	citizens  map[string]map[string][]simWrite // citizen ID -> field -> confirmed writes
+	apps      []*simApp
+	appByID   map[string]*simApp
+	atts      []simAttachment
+	regs      []*simRegistration
+	pngSerial int
+
+	counts map[string]int
+	errs   map[string]int
+}
+
+// simFields are the citizen fields the simulation edits and checks.
+var simFields = []string{"phone", "email", "pec", "notes", "address_street", "doc_number"}
+
+func citizenField(c citizen.Citizen, f string) string {
+	switch f {
+	case "phone":
+		return c.Phone
+	case "email":
+		return c.Email
+	case "pec":
+		return c.PEC
+	case "notes":
+		return c.Notes
+	case "address_street":
+		return c.Address.Street
+	case "doc_number":
+		return c.Document.Number
+	}
+	panic(f)
+}
+
+func setCitizenField(c *citizen.Citizen, f, v string) {
+	switch f {
+	case "phone":
+		c.Phone = v
+	case "email":
+		c.Email = v
+	case "pec":
+		c.PEC = v
+	case "notes":
+		c.Notes = v
+	case "address_street":
+		c.Address.Street = v
+	case "doc_number":
+		c.Document.Number = v
+	default:
+		panic(f)
+	}
+}
+
+var simSurnames = []string{"Rossi", "Ferrari", "Russo", "Bianchi", "Romano", "Colombo", "Ricci", "Marino", "Greco", "Bruno", "Gallo", "Conti"}
+var simNames = []string{"Luca", "Giulia", "Marco", "Sara", "Paolo", "Anna", "Davide", "Elena", "Fabio", "Irene", "Nicola", "Chiara"}
+
+func newSimulation(t *testing.T, seed uint64, replicas int, template string) *simulation {
+	t.Helper()
+	s := &simulation{t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, 0x5EED)), clock: &simClock{}, ctx: context.Background(),
+		citizens: map[string]map[string][]simWrite{}, appByID: map[string]*simApp{}, counts: map[string]int{}, errs: map[string]int{}}
+	s.clock.ns.Store(simStart.Add(time.Minute).UnixNano())
+	for i := range 14 {
+		sur, name := simSurnames[i%len(simSurnames)], simNames[(i*5+int(seed))%len(simNames)]
+		sex := []string{"M", "F"}[i%2]
+		born := time.Date(1950+s.rng.IntN(55), time.Month(1+s.rng.IntN(12)), 1+s.rng.IntN(28), 0, 0, 0, 0, time.UTC)
+		cf, err := codicefiscale.Compute(sur, name, born, sex, "H501")
+		if err != nil {
+			t.Fatalf("seed %d: codice fiscale: %v", seed, err)
+		}
+		s.people = append(s.people, simPerson{id: citizen.IDForCodiceFiscale(cf), cf: cf, surname: sur, name: name})
+	}
+	// A few people without a codice fiscale (foreigners just arrived):
+	// their record has a random ID and exists once, on one replica.
+	dir := t.TempDir()
+	for _, name := range []string{"sportello.db", "sportello.db-wal"} {
+		b, err := os.ReadFile(filepath.Join(template, name))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("seed %d: server template: %v", seed, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatalf("seed %d: server template: %v", seed, err)
+		}
+	}
+	s.startServer(dir)
+	for i := range replicas {
+		s.enroll(fmt.Sprintf("SIM%02d", i+1), false)
+	}
+	return s
+}
+
+var simStart = time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+
+// simTemplate seeds a server's database with the demo municipality once
+// (Argon2id hashing of the demo operators' passwords is most of the cost)
+// and returns its folder; each simulation starts from a copy.
+func simTemplate(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	svc, err := desk.Open(context.Background(), dir, desk.Options{Synchronous: "NORMAL", Now: func() time.Time { return simStart }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SeedDemo(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func (s *simulation) fatalf(format string, a ...any) {
+	s.t.Helper()
+	s.t.Fatalf("seed %d (step %d): %s", append([]any{s.seed, s.step}, fmt.Sprintf(format, a...))...)
+}
+
+func (s *simulation) count(what string) { s.counts[what]++ }
+
+func (s *simulation) countErr(what string, err error) {
+	msg := err.Error()
+	// Collapse IDs and numbers so that the log groups errors by kind.
+	if i := strings.IndexAny(msg, "0123456789"); i > 40 {
+		msg = msg[:i]
+	}
+	if len(msg) > 140 {
+		msg = msg[:140]
+	}
+	s.errs[what+": "+msg]++
+}
+
+func (s *simulation) close() {
+	for _, r := range s.replicas {
+		if r.svc != nil {
+			r.svc.Close()
+		}
+	}
+	if s.server != nil && s.server.svc != nil {
+		s.server.svc.Close()
+	}
+}
+
+func (s *simulation) deskOptions() desk.Options {
+	return desk.Options{Synchronous: "NORMAL", Now: s.clock.Now}
+}
+
+func (s *simulation) startServer(dir string) {
+	svc, err := desk.Open(s.ctx, dir, s.deskOptions())
+	if err != nil {
+		s.fatalf("open server: %v", err)
+	}
+	ss, err := NewServer(svc.DB(), svc.Blobs(), dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		s.fatalf("sync server: %v", err)
+	}
+	mux := http.NewServeMux()
+	ss.Register(mux)
+	s.server = &simServer{dir: dir, svc: svc, handler: mux}
+}
+
+// restartServer closes the server's database and opens it again: every
+// request in flight is lost, every committed change stays.
+func (s *simulation) restartServer() {
+	if err := s.server.svc.Close(); err != nil {
+		s.fatalf("close server: %v", err)
+	}
+	s.startServer(s.server.dir)
+	s.count("server restarted")
+}
+
+const simURL = "https://sportello.sim"
+
+// enroll creates a workstation on the server and enrols a new replica with
+// it over the simulated network (faulty or not: a failed enrolment is
+// repeated with a new code, as an administrator would).
+func (s *simulation) enroll(code string, faulty bool) *simReplica {
+	r := &simReplica{sim: s, idx: len(s.replicas), code: code, dir: s.t.TempDir()}
+	r.net = &simNet{sim: s, name: code, rng: rand.New(rand.NewPCG(s.seed, uint64(1000+r.idx)))}
+	r.hc = &http.Client{Transport: r.net}
+	saved := s.faults
+	s.faults = faulty
+	var err error
+	for attempt := 0; ; attempt++ {
+		if attempt == 5 {
+			s.faults = false
+		}
+		var enrol string
+		if _, enrol, err = CreateWorkstation(s.ctx, s.server.svc.DB(), code, "Postazione "+code, "desk", false); err != nil {
+			s.fatalf("create workstation %s: %v", code, err)
+		}
+		if _, err = Enroll(s.ctx, filepath.Join(r.dir, "sportello.db"), simURL, "", enrol, r.hc); err == nil {
+			break
+		}
+		s.countErr("enrol", err)
+		if attempt > 5 {
+			s.fatalf("enrol %s without faults: %v", code, err)
+		}
+	}
+	s.faults = saved
+	r.open()
+	if r.idx == 0 {
+		sess, err := r.svc.Login(s.ctx, "sportello", desk.DemoPassword)
+		if err != nil {
+			s.fatalf("login on %s: %v", code, err)
+		}
+		s.sess = sess
+	}
+	r.sess = s.sess // the same operator moves between desks (a login costs an Argon2id hash)
+	s.replicas = append(s.replicas, r)
+	return r
+}
+
+// open opens the replica's folder as the desktop app does at start.
+func (r *simReplica) open() {
+	s := r.sim
+	svc, err := desk.Open(s.ctx, r.dir, s.deskOptions())
+	if err != nil {
+		s.fatalf("open replica %s: %v", r.code, err)
+	}
+	if got := svc.DB().WorkstationCode(); got != r.code {
+		s.fatalf("replica %s reopened as %q", r.code, got)
+	}
+	cfg, err := LoadConfig(s.ctx, svc.DB())
+	if err != nil {
+		s.fatalf("load config of %s: %v", r.code, err)
+	}
+	if cfg.URL != simURL || cfg.Token == "" {
+		s.fatalf("replica %s lost its enrolment: %+v", r.code, cfg)
+	}
+	cfg.HTTP = r.hc
+	r.svc, r.client, r.online = svc, NewClient(svc.DB(), svc.Blobs(), cfg), false
+	svc.SetConnector(r)
+}
+
+// crash closes the replica and opens it again from its folder.
+func (r *simReplica) crash() {
+	r.net.disarm()
+	if err := r.svc.Close(); err != nil {
+		r.sim.fatalf("close replica %s: %v", r.code, err)
+	}
+	r.open()
+	r.sim.count("replica crashed")
+}
+
+// sync runs one sync; with crash, the replica dies at a random request of it
+// (before or after the server saw it) and is restarted.
+func (r *simReplica) sync(crash bool) error {
+	s := r.sim
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	if crash {
+		r.net.arm(cancel, s.rng.IntN(6), s.rng.IntN(2) == 0)
+	}
+	err := r.client.SyncOnce(ctx)
+	r.online = err == nil
+	if err != nil {
+		s.countErr("sync", err)
+	} else {
+		s.count("sync ok")
+	}
+	if crash {
+		r.crash()
+	}
+	return err
+}
+
+func (s *simulation) run(steps int) {
+	type action struct {
+		weight int
+		name   string
+		do     func(r *simReplica)
+	}
+	actions := []action{
+		{18, "citizen", s.actCitizen},
+		{10, "new application", s.actNewApplication},
+		{6, "edit draft", s.actEditDraft},
+		{7, "attachment", s.actAttachment},
+		{9, "complete", s.actComplete},
+		{9, "protocol", s.actProtocol},
+		{22, "sync", func(r *simReplica) { r.sync(false) }},
+		{3, "crash during sync", func(r *simReplica) { r.sync(true) }},
+		{2, "crash", func(r *simReplica) { r.crash() }},
+		{2, "resolve conflict", s.actResolveConflict},
+		{1, "restore service", s.actRestoreService},
+	}
+	total := 0
+	for _, a := range actions {
+		total += a.weight
+	}
+	s.faults = true
+	lateJoin := steps / 2
+	for s.step = 1; s.step <= steps; s.step++ {
+		s.clock.advance(time.Duration(1+s.rng.IntN(20)) * time.Second)
+		s.deliverDue(false)
+		if s.step == lateJoin {
+			s.enroll("SIM06", true)
+			s.count("late enrolment")
+			continue
+		}
+		if s.rng.IntN(150) == 0 {
+			s.restartServer()
+			continue
+		}
+		r := s.replicas[s.rng.IntN(len(s.replicas))]
+		p := s.rng.IntN(total)
+		for _, a := range actions {
+			if p < a.weight {
+				s.count("step: " + a.name)
+				a.do(r)
+				break
+			}
+			p -= a.weight
+		}
+	}
+}
+
+// expected reports whether err is a refusal the desk shows the operator
+// (nothing was written); any other error fails the simulation.
+func (s *simulation) expected(what string, err error) bool {
+	var de *desk.Error
+	if errors.As(err, &de) || errors.Is(err, auth.ErrForbidden) {
+		s.countErr(what+" refused", err)
+		return true
+	}
+	return false
+}
+
+func (s *simulation) actCitizen(r *simReplica) {
+	p := s.people[s.rng.IntN(len(s.people))]
+	old, err := r.svc.Citizen(s.ctx, p.id)
+	exists := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.fatalf("read citizen on %s: %v", r.code, err)
+	}
+	c := old
+	if !exists {
+		c = citizen.Citizen{Surname: p.surname, Name: p.name, CodiceFiscale: p.cf, PrivacyConsent: true}
+	}
+	for range 1 + s.rng.IntN(3) {
+		f := simFields[s.rng.IntN(len(simFields))]
+		v := ""
+		n := s.rng.IntN(1000)
+		switch f {
+		case "phone":
+			v = fmt.Sprintf("+39 333 %07d", n)
+		case "email":
+			v = fmt.Sprintf("c%d@example.it", n)
+		case "pec":
+			v = fmt.Sprintf("c%d@pec.example.it", n)
+		case "notes":
+			v = fmt.Sprintf("Nota %d di %s", n, r.code)
+		case "address_street":
+			v = fmt.Sprintf("Via Roma %d", n)
+		case "doc_number":
+			v = fmt.Sprintf("CA%05dAB", n)
+		}
+		if exists && s.rng.IntN(6) == 0 {
+			v = "" // cleared
+		}
+		setCitizenField(&c, f, v)
+	}
+	saved, err := r.svc.SaveCitizen(s.ctx, r.sess, c)
+	if err != nil {
+		if s.expected("citizen", err) {
+			return
+		}
+		s.fatalf("save citizen on %s: %v", r.code, err)
+	}
+	if saved.ID != p.id {
+		s.fatalf("citizen %s saved with ID %s", p.cf, saved.ID)
+	}
+	w := s.citizens[p.id]
+	if w == nil {
+		w = map[string][]simWrite{}
+		s.citizens[p.id] = w
+	}
+	for _, f := range simFields {
+		nv, ov := citizenField(saved, f), citizenField(old, f)
+		if nv == ov || (!exists && nv == "") {
+			continue // not written: an unchanged field, or an empty field of a new record
+		}
+		w[f] = append(w[f], simWrite{step: s.step, replica: r.code, value: nv})
+	}
+}
+
+// localCitizens lists the people the replica has in its registry.
+func (s *simulation) localCitizens(r *simReplica) []citizen.Citizen {
+	var out []citizen.Citizen
+	for _, p := range s.people {
+		if c, err := r.svc.Citizen(s.ctx, p.id); err == nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// localApps lists the applications the replica has, in a given state
+// ("" = any), in the order they were created.
+func (s *simulation) localApps(r *simReplica, states ...application.State) []application.Application {
+	var out []application.Application
+	for _, a := range s.apps {
+		got, err := r.svc.DB().Application(s.ctx, a.id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			s.fatalf("read application on %s: %v", r.code, err)
+		}
+		if len(states) == 0 || slices.Contains(states, got.State) {
+			out = append(out, got)
+		}
+	}
+	return out
+}
+
+func canonical(values map[string]string) string {
+	b, _ := json.Marshal(values) // sorted keys
+	return string(b)
+}
+
+func (s *simulation) procedure(r *simReplica, id string) catalog.Procedure {
+	cat, err := r.svc.Catalog(s.ctx)
+	if err != nil {
+		s.fatalf("catalog on %s: %v", r.code, err)
+	}
+	p, ok := cat.Procedure(id)
+	if !ok {
+		s.fatalf("procedure %s missing on %s", id, r.code)
+	}
+	return p
+}
+
+// simValues fills the form of p with valid values, varied by n.
+func simValues(p catalog.Procedure, c citizen.Citizen, n int) map[string]string {
+	v := fill(p, c)
+	for _, f := range p.Fields {
+		if f.Type == catalog.LongText || f.Type == catalog.Text && v[f.Key] == "Testo di prova" {
+			v[f.Key] = fmt.Sprintf("Testo di prova %d", n)
+		}
+	}
+	return v
+}
+
+func (s *simulation) actNewApplication(r *simReplica) {
+	cs := s.localCitizens(r)
+	if len(cs) == 0 {
+		return
+	}
+	c := cs[s.rng.IntN(len(cs))]
+	procID := []string{"reclamo", "richiesta-informazioni"}[s.rng.IntN(2)]
+	a, err := r.svc.NewApplication(s.ctx, r.sess, procID, c.ID, "")
+	if err != nil {
+		if s.expected("new application", err) {
+			return
+		}
+		s.fatalf("new application on %s: %v", r.code, err)
+	}
+	app := &simApp{id: a.ID, procedure: procID, citizenID: c.ID, creator: r.code}
+	app.forms = append(app.forms, simWrite{step: s.step, replica: r.code, value: canonical(a.Values)})
+	s.apps = append(s.apps, app)
+	s.appByID[a.ID] = app
+	if err := r.svc.SaveDraft(s.ctx, r.sess, a.ID, simValues(s.procedure(r, procID), c, s.rng.IntN(1000)), nil); err != nil {
+		if s.expected("save draft", err) {
+			return
+		}
+		s.fatalf("save draft on %s: %v", r.code, err)
+	}
+	s.recordForm(r, app)
+}
+
+// recordForm records the form data the replica now holds as confirmed when
+// it differs from the last value the replica wrote or saw.
+func (s *simulation) recordForm(r *simReplica, app *simApp) {
+	a, err := r.svc.DB().Application(s.ctx, app.id)
+	if err != nil {
+		s.fatalf("read application back on %s: %v", r.code, err)
+	}
+	app.forms = append(app.forms, simWrite{step: s.step, replica: r.code, value: canonical(a.Values)})
+}
+
+func (s *simulation) actEditDraft(r *simReplica) {
+	as := s.localApps(r, application.Bozza, application.Completa)
+	if len(as) == 0 {
+		return
+	}
+	a := as[s.rng.IntN(len(as))]
+	c, err := r.svc.Citizen(s.ctx, a.CitizenID)
+	if err != nil {
+		s.fatalf("citizen of application on %s: %v", r.code, err)
+	}
+	values := simValues(s.procedure(r, a.ProcedureID), c, s.rng.IntN(1000))
+	if err := r.svc.SaveDraft(s.ctx, r.sess, a.ID, values, nil); err != nil {
+		if s.expected("edit draft", err) {
+			return
+		}
+		s.fatalf("edit draft on %s: %v", r.code, err)
+	}
+	after, err := r.svc.DB().Application(s.ctx, a.ID)
+	if err != nil {
+		s.fatalf("read application back on %s: %v", r.code, err)
+	}
+	if !maps.Equal(after.Values, a.Values) {
+		app := s.appByID[a.ID]
+		app.forms = append(app.forms, simWrite{step: s.step, replica: r.code, value: canonical(after.Values)})
+	}
+}
+
+// simPNG returns a small PNG image different from every other one.
+func simPNG(serial int, seed uint64) []byte {
+	img := image.NewGray(image.Rect(0, 0, 8, 8))
+	for i := range 8 {
+		img.Pix[i] = byte(uint64(serial) >> (8 * i))
+		img.Pix[8+i] = byte(seed >> (8 * i))
+	}
+	var b bytes.Buffer
+	png.Encode(&b, img)
+	return b.Bytes()
+}
+
+func (s *simulation) actAttachment(r *simReplica) {
+	var as []application.Application
+	for _, a := range s.localApps(r, application.Bozza, application.Completa) {
+		if a.ProcedureID == "reclamo" {
+			as = append(as, a)
+		}
+	}
+	if len(as) == 0 {
+		return
+	}
+	a := as[s.rng.IntN(len(as))]
+	s.pngSerial++
+	att, err := r.svc.AddAttachment(s.ctx, r.sess, a.ID, "documentazione", fmt.Sprintf("foto%d.png", s.pngSerial),
+		bytes.NewReader(simPNG(s.pngSerial, s.seed)), false)
+	if err != nil {
+		if s.expected("attachment", err) {
+			return
+		}
+		s.fatalf("add attachment on %s: %v", r.code, err)
+	}
+	s.atts = append(s.atts, simAttachment{id: att.ID, appID: a.ID, sha: att.SHA256})
+}
+
+func (s *simulation) actComplete(r *simReplica) {
+	as := s.localApps(r, application.Bozza)
+	if len(as) == 0 {
+		return
+	}
+	a := as[s.rng.IntN(len(as))]
+	probs, err := r.svc.MarkComplete(s.ctx, r.sess, a.ID)
+	if err != nil {
+		if s.expected("complete", err) {
+			return
+		}
+		s.fatalf("mark complete on %s: %v", r.code, err)
+	}
+	if len(probs) > 0 {
+		s.fatalf("application %s filled with valid values is incomplete on %s: %+v", a.ID, r.code, probs)
+	}
+}
+
+func (s *simulation) actProtocol(r *simReplica) {
+	as := s.localApps(r, application.Completa)
+	if len(as) == 0 {
+		return
+	}
+	a := as[s.rng.IntN(len(as))]
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	crash := r.online && s.rng.IntN(8) == 0 // the desk dies while waiting for the number
+	if crash {
+		r.net.arm(cancel, s.rng.IntN(4), s.rng.IntN(2) == 0)
+	}
+	online := r.online
+	res, err := r.svc.ProtocolApplication(ctx, r.sess, a.ID)
+	if crash {
+		defer r.crash()
+	}
+	if err != nil {
+		if s.expected("protocol", err) {
+			return
+		}
+		s.fatalf("protocol on %s: %v", r.code, err)
+	}
+	if res.Emergency == online {
+		s.fatalf("protocol on %s online=%v gave %+v", r.code, online, res)
+	}
+	switch {
+	case res.Emergency:
+		s.count("protocol: emergency")
+	case res.Pending:
+		s.count("protocol: online, number pending")
+	default:
+		s.count("protocol: online, number at once")
+	}
+	app := s.appByID[a.ID]
+	app.protocolled = true
+	app.protocolForm = canonical(a.Values)
+	s.regs = append(s.regs, &simRegistration{id: res.Registration.ID, appID: a.ID, replica: r.code, emergency: res.Emergency, pending: res.Pending, label: res.Label})
+}
+
+func (s *simulation) actResolveConflict(r *simReplica) {
+	cs, err := r.svc.Conflicts(s.ctx, true)
+	if err != nil {
+		s.fatalf("conflicts on %s: %v", r.code, err)
+	}
+	if len(cs) == 0 {
+		return
+	}
+	sort.Slice(cs, func(i, j int) bool {
+		a, b := cs[i], cs[j]
+		return a.Table+a.RowID+a.Column+a.WinnerHLC < b.Table+b.RowID+b.Column+b.WinnerHLC
+	})
+	c := cs[s.rng.IntN(len(cs))]
+	restore := s.rng.IntN(2) == 0
+	var before citizen.Citizen
+	if c.Table == "citizens" {
+		before, _ = r.svc.Citizen(s.ctx, c.RowID)
+	}
+	if err := r.svc.ResolveConflict(s.ctx, r.sess, c.ID, restore); err != nil {
+		if s.expected("resolve conflict", err) {
+			return
+		}
+		s.fatalf("resolve conflict on %s: %v", r.code, err)
+	}
+	s.count(fmt.Sprintf("conflict resolved (%s.%s, restore=%v)", c.Table, c.Column, restore))
+	switch c.Table {
+	case "citizens":
+		after, err := r.svc.Citizen(s.ctx, c.RowID)
+		if err != nil {
+			s.fatalf("citizen of conflict on %s: %v", r.code, err)
+		}
+		for _, f := range simFields {
+			if nv := citizenField(after, f); nv != citizenField(before, f) {
+				s.citizens[c.RowID][f] = append(s.citizens[c.RowID][f], simWrite{step: s.step, replica: r.code, value: nv})
+			}
+		}
+	case "applications":
+		if app := s.appByID[c.RowID]; app != nil && c.Column == "form_data" && restore {
+			s.recordForm(r, app)
+		}
+	}
+}
+
+func (s *simulation) actRestoreService(r *simReplica) {
+	if !r.online {
+		return
+	}
+	if err := r.svc.RestoreService(s.ctx); err != nil {
+		s.fatalf("restore service on %s: %v", r.code, err)
+	}
+}
+
+// heal delivers what is still in the network, switches faults off and syncs
+// every replica until a whole round changes nothing.
+func (s *simulation) heal() {
+	s.step++
+	s.deliverDue(true)
+	s.faults = false
+	const maxRounds = 8
+	for round := 1; ; round++ {
+		before := s.serverSeq()
+		var errs []string
+		for _, r := range s.replicas {
+			if err := r.client.SyncOnce(s.ctx); err != nil {
+				errs = append(errs, fmt.Sprintf("%s: %v", r.code, err))
+			}
+		}
+		quiet := len(errs) == 0 && s.serverSeq() == before
+		for _, r := range s.replicas {
+			if !quiet {
+				break
+			}
+			st := r.client.State()
+			cursor, _ := r.client.metaInt(s.ctx, MetaPullCursor)
+			quiet = st.Pending == 0 && cursor == before
+		}
+		if quiet {
+			s.count(fmt.Sprintf("healed in %d rounds", round))
+			return
+		}
+		if round == maxRounds {
+			s.fatalf("not quiescent after %d rounds of sync without faults: %s", round, strings.Join(errs, "; "))
+		}
+	}
+}
+
+func (s *simulation) serverSeq() int64 {
+	var n int64
+	if err := s.server.svc.DB().Read(s.ctx, func(q store.Querier) error {
+		return q.QueryRow(`SELECT COALESCE(MAX(seq), 0) FROM sync_changes`).Scan(&n)
+	}); err != nil {
+		s.fatalf("server seq: %v", err)
+	}
+	return n
+}
+
+// jsonRows runs a query whose single column is a JSON array per row.
+func (s *simulation) jsonRows(db *store.DB, query string, dst any) {
+	err := db.Read(s.ctx, func(qr store.Querier) error {
+		var raw string
+		if err := qr.QueryRow(`SELECT COALESCE(json_group_array(json(x)), '[]') FROM (` + query + `)`).Scan(&raw); err != nil {
+			return err
+		}
+		return json.Unmarshal([]byte(raw), dst)
+	})
+	if err != nil {
+		s.fatalf("query %q: %v", query, err)
+	}
+}
+
+func (s *simulation) verify() {
+	ctx := s.ctx
+	srv := s.server.svc.DB()
+
+	// 1. Every replicated table of every replica is identical to the server's.
+	want := map[string]string{}
+	tables := srv.ReplicatedTables()
+	sort.Strings(tables)
+	for _, table := range tables {
+		sum, n, err := srv.TableChecksum(ctx, table)
+		if err != nil {
+			s.fatalf("checksum %s on the server: %v", table, err)
+		}
+		want[table] = fmt.Sprintf("%s (%d rows)", sum[:12], n)
+	}
+	for _, r := range s.replicas {
+		var diff []string
+		for _, table := range tables {
+			sum, n, err := r.svc.DB().TableChecksum(ctx, table)
+			if err != nil {
+				s.fatalf("checksum %s on %s: %v", table, r.code, err)
+			}
+			if got := fmt.Sprintf("%s (%d rows)", sum[:12], n); got != want[table] {
+				diff = append(diff, fmt.Sprintf("%s: %s, server %s", table, got, want[table]))
+				s.explainDiff(r, table)
+			}
+		}
+		if len(diff) > 0 {
+			s.fatalf("replica %s differs from the server after healing:\n\t%s", r.code, strings.Join(diff, "\n\t"))
+		}
+		if err := r.svc.DB().IntegrityCheck(ctx); err != nil {
+			s.fatalf("replica %s: %v", r.code, err)
+		}
+		if brk, err := r.svc.DB().VerifyAudit(ctx); err != nil || brk != nil {
+			s.fatalf("audit chain of replica %s: %v %v", r.code, brk, err)
+		}
+	}
+	if brk, err := srv.VerifyAudit(ctx); err != nil || brk != nil {
+		s.fatalf("audit chains on the server: %v %v", brk, err)
+	}
+
+	// 2. Every citizen change confirmed to an operator is there: for every
+	// field, the value of the last confirmed write (a later step has a later
+	// clock, so it must win everywhere).
+	for id, fields := range s.citizens {
+		c, err := srv.Citizen(ctx, id)
+		if err != nil {
+			s.fatalf("confirmed citizen %s missing on the server: %v", id, err)
+		}
+		for f, ws := range fields {
+			if len(ws) == 0 {
+				continue
+			}
+			last := ws[len(ws)-1]
+			if got := citizenField(c, f); got != last.value {
+				s.fatalf("citizen %s %s: server has %q, last confirmed write is %q (step %d on %s); all writes %+v",
+					c.CodiceFiscale, f, got, last.value, last.step, last.replica, ws)
+			}
+		}
+	}
+
+	// 3. Applications, their form data, attachments and their files.
+	changedAfterProtocol := 0
+	for _, app := range s.apps {
+		a, err := srv.Application(ctx, app.id)
+		if err != nil {
+			s.fatalf("confirmed application %s (created on %s) missing on the server: %v", app.id, app.creator, err)
+		}
+		last := app.forms[len(app.forms)-1]
+		if got := canonical(a.Values); got != last.value {
+			s.fatalf("application %s form data: server has %s, last confirmed write is %s (step %d on %s)", app.id, got, last.value, last.step, last.replica)
+		}
+		if app.protocolled && a.State != application.Protocollata {
+			s.fatalf("application %s was protocolled but is %q on the server", app.id, a.State)
+		}
+		if app.protocolled && canonical(a.Values) != app.protocolForm {
+			changedAfterProtocol++
+		}
+	}
+	if changedAfterProtocol > 0 {
+		s.count("observation: protocolled applications whose form data was changed by a concurrent offline edit")
+		s.counts["observation: protocolled applications whose form data was changed by a concurrent offline edit"] += changedAfterProtocol - 1
+	}
+	for _, att := range s.atts {
+		var sha, appID string
+		if err := srv.Read(ctx, func(q store.Querier) error {
+			return q.QueryRow(`SELECT sha256, application_id FROM application_attachments WHERE id = ?`, att.id).Scan(&sha, &appID)
+		}); err != nil {
+			s.fatalf("confirmed attachment %s missing on the server: %v", att.id, err)
+		}
+		if sha != att.sha || appID != att.appID {
+			s.fatalf("attachment %s: server has %s of %s, confirmed %s of %s", att.id, sha, appID, att.sha, att.appID)
+		}
+	}
+	// Every file named by an attachment or protocol document is on the
+	// server and on every replica, and matches its digest.
+	var shas []string
+	s.jsonRows(srv, `SELECT json_quote(sha256) AS x FROM application_attachments UNION SELECT json_quote(sha256) FROM protocol_documents`, &shas)
+	for _, sha := range shas {
+		if err := s.server.svc.Blobs().Verify(ctx, sha); err != nil {
+			s.fatalf("file %s on the server: %v", sha, err)
+		}
+		for _, r := range s.replicas {
+			if err := r.svc.Blobs().Verify(ctx, sha); err != nil {
+				s.fatalf("file %s on replica %s (its rows name it): %v", sha, r.code, err)
+			}
+		}
+	}
+
+	// 4. Protocol: every registration has exactly one definitive number;
+	// numbers are unique and gap-free per AOO and year; emergency numbers
+	// too, per register and year; what the operator was told stays true.
+	type regRow struct {
+		ID, Kind, Register string
+		EmNumber, Year     int64
+		Numbers            int64
+		Number, NumYear    int64
+		AOO                string
+	}
+	var regs []regRow
+	s.jsonRows(srv, `SELECT json_object('ID', r.id, 'Kind', r.register_kind, 'Register', r.emergency_register, 'EmNumber', COALESCE(r.emergency_number, 0),
+		'Year', r.year, 'Numbers', (SELECT count(*) FROM protocol_numbers n WHERE n.registration_id = r.id),
+		'Number', COALESCE((SELECT number FROM protocol_numbers n WHERE n.registration_id = r.id), 0),
+		'NumYear', COALESCE((SELECT year FROM protocol_numbers n WHERE n.registration_id = r.id), 0),
+		'AOO', COALESCE((SELECT aoo FROM protocol_numbers n WHERE n.registration_id = r.id), '')) AS x FROM protocol_registrations r`, &regs)
+	byID := map[string]regRow{}
+	numbers := map[string][]int64{}
+	emergency := map[string][]int64{}
+	for _, g := range regs {
+		byID[g.ID] = g
+		if g.Numbers != 1 {
+			s.fatalf("registration %s (%s %s/%d) has %d definitive numbers", g.ID, g.Kind, g.Register, g.EmNumber, g.Numbers)
+		}
+		key := fmt.Sprintf("%s/%d", g.AOO, g.NumYear)
+		numbers[key] = append(numbers[key], g.Number)
+		if g.Kind == "emergenza" {
+			key := fmt.Sprintf("%s/%d", g.Register, g.Year)
+			emergency[key] = append(emergency[key], g.EmNumber)
+		}
+	}
+	var orphans int64
+	srv.Read(ctx, func(q store.Querier) error {
+		return q.QueryRow(`SELECT count(*) FROM protocol_numbers n WHERE NOT EXISTS (SELECT 1 FROM protocol_registrations r WHERE r.id = n.registration_id)`).Scan(&orphans)
+	})
+	if orphans > 0 {
+		s.fatalf("%d definitive numbers without a registration", orphans)
+	}
+	for what, m := range map[string]map[string][]int64{"definitive": numbers, "emergency": emergency} {
+		for key, ns := range m {
+			slices.Sort(ns)
+			for i, n := range ns {
+				if n != int64(i+1) {
+					s.fatalf("%s numbers of %s are not unique and gap-free 1..%d: %v", what, key, len(ns), ns)
+				}
+			}
+		}
+	}
+	for _, reg := range s.regs {
+		g, ok := byID[reg.id]
+		if !ok {
+			s.fatalf("confirmed registration %s (%s, told %q) missing on the server", reg.id, reg.replica, reg.label)
+		}
+		switch {
+		case reg.emergency:
+			if got := protocol.EmergencyLabel(g.Register, int(g.Year), g.EmNumber); got != reg.label || g.Kind != "emergenza" {
+				s.fatalf("emergency registration %s was told %q, server has %s %q", reg.id, reg.label, g.Kind, got)
+			}
+		case !reg.pending:
+			if got := protocol.NumberLabel(g.Number, int(g.NumYear)); got != reg.label {
+				s.fatalf("online registration %s was told number %q, server has %q", reg.id, reg.label, got)
+			}
+		}
+	}
+	perApp := map[string]int{}
+	for _, reg := range s.regs {
+		perApp[reg.appID]++
+	}
+	for _, n := range perApp {
+		if n > 1 {
+			s.count("observation: application protocolled twice (concurrently, offline)")
+		}
+	}
+
+	// 5. Refused changes: none is expected in this workload.
+	var rejections []string
+	s.jsonRows(srv, `SELECT json_quote(code || ' ' || tbl || ' ' || row_id || ': ' || reason) AS x FROM sync_rejections ORDER BY workstation_id, origin_seq`, &rejections)
+	for _, rej := range rejections {
+		s.t.Logf("seed %d: rejection %s", s.seed, rej)
+	}
+	if len(rejections) > 0 {
+		s.fatalf("%d changes refused by the server (first: %s)", len(rejections), rejections[0])
+	}
+}
+
+// explainDiff logs a few rows of a table that differ between a replica and
+// the server, for the failure message of a seed.
+func (s *simulation) explainDiff(r *simReplica, table string) {
+	var cols []string
+	s.jsonRows(s.server.svc.DB(), `SELECT json_quote(name) AS x FROM pragma_table_info('`+table+`')`, &cols)
+	args := make([]string, len(cols))
+	for i, c := range cols {
+		args[i] = "'" + c + "', " + c
+	}
+	rows := func(db *store.DB) map[string]string {
+		var rs [][]any
+		s.jsonRows(db, `SELECT json_array(id, json_object(`+strings.Join(args, ", ")+`)) AS x FROM `+table, &rs)
+		m := map[string]string{}
+		for _, row := range rs {
+			b, _ := json.Marshal(row[1])
+			m[fmt.Sprint(row[0])] = string(b)
+		}
+		return m
+	}
+	a, b := rows(r.svc.DB()), rows(s.server.svc.DB())
+	n := 0
+	for _, id := range slices.Sorted(maps.Keys(b)) {
+		if a[id] != b[id] && n < 6 {
+			s.t.Logf("seed %d: %s %s\n\tserver %s\n\t%s  %s", s.seed, table, id, b[id], r.code, a[id])
+			n++
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(a)) {
+		if _, ok := b[id]; !ok && n < 6 {
+			s.t.Logf("seed %d: %s %s only on %s: %s", s.seed, table, id, r.code, a[id])
+			n++
+		}
+	}
+}
+
+func (s *simulation) summary() string {
+	keys := slices.Sorted(maps.Keys(s.counts))
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d citizens, %d applications, %d attachments, %d registrations, %d requests delivered",
+		len(s.citizens), len(s.apps), len(s.atts), len(s.regs), s.delivered)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "\n\t%s: %d", k, s.counts[k])
+	}
+	ek := slices.Sorted(maps.Keys(s.errs))
+	for _, k := range ek {
+		fmt.Fprintf(&b, "\n\terror %s ×%d", k, s.errs[k])
+	}
+	return b.String()
+}
