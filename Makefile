@@ -47,8 +47,8 @@ unit:
 window-check: build-app
 	bash scripts/window-check.sh $(BIN)/sportello $(BIN)/window-check.png
 
-bench:
-	$(GO) run ./cmd/sportello-bench
+bench: build-app deps-test
+	$(GO) run ./cmd/sportello-bench -app $(BIN)/sportello
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./internal/codicefiscale/

@@ -89,33 +89,33 @@ func (db *DB) SearchCitizens(ctx context.Context, query string, limit int) ([]ci
 	if q == "" {
 		return nil, nil
 	}
+	// Each branch is a range scan of its own index, ordered by that index so
+	// the planner never walks another index to avoid a sort.
 	var parts []string
 	var args []any
+	lim := fmt.Sprint(limit)
 	if cf := citizen.NormalizeCodiceFiscale(q); len(cf) >= 3 && !strings.ContainsAny(q, " ") && hasDigit(cf) {
-		parts = append(parts, `SELECT `+citizenCols+`, search_name FROM citizens WHERE codice_fiscale >= ? AND codice_fiscale < ?`)
+		parts = append(parts, `SELECT `+citizenCols+`, search_name FROM citizens WHERE codice_fiscale >= ? AND codice_fiscale < ? ORDER BY codice_fiscale LIMIT `+lim)
 		args = append(args, cf, prefixUpper(cf))
 		if doc := citizen.FoldDocument(q); doc != "" {
-			parts = append(parts, `SELECT `+citizenCols+`, search_name FROM citizens WHERE doc_number_folded = ?`)
+			parts = append(parts, `SELECT `+citizenCols+`, search_name FROM citizens WHERE doc_number_folded = ? AND doc_number_folded <> '' ORDER BY doc_number_folded LIMIT `+lim)
 			args = append(args, doc)
 		}
 	}
 	if folded := citizen.Fold(q); folded != "" {
-		parts = append(parts, `SELECT `+citizenCols+`, search_name FROM citizens WHERE search_name >= ? AND search_name < ?`)
+		parts = append(parts, `SELECT `+citizenCols+`, search_name FROM citizens WHERE search_name >= ? AND search_name < ? ORDER BY search_name LIMIT `+lim)
 		args = append(args, folded, prefixUpper(folded))
 		if words := strings.Fields(folded); len(words) >= 2 {
 			rev := strings.Join(append(words[len(words)-1:], words[:len(words)-1]...), " ")
-			parts = append(parts, `SELECT `+citizenCols+`, search_name FROM citizens WHERE search_name >= ? AND search_name < ?`)
+			parts = append(parts, `SELECT `+citizenCols+`, search_name FROM citizens WHERE search_name >= ? AND search_name < ? ORDER BY search_name LIMIT `+lim)
 			args = append(args, rev, prefixUpper(rev))
-		}
-		if !hasDigit(folded) && len(strings.Fields(folded)) == 1 && len(folded) >= 6 {
-			// A whole codice fiscale typed without digits is impossible; nothing more to try.
 		}
 	}
 	if len(parts) == 0 {
 		return nil, nil
 	}
 	for i := range parts {
-		parts[i] = `SELECT * FROM (` + parts[i] + ` ORDER BY search_name LIMIT ` + fmt.Sprint(limit) + `)`
+		parts[i] = `SELECT * FROM (` + parts[i] + `)`
 	}
 	rows, err := db.r.QueryContext(ctx, `SELECT `+strings.ReplaceAll(citizenColsPlain, "\n", " ")+` FROM (`+strings.Join(parts, " UNION ")+`) ORDER BY search_name, id LIMIT ?`, append(args, limit)...)
 	if err != nil {
