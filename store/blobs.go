@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sportello/internal/protocol"
 	"strings"
 )
 
@@ -46,17 +47,7 @@ func OpenBlobs(dir string) (*Blobs, error) {
 }
 
 // ValidDigest reports whether s is a lower-case hex SHA-256.
-func ValidDigest(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for _, c := range s {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
+func ValidDigest(s string) bool { return protocol.ValidDigest(s) }
 
 // Path is where the blob with this digest lives.
 func (b *Blobs) Path(digest string) string {
@@ -233,17 +224,7 @@ func (b *Blobs) Adopt(ctx context.Context, path, digest string) error {
 	if got := hex.EncodeToString(h.Sum(nil)); got != digest {
 		return fmt.Errorf("%w: declared %s, content %s", ErrCorrupt, digest, got)
 	}
-	final := b.Path(digest)
-	if _, err := os.Stat(final); err == nil {
-		return os.Remove(path)
-	}
-	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
-		return fmt.Errorf("store: create blob folder: %w", err)
-	}
-	if err := os.Rename(path, final); err != nil {
-		return fmt.Errorf("store: move blob into place: %w", err)
-	}
-	return syncDir(filepath.Dir(final))
+	return b.place(path, digest)
 }
 
 // AdoptVerified moves a file whose digest the caller has just computed while
@@ -252,6 +233,12 @@ func (b *Blobs) AdoptVerified(path, digest string) error {
 	if !ValidDigest(digest) {
 		return fmt.Errorf("store: %q is not a SHA-256 digest", digest)
 	}
+	return b.place(path, digest)
+}
+
+// place renames a verified, fsynced file to its digest's name (or drops it
+// when the content is already stored) and makes the rename durable.
+func (b *Blobs) place(path, digest string) error {
 	final := b.Path(digest)
 	if _, err := os.Stat(final); err == nil {
 		return os.Remove(path)

@@ -542,8 +542,13 @@ type Change struct {
 
 // ChangesAfter returns up to limit recorded changes with seq > after, in order.
 func (db *DB) ChangesAfter(ctx context.Context, after int64, limit int) ([]Change, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT seq, tx_id, tbl, row_id, op, data, hlc, operator_id, workstation_id, origin_seq, base
-		FROM sync_changes WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+	return db.changes(ctx, `WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+}
+
+const changeCols = `seq, tx_id, tbl, row_id, op, data, hlc, operator_id, workstation_id, origin_seq, base`
+
+func (db *DB) changes(ctx context.Context, where string, args ...any) ([]Change, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT `+changeCols+` FROM sync_changes `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: read changes: %w", err)
 	}
@@ -572,23 +577,7 @@ func (t *Tx) SetMeta(key, value string) error {
 
 // LocalChangesAfter returns this replica's own changes with origin seq > after.
 func (db *DB) LocalChangesAfter(ctx context.Context, after int64, limit int) ([]Change, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT seq, tx_id, tbl, row_id, op, data, hlc, operator_id, workstation_id, origin_seq, base
-		FROM sync_changes WHERE workstation_id = ? AND origin_seq > ? ORDER BY origin_seq LIMIT ?`, db.wsID, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: read local changes: %w", err)
-	}
-	defer rows.Close()
-	var out []Change
-	for rows.Next() {
-		var c Change
-		var data, base string
-		if err := rows.Scan(&c.Seq, &c.TxID, &c.Table, &c.RowID, &c.Op, &data, &c.HLC, &c.OperatorID, &c.WorkstationID, &c.OriginSeq, &base); err != nil {
-			return nil, fmt.Errorf("store: read local changes: %w", err)
-		}
-		c.Data, c.Base = json.RawMessage(data), json.RawMessage(base)
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return db.changes(ctx, `WHERE workstation_id = ? AND origin_seq > ? ORDER BY origin_seq LIMIT ?`, db.wsID, after, limit)
 }
 
 // CountLocalChangesAfter counts this replica's changes not yet acknowledged.

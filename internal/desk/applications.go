@@ -245,13 +245,7 @@ func (s *Service) AddAttachment(ctx context.Context, sess Session, appID, docTyp
 		if err := tx.AddAttachment(att); err != nil {
 			return err
 		}
-		if state == application.Completa {
-			if _, err := tx.PutApplication(withState(a, application.Bozza)); err != nil {
-				return err
-			}
-			return tx.AppendHistory(appID, application.Completa, application.Bozza, "Allegato aggiunto dopo la verifica di completezza")
-		}
-		return nil
+		return reopenTx(tx, a, state, "Allegato aggiunto dopo la verifica di completezza")
 	})
 	if err != nil {
 		return att, fmt.Errorf("desk: add attachment: %w", err)
@@ -260,9 +254,17 @@ func (s *Service) AddAttachment(ctx context.Context, sess Session, appID, docTyp
 	return att, nil
 }
 
-func withState(a application.Application, st application.State) application.Application {
-	a.State = st
-	return a
+// reopenTx moves a complete application back to bozza after a change to its
+// attachments: it must pass the completeness check again.
+func reopenTx(tx *store.Tx, a application.Application, state application.State, note string) error {
+	if state != application.Completa {
+		return nil
+	}
+	a.State = application.Bozza
+	if _, err := tx.PutApplication(a); err != nil {
+		return err
+	}
+	return tx.AppendHistory(a.ID, application.Completa, application.Bozza, note)
 }
 
 // WithdrawAttachment removes an attachment from a draft. The record and the
@@ -294,13 +296,7 @@ func (s *Service) WithdrawAttachment(ctx context.Context, sess Session, appID, a
 		if err := tx.WithdrawAttachment(attachmentID); err != nil {
 			return err
 		}
-		if state == application.Completa {
-			if _, err := tx.PutApplication(withState(a, application.Bozza)); err != nil {
-				return err
-			}
-			return tx.AppendHistory(appID, application.Completa, application.Bozza, "Allegato tolto dopo la verifica di completezza")
-		}
-		return nil
+		return reopenTx(tx, a, state, "Allegato tolto dopo la verifica di completezza")
 	})
 }
 

@@ -167,7 +167,7 @@ func (r Registration) Validate() []string {
 		docs = append([]Document{*r.Primary}, docs...)
 	}
 	for _, d := range docs {
-		if !validDigest(d.SHA256Hex) {
+		if !ValidDigest(d.SHA256Hex) {
 			p = append(p, fmt.Sprintf("Il documento «%s» non ha un'impronta SHA-256 valida", d.Name))
 		}
 	}
@@ -179,7 +179,8 @@ func (r Registration) Validate() []string {
 	return p
 }
 
-func validDigest(s string) bool {
+// ValidDigest reports whether s is a lower-case hex SHA-256 (an impronta).
+func ValidDigest(s string) bool {
 	if len(s) != 64 {
 		return false
 	}
