@@ -6,6 +6,7 @@
 #                CGO_ENABLED=0, desktop app built and started in a real window under Xvfb
 #   make bench   the benchmarks of the issues, with baselines measured in the same run
 #   make fuzz    every fuzz target for FUZZTIME each (default 20s)
+#   make soak    the replication simulation with SOAK_SEEDS seeds (default 60)
 
 GO        ?= go
 BIN       ?= bin
@@ -13,7 +14,7 @@ TAGS      := migrated_fynedo
 FUZZTIME  ?= 20s
 export GOFLAGS ?= -mod=readonly
 
-.PHONY: all deps deps-test run build build-app build-server test vet unit window-check bench fuzz clean
+.PHONY: all deps deps-test run build build-app build-server test vet unit window-check bench fuzz soak clean
 
 all: build
 
@@ -53,6 +54,12 @@ bench: build-app deps-test
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./internal/codicefiscale/
 	$(GO) test -run='^$$' -fuzz=FuzzImport -fuzztime=$(FUZZTIME) ./internal/vcard/
+	$(GO) test -run='^$$' -fuzz=FuzzPush -fuzztime=$(FUZZTIME) ./sync/
+
+# The replication simulation with many more seeds than `make test` runs.
+SOAK_SEEDS ?= 60
+soak:
+	SPORTELLO_SIM_SEEDS=$(SOAK_SEEDS) $(GO) test -tags $(TAGS) -count=1 -timeout 60m -run 'TestSimulation' -v ./sync/ 2>&1 | tail -40
 
 clean:
 	rm -rf $(BIN)

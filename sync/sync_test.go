@@ -33,7 +33,7 @@ type testServer struct {
 	sync *Server
 }
 
-func startServer(t *testing.T) *testServer {
+func startServer(t testing.TB) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -63,7 +63,7 @@ type replica struct {
 	dir    string
 }
 
-func enroll(t *testing.T, s *testServer, code string, confidential bool) *replica {
+func enroll(t testing.TB, s *testServer, code string, confidential bool) *replica {
 	t.Helper()
 	ctx := context.Background()
 	kind := "desk"
@@ -110,7 +110,7 @@ func (r *replica) sync(t *testing.T) {
 	}
 }
 
-func login(t *testing.T, svc *desk.Service, user string) desk.Session {
+func login(t testing.TB, svc *desk.Service, user string) desk.Session {
 	t.Helper()
 	s, err := svc.Login(context.Background(), user, desk.DemoPassword)
 	if err != nil {
@@ -166,7 +166,7 @@ func pngBytes(seed byte) []byte {
 	return b.Bytes()
 }
 
-func checksums(t *testing.T, db *store.DB) map[string]string {
+func checksums(t testing.TB, db *store.DB) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, table := range db.ReplicatedTables() {
