@@ -36,7 +36,7 @@ const (
 
 // Server serves the sync endpoints over the server's replica.
 type Server struct {
-	db      *store.DB
+	db      Backend
 	blobs   *store.Blobs
 	uploads string // partial uploads, kept across restarts for resumption
 	log     *slog.Logger
@@ -47,6 +47,11 @@ type Server struct {
 
 // NewServer returns the sync server. dataDir holds the partial uploads.
 func NewServer(db *store.DB, blobs *store.Blobs, dataDir string, log *slog.Logger) (*Server, error) {
+	return NewServerWithBackend(SQLiteBackend{DB: db}, blobs, dataDir, log)
+}
+
+// NewServerWithBackend returns the sync server over any storage backend.
+func NewServerWithBackend(db Backend, blobs *store.Blobs, dataDir string, log *slog.Logger) (*Server, error) {
 	up := filepath.Join(dataDir, "uploads")
 	if err := os.MkdirAll(up, 0o700); err != nil {
 		return nil, fmt.Errorf("sync: uploads folder: %w", err)
@@ -150,7 +155,7 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var wsID string
-	err = s.db.Write(r.Context(), store.Actor{OperatorID: "server"}, func(tx *store.Tx) error {
+	err = s.db.Update(r.Context(), store.Actor{OperatorID: "server"}, func(tx BackendTx) error {
 		id, err := tx.ConsumeEnrolment(HashSecret(strings.TrimSpace(req.Code)))
 		if err != nil {
 			return err
@@ -222,7 +227,7 @@ func permission(table string) (auth.Permission, bool) {
 }
 
 // check re-checks one change against the workstation and the operator's role.
-func (s *Server) check(tx *store.Tx, ws store.Workstation, c store.Change, data store.Fields, ops map[string]store.Operator) *store.Rejection {
+func (s *Server) check(tx BackendTx, ws store.Workstation, c store.Change, data store.Fields, ops map[string]store.Operator) *store.Rejection {
 	rej := func(code, reason string) *store.Rejection {
 		return &store.Rejection{OriginSeq: c.OriginSeq, Table: c.Table, RowID: c.RowID, Code: code, Reason: reason}
 	}
@@ -297,7 +302,7 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var resp PushResponse
-	err := s.db.Write(r.Context(), store.Actor{OperatorID: "server"}, func(tx *store.Tx) error {
+	err := s.db.Update(r.Context(), store.Actor{OperatorID: "server"}, func(tx BackendTx) error {
 		resp = PushResponse{Rejected: []store.Rejection{}}
 		ops := map[string]store.Operator{}
 		last, lastAudit, err := tx.Peer(ws.ID)
@@ -349,7 +354,7 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 
 // applyOne checks and applies one change in a savepoint, then runs the
 // server's own reactions (definitive protocol numbers).
-func (s *Server) applyOne(tx *store.Tx, ws store.Workstation, c store.Change, ops map[string]store.Operator) *store.Rejection {
+func (s *Server) applyOne(tx BackendTx, ws store.Workstation, c store.Change, ops map[string]store.Operator) *store.Rejection {
 	var rej *store.Rejection
 	err := tx.Savepoint(func() error {
 		data, err := store.DecodeFields(c.Data)
@@ -386,7 +391,7 @@ func (s *Server) applyOne(tx *store.Tx, ws store.Workstation, c store.Change, op
 // numberRegistration gives a registration that just reached the server its
 // definitive number (in arrival order, per AOO and Europe/Rome year) and
 // queues the citizen's notification.
-func (s *Server) numberRegistration(tx *store.Tx, regID string) error {
+func (s *Server) numberRegistration(tx BackendTx, regID string) error {
 	raw, err := tx.Setting(store.SettingMunicipality)
 	if err != nil {
 		return err

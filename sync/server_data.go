@@ -3,7 +3,6 @@ package sync
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -39,34 +38,20 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := PullResponse{Changes: []Change{}, Cursor: after, More: len(cs) == limit}
-	var filterErr error
-	if err := s.db.Read(r.Context(), func(q store.Querier) error {
-		for _, c := range cs {
-			resp.Cursor = c.Seq
-			if c.WorkstationID == ws.ID {
-				continue // the workstation's own change
-			}
-			if !ws.Confidential {
-				data, err := store.DecodeFields(c.Data)
-				if err != nil {
-					filterErr = err
-					return err
-				}
-				conf, err := store.RowConfidentialQ(q, c.Table, c.RowID, data)
-				if err != nil {
-					return err
-				}
-				if conf {
-					continue
-				}
-			}
-			resp.Changes = append(resp.Changes, toWire(c))
+	var conf []bool
+	if !ws.Confidential {
+		if conf, err = s.db.Confidential(r.Context(), cs); err != nil {
+			s.log.Error("pull filter", "err", err)
+			fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", nil)
+			return
 		}
-		return nil
-	}); err != nil {
-		s.log.Error("pull filter", "err", err, "data", filterErr)
-		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", nil)
-		return
+	}
+	for i, c := range cs {
+		resp.Cursor = c.Seq
+		if c.WorkstationID == ws.ID || (conf != nil && conf[i]) {
+			continue // the workstation's own change, or a record it may not read
+		}
+		resp.Changes = append(resp.Changes, toWire(c))
 	}
 	writeJSON(w, http.StatusOK, resp, true)
 }
@@ -294,4 +279,3 @@ func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-var _ = sql.ErrNoRows

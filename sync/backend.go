@@ -1,0 +1,90 @@
+package sync
+
+import (
+	"context"
+	"time"
+
+	"sportello/internal/audit"
+	"sportello/store"
+)
+
+// Backend is everything the sync server needs of its storage. The server's
+// logic (checks, merge order, numbering, snapshots) talks only to this
+// interface: the embedded SQLite store implements it (SQLiteBackend), and a
+// PostgreSQL backend for a municipality that outgrows one machine implements
+// the same methods without touching the sync logic.
+type Backend interface {
+	// TokenWorkstation resolves a token hash (store.ErrNotFound, store.ErrRevoked).
+	TokenWorkstation(ctx context.Context, tokenHash string) (store.Workstation, error)
+	WorkstationByID(ctx context.Context, id string) (store.Workstation, error)
+	// ChangesAfter is the pull feed: the server's change log after a cursor.
+	ChangesAfter(ctx context.Context, after int64, limit int) ([]store.Change, error)
+	// Confidential reports, for each change, whether its row belongs to a
+	// confidential record, seen in one consistent snapshot.
+	Confidential(ctx context.Context, changes []store.Change) ([]bool, error)
+	// Snapshot writes a SQLite database file for a new workstation's initial
+	// copy and returns the feed position it corresponds to.
+	Snapshot(ctx context.Context, path string, f store.SnapshotFor) (int64, error)
+	// Update runs fn in one write transaction.
+	Update(ctx context.Context, actor store.Actor, fn func(BackendTx) error) error
+}
+
+// BackendTx is one write transaction of the Backend.
+type BackendTx interface {
+	Now() time.Time
+	Savepoint(fn func() error) error
+	ConsumeEnrolment(codeHash string) (string, error)
+	InsertToken(tokenHash, workstationID string) error
+	Peer(ws string) (lastSeq, lastAudit int64, err error)
+	SetPeer(ws string, lastSeq, lastAudit int64) error
+	InsertRejection(ws string, r store.Rejection) error
+	ImportAudit(ws string, entries []audit.Entry) (int64, error)
+	OperatorByID(id string) (store.Operator, error)
+	RowConfidential(table, rowID string, data store.Fields) (bool, error)
+	ApplyRemote(c store.Change, o store.ApplyOptions) (store.ApplyResult, error)
+	AssignProtocolNumber(registrationID, aoo string, year int) (int64, bool, error)
+	QueueProtocolNotification(registrationID string) error
+	Setting(key string) (string, error)
+}
+
+// SQLiteBackend adapts the embedded store to Backend.
+type SQLiteBackend struct{ DB *store.DB }
+
+var _ Backend = SQLiteBackend{}
+
+func (b SQLiteBackend) TokenWorkstation(ctx context.Context, h string) (store.Workstation, error) {
+	return b.DB.TokenWorkstation(ctx, h)
+}
+
+func (b SQLiteBackend) WorkstationByID(ctx context.Context, id string) (store.Workstation, error) {
+	return b.DB.WorkstationByID(ctx, id)
+}
+
+func (b SQLiteBackend) ChangesAfter(ctx context.Context, after int64, limit int) ([]store.Change, error) {
+	return b.DB.ChangesAfter(ctx, after, limit)
+}
+
+func (b SQLiteBackend) Snapshot(ctx context.Context, path string, f store.SnapshotFor) (int64, error) {
+	return b.DB.Snapshot(ctx, path, f)
+}
+
+func (b SQLiteBackend) Confidential(ctx context.Context, changes []store.Change) ([]bool, error) {
+	out := make([]bool, len(changes))
+	err := b.DB.Read(ctx, func(q store.Querier) error {
+		for i, c := range changes {
+			data, err := store.DecodeFields(c.Data)
+			if err != nil {
+				return err
+			}
+			if out[i], err = store.RowConfidentialQ(q, c.Table, c.RowID, data); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (b SQLiteBackend) Update(ctx context.Context, actor store.Actor, fn func(BackendTx) error) error {
+	return b.DB.Write(ctx, actor, func(tx *store.Tx) error { return fn(tx) })
+}
