@@ -278,4 +278,3 @@ func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) {
 		s.log.Warn("snapshot send", "err", err)
 	}
 }
-
