@@ -1,28 +1,72 @@
 // Command sportello-server is the central server: the hub replicas sync with
-// and the home of the municipality's configuration.
+// (HTTPS only, self-signed certificate pinned by the workstations) and the
+// home of the municipality's configuration.
 //
-//	sportello-server serve   [-data DIR] [-addr HOST:PORT]
-//	sportello-server catalog import FILE [-data DIR]
-//	sportello-server catalog export [-o FILE] [-data DIR]
+//	sportello-server serve [-data DIR] [-addr HOST:PORT] [-tls-cert FILE -tls-key FILE] [-host NAME]...
+//	                       [-aoo-code C] [-aoo-name N] [-smtp-host H] [-smtp-port P] [-smtp-user U] [-smtp-from A] [-no-demo]
+//	sportello-server status [-data DIR]
+//	sportello-server operator add -username U -name "Nome Cognome" -role RUOLO [-office ID]
+//	sportello-server workstation add -code DESK01 -name "..." -kind desk|interview|protocol|laptop [-confidential]
+//	sportello-server workstation revoke -code DESK01
+//	sportello-server workstation list [-json]
+//	sportello-server catalog import FILE
+//	sportello-server catalog export [-o FILE]
+//	sportello-server protocol export -date AAAA-MM-GG [-o FILE]
 //
-// Environment: SPORTELLO_SERVER_DATA, SPORTELLO_SERVER_ADDR.
+// Every subcommand accepts -data. Environment: SPORTELLO_SERVER_DATA,
+// SPORTELLO_SERVER_ADDR, SPORTELLO_SERVER_HOSTS (comma-separated),
+// SPORTELLO_TLS_CERT, SPORTELLO_TLS_KEY, SPORTELLO_SMTP_HOST/PORT/USER/FROM,
+// SPORTELLO_SMTP_PASSWORD (the SMTP password is read only from here),
+// SPORTELLO_PASSWORD (operator add; otherwise read from standard input).
+//
+// Exit status: 0 ok, 1 failure, 2 wrong usage.
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
+	"text/tabwriter"
+	"time"
 	_ "time/tzdata"
 
+	"sportello/internal/auth"
 	"sportello/internal/catalog"
 	"sportello/internal/desk"
+	"sportello/internal/protocol"
+	"sportello/internal/replica"
 	"sportello/internal/server"
+	"sportello/store"
 )
+
+const usageText = `uso:
+  sportello-server serve [-data DIR] [-addr HOST:PORTA] [-tls-cert FILE -tls-key FILE] [-host NOME]...
+                         [-aoo-code CODICE] [-aoo-name NOME] [-smtp-host H] [-smtp-port P] [-smtp-user U] [-smtp-from INDIRIZZO] [-no-demo]
+  sportello-server status [-data DIR]
+  sportello-server operator add -username UTENTE -name "Nome Cognome" -role RUOLO [-office UFFICIO] [-data DIR]
+  sportello-server workstation add -code DESK01 -name "Sportello 1" -kind desk|interview|protocol|laptop [-confidential] [-data DIR]
+  sportello-server workstation revoke -code DESK01 [-data DIR]
+  sportello-server workstation list [-json] [-data DIR]
+  sportello-server catalog import FILE [-data DIR]
+  sportello-server catalog export [-o FILE] [-data DIR]
+  sportello-server protocol export -date AAAA-MM-GG [-o FILE] [-data DIR]`
+
+// usageError is a mistake in the command line: exit status 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
 
 func env(key, def string) string {
 	if v := os.Getenv(key); v != "" {
@@ -31,104 +75,467 @@ func env(key, def string) string {
 	return def
 }
 
-func usage() {
-	fmt.Fprintln(os.Stderr, `uso:
-  sportello-server serve [-data DIR] [-addr HOST:PORT]
-  sportello-server catalog import FILE [-data DIR]
-  sportello-server catalog export [-o FILE] [-data DIR]`)
-	os.Exit(2)
-}
-
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	if len(os.Args) < 2 {
-		usage()
+		fmt.Fprintln(os.Stderr, usageText)
+		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	args := os.Args[2:]
 	var err error
 	switch os.Args[1] {
 	case "serve":
-		err = serve(ctx, log, os.Args[2:])
+		err = serve(ctx, log, args)
+	case "status":
+		err = status(ctx, args)
+	case "operator":
+		err = sub(args, map[string]func([]string) error{"add": func(a []string) error { return operatorAdd(ctx, a) }})
+	case "workstation":
+		err = sub(args, map[string]func([]string) error{
+			"add":    func(a []string) error { return workstationAdd(ctx, a) },
+			"revoke": func(a []string) error { return workstationRevoke(ctx, a) },
+			"list":   func(a []string) error { return workstationList(ctx, a) },
+		})
 	case "catalog":
-		err = catalogCmd(ctx, os.Args[2:])
+		err = sub(args, map[string]func([]string) error{
+			"import": func(a []string) error { return catalogImport(ctx, a) },
+			"export": func(a []string) error { return catalogExport(ctx, a) },
+		})
+	case "protocol":
+		err = sub(args, map[string]func([]string) error{"export": func(a []string) error { return protocolExport(ctx, a) }})
+	case "help", "-h", "-help", "--help":
+		fmt.Fprintln(os.Stdout, usageText)
+		return
 	default:
-		usage()
+		err = usageError{fmt.Sprintf("comando sconosciuto «%s»", os.Args[1])}
 	}
-	if err != nil {
+	var ue usageError
+	switch {
+	case err == nil:
+	case errors.As(err, &ue):
+		if ue.msg != "" {
+			fmt.Fprintln(os.Stderr, ue.msg)
+		}
+		fmt.Fprintln(os.Stderr, usageText)
+		os.Exit(2)
+	default:
 		log.Error("failed", "err", err)
 		fmt.Fprintln(os.Stderr, desk.UserMessage(err))
 		os.Exit(1)
 	}
 }
 
-func serve(ctx context.Context, log *slog.Logger, args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ExitOnError)
-	data := fs.String("data", env("SPORTELLO_SERVER_DATA", "sportello-server-data"), "data folder")
-	addr := fs.String("addr", env("SPORTELLO_SERVER_ADDR", "127.0.0.1:8443"), "listen address")
-	fs.Parse(args)
-	svc, err := desk.Open(ctx, *data, desk.Options{})
-	if err != nil {
-		return err
+func sub(args []string, cmds map[string]func([]string) error) error {
+	if len(args) == 0 {
+		return usageError{"indicare il sottocomando"}
 	}
-	defer svc.Close()
-	return server.New(svc.DB(), log).Run(ctx, server.Config{Addr: *addr})
+	f, ok := cmds[args[0]]
+	if !ok {
+		return usageError{fmt.Sprintf("sottocomando sconosciuto «%s»", args[0])}
+	}
+	return f(args[1:])
 }
 
-func catalogCmd(ctx context.Context, args []string) error {
-	if len(args) < 1 {
-		usage()
-	}
-	fs := flag.NewFlagSet("catalog", flag.ExitOnError)
+func newFlags(name string) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
 	data := fs.String("data", env("SPORTELLO_SERVER_DATA", "sportello-server-data"), "data folder")
-	out := fs.String("o", "", "output file (default standard output)")
-	sub := args[0]
-	rest := args[1:]
-	var file string
-	if sub == "import" {
-		if len(rest) < 1 {
-			usage()
+	return fs, data
+}
+
+// parse parses flags placed before or after the positional arguments and
+// checks their number.
+func parse(fs *flag.FlagSet, args []string, positional int) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, usageError{}
+			}
+			return nil, usageError{"opzione non valida: " + err.Error()}
 		}
-		file, rest = rest[0], rest[1:]
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
-	fs.Parse(rest)
-	svc, err := desk.Open(ctx, *data, desk.Options{})
+	if len(pos) != positional {
+		if len(pos) > positional {
+			return nil, usageError{fmt.Sprintf("argomento inatteso «%s»", pos[positional])}
+		}
+		return nil, usageError{"argomenti mancanti"}
+	}
+	return pos, nil
+}
+
+func open(ctx context.Context, data string) (*desk.Service, error) {
+	return desk.Open(ctx, data, desk.Options{})
+}
+
+// hostList collects -host flags.
+type hostList []string
+
+func (h *hostList) String() string { return strings.Join(*h, ",") }
+func (h *hostList) Set(v string) error {
+	for _, x := range strings.Split(v, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			*h = append(*h, x)
+		}
+	}
+	return nil
+}
+
+func serve(ctx context.Context, log *slog.Logger, args []string) error {
+	fs, data := newFlags("serve")
+	addr := fs.String("addr", env("SPORTELLO_SERVER_ADDR", "127.0.0.1:8443"), "listen address")
+	cert := fs.String("tls-cert", env("SPORTELLO_TLS_CERT", ""), "TLS certificate (PEM); default: self-signed in the data folder")
+	key := fs.String("tls-key", env("SPORTELLO_TLS_KEY", ""), "TLS key (PEM)")
+	var hosts hostList
+	hosts.Set(env("SPORTELLO_SERVER_HOSTS", ""))
+	fs.Var(&hosts, "host", "extra host name or address of the self-signed certificate (repeatable)")
+	var setup server.Setup
+	fs.StringVar(&setup.AOOCode, "aoo-code", "", "AOO code stored in the catalog")
+	fs.StringVar(&setup.AOOName, "aoo-name", "", "AOO name stored in the catalog")
+	fs.StringVar(&setup.SMTP.Host, "smtp-host", env("SPORTELLO_SMTP_HOST", ""), "SMTP server for notifications")
+	fs.StringVar(&setup.SMTP.Port, "smtp-port", env("SPORTELLO_SMTP_PORT", ""), "SMTP port")
+	fs.StringVar(&setup.SMTP.User, "smtp-user", env("SPORTELLO_SMTP_USER", ""), "SMTP user")
+	fs.StringVar(&setup.SMTP.From, "smtp-from", env("SPORTELLO_SMTP_FROM", ""), "sender address of notifications")
+	fs.BoolVar(&setup.NoDemo, "no-demo", false, "do not load the demo municipality on first start")
+	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may take at shutdown")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if (*cert == "") != (*key == "") {
+		return usageError{"-tls-cert e -tls-key vanno indicati insieme"}
+	}
+	if p := setup.SMTP.Port; p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return usageError{fmt.Sprintf("porta SMTP «%s» non valida", p)}
+		}
+	}
+	setup.SMTP.Password = os.Getenv("SPORTELLO_SMTP_PASSWORD")
+	svc, err := open(ctx, *data)
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	switch sub {
-	case "import":
-		f, err := os.Open(file)
-		if err != nil {
-			return fmt.Errorf("open catalog: %w", err)
-		}
-		defer f.Close()
-		c, err := catalog.Decode(f)
-		if err != nil {
-			return &desk.Error{Message: "Il catalogo non è valido", Err: err}
-		}
-		if err := svc.ImportCatalog(ctx, desk.Session{OperatorID: "server-admin", Role: "responsabile"}, c); err != nil {
-			return err
-		}
-		fmt.Fprintf(os.Stderr, "Catalogo importato: %d uffici, %d procedimenti\n", len(c.Offices), len(c.Procedures))
-		return nil
-	case "export":
-		c, err := svc.Catalog(ctx)
-		if err != nil {
-			return err
-		}
-		var w io.Writer = os.Stdout
-		if *out != "" {
-			f, err := os.Create(*out)
-			if err != nil {
-				return fmt.Errorf("create %s: %w", *out, err)
-			}
-			defer f.Close()
-			w = f
-		}
-		return catalog.Encode(w, c)
+	seeded, err := server.Initialize(ctx, svc, setup)
+	if err != nil {
+		return err
 	}
-	usage()
+	if seeded {
+		fmt.Fprintf(os.Stderr, "Primo avvio: caricato il Comune dimostrativo (operatori dimostrativi con password %s)\n", desk.DemoPassword)
+	}
+	srv, err := server.New(svc.DB(), svc.Blobs(), *data, log)
+	if err != nil {
+		return err
+	}
+	err = srv.Run(ctx, server.Config{Addr: *addr, ShutdownTimeout: *shutdown, DataDir: *data, TLSCert: *cert, TLSKey: *key, Hosts: hosts})
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "listen" {
+		return &desk.Error{Message: "Impossibile mettersi in ascolto su " + *addr + " (indirizzo errato o porta già in uso)", Err: err}
+	}
+	return err
+}
+
+func status(ctx context.Context, args []string) error {
+	fs, data := newFlags("status")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	path := filepath.Join(*data, replica.DBFile)
+	if _, err := os.Stat(path); err != nil {
+		return &desk.Error{Message: "Nessun database del server nella cartella " + *data, Err: err}
+	}
+	db, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	st, err := replica.ReadStatus(ctx, db)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(st)
+}
+
+func readPassword(username string) (string, error) {
+	if p := os.Getenv("SPORTELLO_PASSWORD"); p != "" {
+		return p, nil
+	}
+	if fi, err := os.Stdin.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		fmt.Fprintf(os.Stderr, "Password per %s (almeno 8 caratteri): ", username)
+	}
+	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+		return "", &desk.Error{Message: "Password non letta: scriverla sullo standard input o in SPORTELLO_PASSWORD", Err: err}
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+func operatorAdd(ctx context.Context, args []string) error {
+	fs, data := newFlags("operator add")
+	username := fs.String("username", "", "user name")
+	name := fs.String("name", "", "full name")
+	role := fs.String("role", "", "role: "+rolesList())
+	office := fs.String("office", "", "office ID of the catalog")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if strings.TrimSpace(*username) == "" || strings.TrimSpace(*name) == "" || *role == "" {
+		return usageError{"indicare -username, -name e -role (" + rolesList() + ")"}
+	}
+	if !auth.Role(*role).Valid() {
+		return usageError{fmt.Sprintf("ruolo «%s» sconosciuto: usare uno di %s", *role, rolesList())}
+	}
+	password, err := readPassword(*username)
+	if err != nil {
+		return err
+	}
+	svc, err := open(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	created, err := server.AddOperator(ctx, svc, *username, *name, auth.Role(*role), *office, password)
+	if err != nil {
+		return err
+	}
+	if created {
+		fmt.Fprintf(os.Stderr, "Operatore %s creato con ruolo «%s»\n", strings.ToLower(*username), auth.Role(*role).Label())
+	} else {
+		fmt.Fprintf(os.Stderr, "Operatore %s aggiornato: ruolo «%s», nuova password\n", strings.ToLower(*username), auth.Role(*role).Label())
+	}
+	return nil
+}
+
+func rolesList() string {
+	names := make([]string, len(auth.Roles))
+	for i, r := range auth.Roles {
+		names[i] = string(r)
+	}
+	return strings.Join(names, ", ")
+}
+
+func workstationAdd(ctx context.Context, args []string) error {
+	fs, data := newFlags("workstation add")
+	code := fs.String("code", "", "workstation code, e.g. DESK01")
+	name := fs.String("name", "", "workstation name")
+	kind := fs.String("kind", "desk", "desk, interview, protocol or laptop")
+	conf := fs.Bool("confidential", false, "may hold confidential records")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *code == "" || *name == "" {
+		return usageError{"indicare -code e -name"}
+	}
+	svc, err := open(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	ws, enrol, err := server.CreateWorkstation(ctx, svc.DB(), *code, *name, *kind, *conf)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "Postazione %s («%s») registrata. Codice di abilitazione, valido 72 ore e utilizzabile una sola volta:\n", ws.Code, ws.Name)
+	fmt.Fprintln(os.Stdout, enrol)
+	return nil
+}
+
+func workstationRevoke(ctx context.Context, args []string) error {
+	fs, data := newFlags("workstation revoke")
+	code := fs.String("code", "", "workstation code")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *code == "" {
+		return usageError{"indicare -code"}
+	}
+	svc, err := open(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	if err := server.RevokeWorkstation(ctx, svc.DB(), *code); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "Postazione %s revocata: le sue richieste saranno rifiutate\n", strings.ToUpper(*code))
+	return nil
+}
+
+func workstationList(ctx context.Context, args []string) error {
+	fs, data := newFlags("workstation list")
+	asJSON := fs.Bool("json", false, "JSON output")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	svc, err := open(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	list, err := server.Workstations(ctx, svc.DB())
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		if list == nil {
+			list = []server.WorkstationInfo{}
+		}
+		return enc.Encode(list)
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(os.Stderr, "Nessuna postazione registrata")
+		return nil
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CODICE\tNOME\tTIPO\tRISERVATI\tSTATO\tULTIMA SINCRONIZZAZIONE")
+	for _, w := range list {
+		state := "in attesa di abilitazione"
+		switch {
+		case w.RevokedAt != "":
+			state = "revocata il " + italianInstant(w.RevokedAt)
+		case !w.Active:
+			state = "disattivata"
+		case w.Enrolled:
+			state = "abilitata"
+		}
+		conf := "no"
+		if w.Confidential {
+			conf = "sì"
+		}
+		last := "mai"
+		if w.LastSeenAt != "" {
+			last = italianInstant(w.LastSeenAt)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", w.Code, w.Name, w.Kind, conf, state, last)
+	}
+	return tw.Flush()
+}
+
+func italianInstant(s string) string {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return s
+	}
+	return t.In(protocol.Rome).Format("02/01/2006 15:04")
+}
+
+func catalogImport(ctx context.Context, args []string) error {
+	fs, data := newFlags("catalog import")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(pos[0])
+	if err != nil {
+		return &desk.Error{Message: "Impossibile aprire il file del catalogo", Err: err}
+	}
+	defer f.Close()
+	c, err := catalog.Decode(f)
+	if err != nil {
+		return &desk.Error{Message: "Il catalogo non è valido", Err: err}
+	}
+	svc, err := open(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	if err := svc.ImportCatalog(ctx, server.Admin, c); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "Catalogo importato: %d uffici, %d procedimenti\n", len(c.Offices), len(c.Procedures))
+	return nil
+}
+
+func catalogExport(ctx context.Context, args []string) error {
+	fs, data := newFlags("catalog export")
+	out := fs.String("o", "", "output file (default standard output)")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	svc, err := open(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	c, err := svc.Catalog(ctx)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		return catalog.Encode(os.Stdout, c)
+	}
+	f, err := os.Create(*out)
+	if err != nil {
+		return &desk.Error{Message: "Impossibile creare " + *out, Err: err}
+	}
+	if err := catalog.Encode(f, c); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func protocolExport(ctx context.Context, args []string) error {
+	fs, data := newFlags("protocol export")
+	date := fs.String("date", "", "Europe/Rome day, YYYY-MM-DD")
+	out := fs.String("o", "", "output CSV file (default standard output); its digest goes to FILE.sha256")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *date == "" {
+		return usageError{"indicare il giorno del registro con -date AAAA-MM-GG"}
+	}
+	svc, err := open(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	reg, err := server.BuildDailyRegister(ctx, svc.DB(), *date)
+	if err != nil {
+		return err
+	}
+	cat, err := svc.Catalog(ctx)
+	if err != nil {
+		return err
+	}
+	csvData, digest, err := reg.CSV(cat)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		if _, err := os.Stdout.Write(csvData); err != nil {
+			return err
+		}
+		if _, err := io.WriteString(os.Stdout, server.DigestLine(digest, "")); err != nil {
+			return err
+		}
+	} else {
+		if err := os.WriteFile(*out, csvData, 0o644); err != nil {
+			return &desk.Error{Message: "Impossibile scrivere " + *out, Err: err}
+		}
+		if err := os.WriteFile(*out+".sha256", []byte(server.DigestLine(digest, filepath.Base(*out))), 0o644); err != nil {
+			return &desk.Error{Message: "Impossibile scrivere " + *out + ".sha256", Err: err}
+		}
+	}
+	if len(reg.Entries) == 0 {
+		fmt.Fprintf(os.Stderr, "Registro giornaliero del %s: nessun numero di protocollo assegnato. Impronta SHA-256: %s\n", reg.Date, digest)
+	} else {
+		year := reg.Entries[0].Year
+		fmt.Fprintf(os.Stderr, "Registro giornaliero del %s: %d registrazioni, dal n. %07d/%d al n. %07d/%d. Impronta SHA-256: %s\n",
+			reg.Date, len(reg.Entries), reg.First(), year, reg.Last(), reg.Entries[len(reg.Entries)-1].Year, digest)
+	}
+	if gaps := reg.Gaps(); len(gaps) > 0 {
+		fmt.Fprintf(os.Stderr, "Attenzione: mancano nel registro i numeri %v\n", gaps)
+	}
 	return nil
 }

@@ -1,26 +1,36 @@
-// Package server is the central server's HTTP side. This first version
-// serves the health endpoint over the server's own replica; the sync
-// endpoints (enrolment, push, pull, blobs, definitive protocol numbers) are
-// added by the sync work and mounted on the same mux.
+// Package server is the central server's HTTPS side: the health endpoint and
+// the sync endpoints (enrolment, push, pull, blobs, snapshot) over the
+// server's own replica, served only over TLS with a self-signed certificate
+// whose fingerprint the workstations pin. It also holds the server's
+// administrative operations used by cmd/sportello-server.
 package server
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"sportello/store"
+	"sportello/sync"
 )
 
 // Config is the server's configuration.
 type Config struct {
 	Addr            string        // listen address, e.g. "127.0.0.1:8443"
 	ShutdownTimeout time.Duration // how long in-flight requests may take at shutdown
+	DataDir         string        // where the self-signed certificate is kept
+	TLSCert         string        // certificate file (PEM) to use instead of the self-signed one
+	TLSKey          string        // its key file (PEM)
+	Hosts           []string      // extra names/addresses of a new self-signed certificate
+	Out             io.Writer     // where the fingerprint line for people goes; default os.Stderr
 }
 
 // Server serves one store.
@@ -30,11 +40,17 @@ type Server struct {
 	mux *http.ServeMux
 }
 
-// New returns a server over db.
-func New(db *store.DB, log *slog.Logger) *Server {
+// New returns a server over db with the sync endpoints mounted. blobs is the
+// server's attachment store; dataDir keeps partial uploads across restarts.
+func New(db *store.DB, blobs *store.Blobs, dataDir string, log *slog.Logger) (*Server, error) {
 	s := &Server{db: db, log: log, mux: http.NewServeMux()}
 	s.mux.HandleFunc("GET /healthz", s.health)
-	return s
+	ss, err := sync.NewServer(db, blobs, dataDir, log)
+	if err != nil {
+		return nil, err
+	}
+	ss.Register(s.mux)
+	return s, nil
 }
 
 // Handler is the HTTP handler with request logging.
@@ -57,6 +73,16 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
+// Flush lets streaming handlers flush through the recorder.
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap gives http.ResponseController access to the underlying writer.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	v, err := s.db.Version(r.Context())
 	w.Header().Set("Content-Type", "application/json")
@@ -69,8 +95,13 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(map[string]any{"status": "ok", "schema_version": v})
 }
 
-// Run serves until ctx is cancelled, then shuts down gracefully: it stops
-// accepting connections and waits for in-flight requests to finish.
+// FingerprintLine is the line printed for the administrator at start.
+func FingerprintLine(fp string) string {
+	return "Impronta del certificato da indicare sulle postazioni: " + fp
+}
+
+// Run serves over HTTPS until ctx is cancelled, then shuts down gracefully:
+// it stops accepting connections and waits for in-flight requests to finish.
 func (s *Server) Run(ctx context.Context, cfg Config) error {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -81,13 +112,56 @@ func (s *Server) Run(ctx context.Context, cfg Config) error {
 
 // Serve is Run on an existing listener (tests use port 0).
 func (s *Server) Serve(ctx context.Context, ln net.Listener, cfg Config) error {
+	cert, err := s.certificate(cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	return s.serve(ctx, ln, cfg, cert)
+}
+
+func (s *Server) certificate(cfg Config) (*Certificate, error) {
+	cert, err := LoadCertificate(cfg.DataDir, cfg.TLSCert, cfg.TLSKey, cfg.Hosts)
+	if err != nil {
+		return nil, err
+	}
+	if cert.Created {
+		s.log.Info("self-signed certificate created", "cert", cert.CertPath, "key", cert.KeyPath, "names", append(cert.Leaf.DNSNames, ipStrings(cert.Leaf.IPAddresses)...))
+	}
+	if len(cert.Missing) > 0 {
+		s.log.Warn("certificate does not cover some host names (pinning still works)", "missing", cert.Missing)
+	}
+	s.log.Info("certificate", "sha256", cert.Fingerprint, "cert", cert.CertPath, "not_after", cert.Leaf.NotAfter)
+	out := cfg.Out
+	if out == nil {
+		out = os.Stderr
+	}
+	fmt.Fprintln(out, FingerprintLine(cert.Fingerprint))
+	return cert, nil
+}
+
+func ipStrings(ips []net.IP) []string {
+	out := make([]string, len(ips))
+	for i, ip := range ips {
+		out[i] = ip.String()
+	}
+	return out
+}
+
+func (s *Server) serve(ctx context.Context, ln net.Listener, cfg Config, cert *Certificate) error {
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = 30 * time.Second
 	}
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert.TLS}},
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	s.log.Info("listening", "addr", ln.Addr().String())
+	go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	s.log.Info("listening", "addr", ln.Addr().String(), "tls", true)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("server: %w", err)

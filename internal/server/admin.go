@@ -1,0 +1,223 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"sportello/internal/auth"
+	"sportello/internal/desk"
+	"sportello/internal/ids"
+	"sportello/store"
+	"sportello/sync"
+)
+
+// Admin is the session of the server's administrative commands.
+var Admin = desk.Session{OperatorID: "server-admin", Username: "server-admin", FullName: "Amministrazione del server", Role: auth.Amministratore}
+
+// Local settings (local_meta keys) of the server. The SMTP password is kept
+// here only: local_meta is never replicated nor copied into snapshots.
+const (
+	MetaInitialized  = "server_initialized"
+	MetaSMTPHost     = "smtp_host"
+	MetaSMTPPort     = "smtp_port"
+	MetaSMTPUser     = "smtp_user"
+	MetaSMTPFrom     = "smtp_from"
+	MetaSMTPPassword = "smtp_password"
+)
+
+// SMTP is the mail server the notification sender uses. Empty fields are
+// left as they are when stored.
+type SMTP struct {
+	Host, Port, User, From, Password string
+}
+
+// Setup is what `sportello-server serve` applies at start.
+type Setup struct {
+	NoDemo  bool   // do not seed the demo municipality on first start
+	AOOCode string // stored in the municipality setting when not empty
+	AOOName string
+	SMTP    SMTP
+}
+
+// Initialize prepares the server's replica at start: on the first start of a
+// data folder it seeds the demo municipality (unless NoDemo), then records
+// the AOO and SMTP settings given. It reports whether the demo was seeded.
+func Initialize(ctx context.Context, svc *desk.Service, o Setup) (bool, error) {
+	db := svc.DB()
+	done, err := db.Meta(ctx, MetaInitialized)
+	if err != nil {
+		return false, err
+	}
+	seeded := false
+	if done == "" {
+		if !o.NoDemo {
+			if seeded, err = svc.SeedDemo(ctx); err != nil {
+				return false, err
+			}
+		}
+		if err := db.SetMeta(ctx, MetaInitialized, store.FormatInstant(db.Now())); err != nil {
+			return seeded, err
+		}
+	}
+	if o.AOOCode != "" || o.AOOName != "" {
+		if err := SetAOO(ctx, svc, o.AOOCode, o.AOOName); err != nil {
+			return seeded, err
+		}
+	}
+	return seeded, StoreSMTP(ctx, db, o.SMTP)
+}
+
+// SetAOO records the AOO code and name in the catalog's municipality
+// setting (replicated to the workstations). Empty values are left as they are.
+func SetAOO(ctx context.Context, svc *desk.Service, code, name string) error {
+	code, name = strings.TrimSpace(code), strings.TrimSpace(name)
+	c, err := svc.DB().Catalog(ctx)
+	if err != nil {
+		return err
+	}
+	if len(c.Procedures) == 0 {
+		return &desk.Error{Message: "Per indicare l'AOO serve il catalogo del Comune: importarlo prima con «sportello-server catalog import FILE»"}
+	}
+	m := c.Municipality
+	if code != "" {
+		m.AOOCode = code
+	}
+	if name != "" {
+		m.AOOName = name
+	}
+	if m == c.Municipality {
+		return nil
+	}
+	c.Municipality = m
+	return svc.ImportCatalog(ctx, Admin, c)
+}
+
+// StoreSMTP records the SMTP settings given (empty fields are left alone).
+func StoreSMTP(ctx context.Context, db *store.DB, s SMTP) error {
+	for key, v := range map[string]string{MetaSMTPHost: s.Host, MetaSMTPPort: s.Port, MetaSMTPUser: s.User, MetaSMTPFrom: s.From, MetaSMTPPassword: s.Password} {
+		if v == "" {
+			continue
+		}
+		if err := db.SetMeta(ctx, key, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LoadSMTP reads the stored SMTP settings.
+func LoadSMTP(ctx context.Context, db *store.DB) (SMTP, error) {
+	var s SMTP
+	for key, dst := range map[string]*string{MetaSMTPHost: &s.Host, MetaSMTPPort: &s.Port, MetaSMTPUser: &s.User, MetaSMTPFrom: &s.From, MetaSMTPPassword: &s.Password} {
+		v, err := db.Meta(ctx, key)
+		if err != nil {
+			return s, err
+		}
+		*dst = v
+	}
+	return s, nil
+}
+
+// AddOperator creates an operator account, or updates the one with the same
+// user name (new name, role, office and password). It reports whether the
+// account is new.
+func AddOperator(ctx context.Context, svc *desk.Service, username, fullName string, role auth.Role, officeID, password string) (bool, error) {
+	username = strings.TrimSpace(strings.ToLower(username))
+	if !role.Valid() {
+		names := make([]string, len(auth.Roles))
+		for i, r := range auth.Roles {
+			names[i] = string(r)
+		}
+		return false, &desk.Error{Message: fmt.Sprintf("Ruolo «%s» sconosciuto: usare uno di %s", role, strings.Join(names, ", "))}
+	}
+	if officeID != "" {
+		c, err := svc.Catalog(ctx)
+		if err != nil {
+			return false, err
+		}
+		if _, ok := c.Office(officeID); !ok {
+			return false, &desk.Error{Message: fmt.Sprintf("L'ufficio «%s» non è nel catalogo", officeID)}
+		}
+	}
+	id, created := ids.New(), true
+	existing, err := svc.DB().OperatorByUsername(ctx, username)
+	switch {
+	case err == nil:
+		id, created = existing.ID, false
+	case !errors.Is(err, store.ErrNotFound):
+		return false, err
+	}
+	return created, svc.CreateOperator(ctx, Admin, id, username, fullName, role, officeID, password)
+}
+
+// CreateWorkstation registers a workstation and returns its one-time
+// enrolment code, with Italian messages for the administrator's mistakes.
+func CreateWorkstation(ctx context.Context, db *store.DB, code, name, kind string, confidential bool) (store.Workstation, string, error) {
+	switch kind {
+	case "desk", "interview", "protocol", "laptop":
+	default:
+		return store.Workstation{}, "", &desk.Error{Message: fmt.Sprintf("Tipo di postazione «%s» non valido: usare desk, interview, protocol o laptop", kind)}
+	}
+	c := strings.ToUpper(strings.TrimSpace(code))
+	if c == "" || strings.ContainsAny(c, " /\\") || len(c) > 16 {
+		return store.Workstation{}, "", &desk.Error{Message: fmt.Sprintf("Codice di postazione «%s» non valido: da 1 a 16 caratteri, senza spazi né barre", code)}
+	}
+	if strings.TrimSpace(name) == "" {
+		return store.Workstation{}, "", &desk.Error{Message: "Indicare il nome della postazione (-name)"}
+	}
+	if ws, err := db.WorkstationByCode(ctx, c); err == nil && ws.RevokedAt != "" {
+		return ws, "", &desk.Error{Message: fmt.Sprintf("La postazione %s è stata revocata: usare un nuovo codice", c)}
+	}
+	return sync.CreateWorkstation(ctx, db, c, strings.TrimSpace(name), kind, confidential)
+}
+
+// RevokeWorkstation revokes a workstation: its next request is refused.
+func RevokeWorkstation(ctx context.Context, db *store.DB, code string) error {
+	err := sync.RevokeWorkstation(ctx, db, code)
+	if errors.Is(err, store.ErrNotFound) {
+		return &desk.Error{Message: fmt.Sprintf("Nessuna postazione con codice «%s»", strings.ToUpper(strings.TrimSpace(code)))}
+	}
+	return err
+}
+
+// WorkstationInfo is one row of `workstation list`.
+type WorkstationInfo struct {
+	ID           string `json:"id"`
+	Code         string `json:"code"`
+	Name         string `json:"name"`
+	Kind         string `json:"kind"`
+	Confidential bool   `json:"confidential"`
+	Active       bool   `json:"active"`
+	RevokedAt    string `json:"revoked_at"`
+	Enrolled     bool   `json:"enrolled"`     // a token was issued
+	LastSeenAt   string `json:"last_seen_at"` // last push
+	LastSeq      int64  `json:"last_seq"`     // last change received
+}
+
+// Workstations lists the workstations known to the server, by code.
+func Workstations(ctx context.Context, db *store.DB) ([]WorkstationInfo, error) {
+	// store.Querier reads single rows: the list travels as one JSON array.
+	var raw string
+	err := db.Read(ctx, func(q store.Querier) error {
+		return q.QueryRow(`SELECT COALESCE(json_group_array(json_object('id', id, 'code', code, 'name', name, 'kind', kind,
+				'confidential', json(CASE WHEN confidential THEN 'true' ELSE 'false' END), 'active', json(CASE WHEN active THEN 'true' ELSE 'false' END),
+				'revoked_at', revoked_at, 'enrolled', json(CASE WHEN enrolled THEN 'true' ELSE 'false' END), 'last_seen_at', last_seen_at, 'last_seq', last_seq)), '[]')
+			FROM (SELECT w.id, w.code, w.name, w.kind, w.confidential, w.active, w.revoked_at,
+					EXISTS (SELECT 1 FROM sync_tokens t WHERE t.workstation_id = w.id) AS enrolled,
+					COALESCE(p.last_seen_at, '') AS last_seen_at, COALESCE(p.last_seq, 0) AS last_seq
+				FROM workstations w LEFT JOIN sync_peers p ON p.workstation_id = w.id ORDER BY w.code)`).Scan(&raw)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: list workstations: %w", err)
+	}
+	var out []WorkstationInfo
+	if err := json.Unmarshal([]byte(raw), &out); err != nil {
+		return nil, fmt.Errorf("server: list workstations: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Code < out[j].Code })
+	return out, nil
+}
