@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -36,11 +37,10 @@ func CreateWorkstation(ctx context.Context, db *store.DB, code, name, kind strin
 		return ws, "", fmt.Errorf("sync: workstation %s was revoked: use a new code", code)
 	}
 	ws.Name, ws.Kind, ws.Confidential, ws.Active = name, kind, confidential, true
-	secret, err := NewSecret(9)
+	enrol, err := NewEnrolmentCode()
 	if err != nil {
 		return ws, "", err
 	}
-	enrol := secret[:4] + "-" + secret[4:8] + "-" + secret[8:12]
 	err = db.Write(ctx, store.Actor{OperatorID: "server-admin"}, func(tx *store.Tx) error {
 		if err := tx.PutWorkstation(ws); err != nil {
 			return err
@@ -57,4 +57,31 @@ func RevokeWorkstation(ctx context.Context, db *store.DB, code string) error {
 		return err
 	}
 	return db.Write(ctx, store.Actor{OperatorID: "server-admin"}, func(tx *store.Tx) error { return tx.RevokeWorkstation(ws.ID) })
+}
+
+// enrolAlphabet is Crockford's base32: no I, L, O, U, so a code read out on
+// the phone or typed from paper cannot be mistaken.
+const enrolAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// NewEnrolmentCode returns a one-time code like "7K3M-9QXT-2HBW-D4RA" (80 bits).
+func NewEnrolmentCode() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("sync: random code: %w", err)
+	}
+	var out strings.Builder
+	for i, x := range b {
+		if i > 0 && i%4 == 0 {
+			out.WriteByte('-')
+		}
+		out.WriteByte(enrolAlphabet[int(x)%len(enrolAlphabet)])
+	}
+	return out.String(), nil
+}
+
+// NormalizeEnrolmentCode makes a typed code comparable: upper case, no
+// spaces, and the letters people confuse mapped as Crockford does.
+func NormalizeEnrolmentCode(s string) string {
+	r := strings.NewReplacer(" ", "", "O", "0", "I", "1", "L", "1")
+	return r.Replace(strings.ToUpper(strings.TrimSpace(s)))
 }

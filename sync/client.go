@@ -177,7 +177,7 @@ func (c *Client) Trigger() {
 }
 
 // Run syncs until ctx ends: every Interval when things go well, backing off
-// exponentially (with jitter, up to 2 minutes) while the server is unreachable.
+// exponentially (with jitter, up to 30 seconds) while the server is unreachable.
 func (c *Client) Run(ctx context.Context) {
 	if !c.state.Enrolled {
 		return
@@ -188,7 +188,7 @@ func (c *Client) Run(ctx context.Context) {
 		wait := c.cfg.Interval
 		if err != nil {
 			failures++
-			wait = min(time.Second<<min(failures, 7), 2*time.Minute)
+			wait = min(time.Second<<min(failures, 5), 30*time.Second)
 			wait = wait/2 + time.Duration(rand.Int64N(int64(wait/2)+1))
 		} else {
 			failures = 0

@@ -156,7 +156,7 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 	}
 	var wsID string
 	err = s.db.Update(r.Context(), store.Actor{OperatorID: "server"}, func(tx BackendTx) error {
-		id, err := tx.ConsumeEnrolment(HashSecret(strings.TrimSpace(req.Code)))
+		id, err := tx.ConsumeEnrolment(HashSecret(NormalizeEnrolmentCode(req.Code)))
 		if err != nil {
 			return err
 		}
