@@ -31,6 +31,7 @@ build-app: deps
 
 build-server:
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/sportello-server ./cmd/sportello-server
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/sportello-replica ./cmd/sportello-replica
 
 run: build-app
 	./$(BIN)/sportello
