@@ -259,15 +259,20 @@ func (t *Tx) mergeFields(c Change, data Fields, base map[string]string, o ApplyO
 		switch {
 		case c.Table == "applications" && k == "state":
 			ls, rs := application.State(fmt.Sprint(local)), application.State(fmt.Sprint(remote))
-			if ls.Rank() != rs.Rank() {
-				remoteWins = rs.Rank() > ls.Rank()
+			// Bozza and completa alternate (an edit after the check goes back
+			// to bozza): between them the later write wins, like any field.
+			// From protocollata on the lifecycle only moves forward: the state
+			// further along wins whatever the clocks. (A total order on writes,
+			// so every replica ends with the same state.)
+			if lp, rp := statePhase(ls), statePhase(rs); lp != rp {
+				remoteWins = rp > lp
 			}
 		case c.Table == "protocol_interruptions" && (k == "ended_at" || k == "ended_by"):
 			remoteWins = local == "" || local == nil
 		}
 		// Concurrent: the later writer did not overwrite the earlier one's version.
 		concurrent := (remoteWins && base[k] != cur.H) || (!remoteWins && cur.B != c.HLC && cur.B < c.HLC)
-		if concurrent && !sameValue(local, remote) && o.RecordConflicts && k != "updated_at" {
+		if concurrent && !sameValue(local, remote) && o.RecordConflicts && !bookkeeping[k] {
 			winVal, winTS, loseVal, loseTS, loser := remote, c.HLC, local, cur.H, originOf(cur.H)
 			if !remoteWins {
 				winVal, winTS, loseVal, loseTS, loser = local, cur.H, remote, c.HLC, c.WorkstationID
@@ -340,3 +345,18 @@ func (t *Tx) recordConflict(table, rowID, col string, winVal any, winTS string, 
 		"loser_value": string(lv), "loser_hlc": loseTS, "loser_origin": loser, "detected_at": t.NowString()})
 	return err
 }
+
+// statePhase orders application states for the merge: bozza and completa
+// are one phase (the clock decides between them), every later state is
+// further along than both and than the states before it.
+func statePhase(s application.State) int {
+	if s.Rank() <= application.Completa.Rank() {
+		return 0
+	}
+	return s.Rank()
+}
+
+// bookkeeping columns are set by the program, not typed by a person (or are
+// derived from columns that are): their concurrent writes are merged by the
+// clock like any other but never shown as conflicts.
+var bookkeeping = map[string]bool{"updated_at": true, "created_at": true, "search_name": true, "doc_number_folded": true, "privacy_consent_at": true}

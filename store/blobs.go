@@ -251,3 +251,22 @@ func (b *Blobs) place(path, digest string) error {
 	}
 	return syncDir(filepath.Dir(final))
 }
+
+// ReferencedBlobs lists the digests that attachment and protocol document
+// rows name.
+func (db *DB) ReferencedBlobs(ctx context.Context) ([]string, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT sha256 FROM application_attachments UNION SELECT sha256 FROM protocol_documents`)
+	if err != nil {
+		return nil, fmt.Errorf("store: list referenced files: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, fmt.Errorf("store: list referenced files: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}

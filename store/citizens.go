@@ -65,7 +65,7 @@ func (db *DB) Citizen(ctx context.Context, id string) (citizen.Citizen, error) {
 
 // CitizenByCF reads the citizen with this codice fiscale.
 func (db *DB) CitizenByCF(ctx context.Context, cf string) (citizen.Citizen, error) {
-	c, err := scanCitizen(db.r.QueryRowContext(ctx, `SELECT `+citizenCols+` FROM citizens WHERE codice_fiscale = ?`, citizen.NormalizeCodiceFiscale(cf)))
+	c, err := scanCitizen(db.r.QueryRowContext(ctx, `SELECT `+citizenCols+` FROM citizens WHERE codice_fiscale = ? ORDER BY created_at, id LIMIT 1`, citizen.NormalizeCodiceFiscale(cf)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, fmt.Errorf("store: citizen with codice fiscale %s: %w", cf, ErrNotFound)
 	}
@@ -177,6 +177,27 @@ func (db *DB) Delegations(ctx context.Context, citizenID string) ([]citizen.Dele
 			return nil, fmt.Errorf("store: read delegations: %w", err)
 		}
 		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// DuplicateCitizens lists the codici fiscali held by more than one record,
+// with the records' IDs (oldest first), for an operator to review.
+func (db *DB) DuplicateCitizens(ctx context.Context) (map[string][]string, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT codice_fiscale, id FROM citizens WHERE codice_fiscale IN
+		(SELECT codice_fiscale FROM citizens WHERE codice_fiscale IS NOT NULL GROUP BY codice_fiscale HAVING count(*) > 1)
+		ORDER BY codice_fiscale, created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: duplicate citizens: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var cf, id string
+		if err := rows.Scan(&cf, &id); err != nil {
+			return nil, fmt.Errorf("store: duplicate citizens: %w", err)
+		}
+		out[cf] = append(out[cf], id)
 	}
 	return out, rows.Err()
 }

@@ -3,9 +3,16 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+
+	"sportello/internal/application"
 )
+
+// ErrNotRestorable refuses restoring a losing value the merge rules would
+// never let win (an application state behind the current one).
+var ErrNotRestorable = errors.New("store: the losing value cannot be restored")
 
 // Conflict is a concurrent write the merge resolved, kept for a person.
 type Conflict struct {
@@ -79,6 +86,21 @@ func (t *Tx) ResolveConflict(id string, restoreLoser bool) error {
 		return nil
 	}
 	resolution := "kept_winner"
+	if restoreLoser && c.Table == "applications" && c.Column == "state" {
+		// The lifecycle never goes back from protocollata: such a value
+		// would lose everywhere else and leave this replica alone with it.
+		var loser string
+		if err := json.Unmarshal([]byte(c.LoserValue), &loser); err != nil {
+			return fmt.Errorf("store: conflict value: %w", err)
+		}
+		cur, err := t.ApplicationState(c.RowID)
+		if err != nil {
+			return err
+		}
+		if statePhase(application.State(loser)) < statePhase(cur) {
+			return ErrNotRestorable
+		}
+	}
 	if restoreLoser {
 		f, err := DecodeFields([]byte(`{"` + c.Column + `":` + c.LoserValue + `}`))
 		if err != nil {

@@ -395,3 +395,24 @@ func TestChangesCarryBaseVersions(t *testing.T) {
 		t.Fatalf("base %v (want phone=%s), origin seqs %d/%d", base, cs[0].HLC, cs[0].OriginSeq, cs[1].OriginSeq)
 	}
 }
+
+func TestSameCodiceFiscaleTwiceIsListedNotRefused(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	if err := db.Write(ctx, Actor{}, func(tx *Tx) error {
+		if _, err := tx.PutCitizen(citizen.Citizen{ID: "a", Surname: "Rossi", CodiceFiscale: "RSSMRA85T10A562S"}); err != nil {
+			return err
+		}
+		_, err := tx.PutCitizen(citizen.Citizen{ID: "b", Surname: "Rossi", CodiceFiscale: "RSSMRA85T10A562S"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := db.DuplicateCitizens(ctx)
+	if err != nil || len(d["RSSMRA85T10A562S"]) != 2 {
+		t.Fatalf("duplicates %v %v", d, err)
+	}
+	if c, err := db.CitizenByCF(ctx, "RSSMRA85T10A562S"); err != nil || c.ID != "a" {
+		t.Fatalf("lookup not deterministic: %v %v", c.ID, err)
+	}
+}

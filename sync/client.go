@@ -31,6 +31,9 @@ const (
 	MetaPullCursor = "sync_pull_cursor"
 	MetaLastSync   = "sync_last_ok"
 	MetaRejected   = "sync_rejected"
+	// MetaBlobsPending is "1" while rows may name attachments this replica
+	// has not downloaded yet (set with the pull cursor and by enrolment).
+	MetaBlobsPending = "sync_blobs_pending"
 )
 
 // Config is how a replica reaches the server.
@@ -258,6 +261,9 @@ func (c *Client) syncOnce(ctx context.Context) error {
 	if err := c.pullAll(ctx); err != nil {
 		return err
 	}
+	if err := c.fetchMissingBlobs(ctx); err != nil {
+		return err
+	}
 	return c.db.SetMeta(ctx, MetaLastSync, time.Now().UTC().Format(time.RFC3339))
 }
 
@@ -481,6 +487,11 @@ func (c *Client) pullAll(ctx context.Context) error {
 					}
 				}
 			}
+			if len(blobs) > 0 {
+				if err := tx.SetMeta(MetaBlobsPending, "1"); err != nil {
+					return err
+				}
+			}
 			return tx.SetMeta(MetaPullCursor, strconv.FormatInt(pr.Cursor, 10))
 		})
 		if err != nil {
@@ -532,3 +543,27 @@ func (c *Client) Online() bool {
 
 // SyncNow runs one push+pull now (desk.Connector).
 func (c *Client) SyncNow(ctx context.Context) error { return c.SyncOnce(ctx) }
+
+// fetchMissingBlobs downloads every attachment that rows of this replica
+// name but whose file is not here: downloads interrupted after their rows
+// were applied, and the files of the initial copy.
+func (c *Client) fetchMissingBlobs(ctx context.Context) error {
+	if v, err := c.db.Meta(ctx, MetaBlobsPending); err != nil || v != "1" {
+		return err
+	}
+	shas, err := c.db.ReferencedBlobs(ctx)
+	if err != nil {
+		return err
+	}
+	complete := true
+	for _, sha := range shas {
+		if err := c.downloadBlob(ctx, sha); err != nil {
+			return err
+		}
+		complete = complete && c.blobs.Has(sha)
+	}
+	if !complete {
+		return nil // not on the server yet: tried again at the next sync
+	}
+	return c.db.SetMeta(ctx, MetaBlobsPending, "0")
+}

@@ -106,7 +106,7 @@ func InstallSnapshot(ctx context.Context, dbPath string, cfg Config) error {
 		os.Remove(tmp)
 		return fmt.Errorf("sync: open snapshot: %w", err)
 	}
-	for k, v := range map[string]string{MetaURL: cfg.URL, MetaToken: cfg.Token, MetaPin: cfg.Pin, MetaPullCursor: strconv.FormatInt(cursor, 10), MetaPushed: "0", MetaAuditSent: "0"} {
+	for k, v := range map[string]string{MetaURL: cfg.URL, MetaToken: cfg.Token, MetaPin: cfg.Pin, MetaPullCursor: strconv.FormatInt(cursor, 10), MetaPushed: "0", MetaAuditSent: "0", MetaBlobsPending: "1"} {
 		if err := db.SetMeta(ctx, k, v); err != nil {
 			db.Close()
 			os.Remove(tmp)

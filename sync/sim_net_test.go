@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 )
 
 // simMsg is one HTTP request as it travelled on the simulated network: its
@@ -30,15 +31,22 @@ type simDelayed struct {
 // simNet is the faulty network between one replica and the server: an
 // http.RoundTripper that serves each request by calling the server's mux
 // directly. While faults are on, a seeded generator decides for every
-// request whether it is delivered, lost on the way, answered but with the
-// answer lost, delivered twice, kept for a later replay, or answered with a
-// truncated body. It can also "crash" the replica in the middle of a sync:
+// request (more or less often, as the replica's link is good, flaky or
+// down) whether it is delivered, lost on the way, answered but with the
+// answer lost, delivered twice, kept for a later replay, cut off while its
+// body is sent, or answered with a truncated body. It can also "crash" the replica in the middle of a sync:
 // at the n-th request it cancels the context the sync runs with, before or
 // after the server saw the request.
 type simNet struct {
 	sim  *simulation
 	name string
 	rng  *rand.Rand
+
+	link simLink
+
+	// dropMatching loses every request whose method and URL contain it
+	// (minimal reproductions; "" = none).
+	dropMatching string
 
 	calls       int
 	cancel      context.CancelFunc
@@ -52,6 +60,17 @@ func (n *simNet) arm(cancel context.CancelFunc, at int, after bool) {
 }
 
 func (n *simNet) disarm() { n.cancel = nil }
+
+// simLink is the state of a replica's connection, which changes over time.
+type simLink int
+
+const (
+	linkGood  simLink = iota // a fault now and then
+	linkFlaky                // a fault in about a third of the requests
+	linkDown                 // nothing gets through
+)
+
+func (l simLink) String() string { return [...]string{"good", "flaky", "down"}[l] }
 
 type simNetError struct{ what string }
 
@@ -71,6 +90,10 @@ func (n *simNet) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	m := simMsg{from: n.name, method: req.Method, url: req.URL.String(), header: req.Header.Clone(), body: body}
+	if n.dropMatching != "" && strings.Contains(m.method+" "+m.url, n.dropMatching) {
+		n.sim.count("net: request lost (targeted)")
+		return nil, &simNetError{"request lost"}
+	}
 	call := n.calls
 	n.calls++
 	if n.cancel != nil && call == n.cancelAt {
@@ -87,6 +110,15 @@ func (n *simNet) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if !n.sim.faults {
 		return n.sim.deliver(m), nil
+	}
+	switch n.link {
+	case linkDown:
+		n.sim.count("net: request lost (link down)")
+		return nil, &simNetError{"no route to host"}
+	case linkGood:
+		if n.rng.IntN(10) != 0 {
+			return n.sim.deliver(m), nil
+		}
 	}
 	switch p := n.rng.IntN(100); {
 	case p < 7:
@@ -108,7 +140,16 @@ func (n *simNet) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, &simNetError{"timeout (request delayed)"}
 		}
 		return n.sim.deliver(m), nil
-	case p < 30:
+	case p < 30 && len(m.body) > 1:
+		// The connection breaks while the body is on its way: the server
+		// reads a short body (a partial upload, an unreadable batch).
+		cut := m
+		cut.body = m.body[:n.rng.IntN(len(m.body))]
+		resp := n.sim.deliver(cut)
+		resp.Body.Close()
+		n.sim.count("net: request cut off")
+		return nil, &simNetError{"connection reset while sending"}
+	case p < 33:
 		resp := n.sim.deliver(m)
 		b, _ := io.ReadAll(resp.Body)
 		if len(b) > 1 {

@@ -15,10 +15,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	gosync "sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,6 +31,7 @@ import (
 	"sportello/internal/citizen"
 	"sportello/internal/codicefiscale"
 	"sportello/internal/desk"
+	"sportello/internal/hlc"
 	"sportello/internal/protocol"
 	"sportello/store"
 )
@@ -91,13 +94,17 @@ func TestSimulation(t *testing.T) {
 			t.Fatalf("SPORTELLO_SIM_STEPS=%q", v)
 		}
 	}
-	template := simTemplate(t)
 	for _, seed := range seeds {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			t.Parallel()
 			start := time.Now()
-			s := newSimulation(t, seed, 5, template)
+			s := newSimulation(t, seed, 5)
 			defer s.close()
+			defer func() {
+				if t.Failed() {
+					t.Logf("seed %d: %s\nrerun: SPORTELLO_SIM_SEED=%d SPORTELLO_SIM_STEPS=%d go test -run 'TestSimulation$' -v ./sync/", seed, s.summary(), seed, steps)
+				}
+			}()
 			s.run(steps)
 			s.heal()
 			s.verify()
@@ -131,6 +138,7 @@ type simReplica struct {
 	net    *simNet
 	sess   desk.Session
 	online bool // the last sync succeeded: the desk protocols online
+	batch  int  // changes per push: small, so that pushes take several batches
 }
 
 // Online and SyncNow make the replica the desk's Connector. Online is
@@ -249,7 +257,7 @@ func setCitizenField(c *citizen.Citizen, f, v string) {
 var simSurnames = []string{"Rossi", "Ferrari", "Russo", "Bianchi", "Romano", "Colombo", "Ricci", "Marino", "Greco", "Bruno", "Gallo", "Conti"}
 var simNames = []string{"Luca", "Giulia", "Marco", "Sara", "Paolo", "Anna", "Davide", "Elena", "Fabio", "Irene", "Nicola", "Chiara"}
 
-func newSimulation(t *testing.T, seed uint64, replicas int, template string) *simulation {
+func newSimulation(t *testing.T, seed uint64, replicas int) *simulation {
 	t.Helper()
 	s := &simulation{t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, 0x5EED)), clock: &simClock{}, ctx: context.Background(),
 		citizens: map[string]map[string][]simWrite{}, appByID: map[string]*simApp{}, counts: map[string]int{}, errs: map[string]int{}}
@@ -264,17 +272,18 @@ func newSimulation(t *testing.T, seed uint64, replicas int, template string) *si
 		}
 		s.people = append(s.people, simPerson{id: citizen.IDForCodiceFiscale(cf), cf: cf, surname: sur, name: name})
 	}
-	// A few people without a codice fiscale (foreigners just arrived):
-	// their record has a random ID and exists once, on one replica.
+	// A few people without a codice fiscale (just arrived from abroad): their
+	// record gets a random ID on the desk that registers them first; the
+	// others edit it once it reached them.
+	for i := range 3 {
+		s.people = append(s.people, simPerson{surname: "Nguyen", name: simNames[(i+int(seed))%len(simNames)]})
+	}
+	files, err := simTemplate()
+	if err != nil {
+		t.Fatalf("seed %d: server template: %v", seed, err)
+	}
 	dir := t.TempDir()
-	for _, name := range []string{"sportello.db", "sportello.db-wal"} {
-		b, err := os.ReadFile(filepath.Join(template, name))
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			t.Fatalf("seed %d: server template: %v", seed, err)
-		}
+	for name, b := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
 			t.Fatalf("seed %d: server template: %v", seed, err)
 		}
@@ -288,24 +297,39 @@ func newSimulation(t *testing.T, seed uint64, replicas int, template string) *si
 
 var simStart = time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
 
-// simTemplate seeds a server's database with the demo municipality once
-// (Argon2id hashing of the demo operators' passwords is most of the cost)
-// and returns its folder; each simulation starts from a copy.
-func simTemplate(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
+// simTemplate is the server's database seeded with the demo municipality,
+// made once per test process (the Argon2id hashes of the demo operators'
+// passwords are most of the cost); each simulation starts from a copy.
+var simTemplate = gosync.OnceValues(func() (map[string][]byte, error) {
+	dir, err := os.MkdirTemp("", "sportello-sim-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
 	svc, err := desk.Open(context.Background(), dir, desk.Options{Synchronous: "NORMAL", Now: func() time.Time { return simStart }})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if _, err := svc.SeedDemo(context.Background()); err != nil {
-		t.Fatal(err)
+		svc.Close()
+		return nil, err
 	}
 	if err := svc.Close(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return dir
-}
+	files := map[string][]byte{}
+	for _, name := range []string{"sportello.db", "sportello.db-wal"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		files[name] = b
+	}
+	return files, nil
+})
 
 func (s *simulation) fatalf(format string, a ...any) {
 	s.t.Helper()
@@ -314,14 +338,16 @@ func (s *simulation) fatalf(format string, a ...any) {
 
 func (s *simulation) count(what string) { s.counts[what]++ }
 
+var (
+	simHexRE = regexp.MustCompile(`[0-9a-f-]{16,}`)
+	simNumRE = regexp.MustCompile(`[0-9]+`)
+)
+
 func (s *simulation) countErr(what string, err error) {
-	msg := err.Error()
-	// Collapse IDs and numbers so that the log groups errors by kind.
-	if i := strings.IndexAny(msg, "0123456789"); i > 40 {
-		msg = msg[:i]
-	}
-	if len(msg) > 140 {
-		msg = msg[:140]
+	// Collapse digests, IDs and numbers so that the log groups errors by kind.
+	msg := simNumRE.ReplaceAllString(simHexRE.ReplaceAllString(err.Error(), "…"), "N")
+	if len(msg) > 160 {
+		msg = msg[:160]
 	}
 	s.errs[what+": "+msg]++
 }
@@ -371,7 +397,7 @@ const simURL = "https://sportello.sim"
 // it over the simulated network (faulty or not: a failed enrolment is
 // repeated with a new code, as an administrator would).
 func (s *simulation) enroll(code string, faulty bool) *simReplica {
-	r := &simReplica{sim: s, idx: len(s.replicas), code: code, dir: s.t.TempDir()}
+	r := &simReplica{sim: s, idx: len(s.replicas), code: code, dir: s.t.TempDir(), batch: 1 + s.rng.IntN(12)}
 	r.net = &simNet{sim: s, name: code, rng: rand.New(rand.NewPCG(s.seed, uint64(1000+r.idx)))}
 	r.hc = &http.Client{Transport: r.net}
 	saved := s.faults
@@ -424,7 +450,7 @@ func (r *simReplica) open() {
 	if cfg.URL != simURL || cfg.Token == "" {
 		s.fatalf("replica %s lost its enrolment: %+v", r.code, cfg)
 	}
-	cfg.HTTP = r.hc
+	cfg.HTTP, cfg.Batch = r.hc, r.batch
 	r.svc, r.client, r.online = svc, NewClient(svc.DB(), svc.Blobs(), cfg), false
 	svc.SetConnector(r)
 }
@@ -498,6 +524,11 @@ func (s *simulation) run(steps int) {
 			s.restartServer()
 			continue
 		}
+		if s.rng.IntN(12) == 0 {
+			r := s.replicas[s.rng.IntN(len(s.replicas))]
+			r.net.link = []simLink{linkGood, linkGood, linkFlaky, linkFlaky, linkDown}[s.rng.IntN(5)]
+			s.count("link " + r.net.link.String())
+		}
 		r := s.replicas[s.rng.IntN(len(s.replicas))]
 		p := s.rng.IntN(total)
 		for _, a := range actions {
@@ -523,11 +554,19 @@ func (s *simulation) expected(what string, err error) bool {
 }
 
 func (s *simulation) actCitizen(r *simReplica) {
-	p := s.people[s.rng.IntN(len(s.people))]
-	old, err := r.svc.Citizen(s.ctx, p.id)
-	exists := err == nil
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.fatalf("read citizen on %s: %v", r.code, err)
+	p := &s.people[s.rng.IntN(len(s.people))]
+	var old citizen.Citizen
+	exists := false
+	if p.id != "" {
+		var err error
+		old, err = r.svc.Citizen(s.ctx, p.id)
+		exists = err == nil
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.fatalf("read citizen on %s: %v", r.code, err)
+		}
+		if !exists && p.cf == "" {
+			return // registered elsewhere and not here yet: registering again would make a second person
+		}
 	}
 	c := old
 	if !exists {
@@ -563,8 +602,11 @@ func (s *simulation) actCitizen(r *simReplica) {
 		}
 		s.fatalf("save citizen on %s: %v", r.code, err)
 	}
+	if p.id == "" {
+		p.id = saved.ID
+	}
 	if saved.ID != p.id {
-		s.fatalf("citizen %s saved with ID %s", p.cf, saved.ID)
+		s.fatalf("citizen %s %s saved with ID %s, not %s", p.surname, p.cf, saved.ID, p.id)
 	}
 	w := s.citizens[p.id]
 	if w == nil {
@@ -580,10 +622,14 @@ func (s *simulation) actCitizen(r *simReplica) {
 	}
 }
 
-// localCitizens lists the people the replica has in its registry.
+// localCitizens lists the people with a codice fiscale (the forms ask for
+// it) the replica has in its registry.
 func (s *simulation) localCitizens(r *simReplica) []citizen.Citizen {
 	var out []citizen.Citizen
 	for _, p := range s.people {
+		if p.cf == "" {
+			continue
+		}
 		if c, err := r.svc.Citizen(s.ctx, p.id); err == nil {
 			out = append(out, c)
 		}
@@ -750,8 +796,13 @@ func (s *simulation) actComplete(r *simReplica) {
 		}
 		s.fatalf("mark complete on %s: %v", r.code, err)
 	}
+	if app := s.appByID[a.ID]; len(probs) > 0 && canonical(a.Values) != app.forms[len(app.forms)-1].value {
+		s.count("complete: form data not arrived yet")
+		return
+	}
 	if len(probs) > 0 {
-		s.fatalf("application %s filled with valid values is incomplete on %s: %+v", a.ID, r.code, probs)
+		s.fatalf("application %s filled with valid values is incomplete on %s: %+v\nits writes: %+v\nits history on %s:%s\non the server:%s", a.ID, r.code, probs,
+			s.appByID[a.ID].forms, r.code, s.rowHistory(r.svc.DB(), "applications", a.ID), s.rowHistory(s.server.svc.DB(), "applications", a.ID))
 	}
 }
 
@@ -803,10 +854,18 @@ func (s *simulation) actResolveConflict(r *simReplica) {
 	if len(cs) == 0 {
 		return
 	}
-	sort.Slice(cs, func(i, j int) bool {
-		a, b := cs[i], cs[j]
-		return a.Table+a.RowID+a.Column+a.WinnerHLC < b.Table+b.RowID+b.Column+b.WinnerHLC
-	})
+	// In the simulation's order (IDs and clocks' nodes are random UUIDs).
+	order := map[string]string{}
+	for i, p := range s.people {
+		order[p.id] = fmt.Sprintf("c%04d", i)
+	}
+	for i, a := range s.apps {
+		order[a.id] = fmt.Sprintf("a%04d", i)
+	}
+	key := func(c store.Conflict) string {
+		return fmt.Sprintf("%s %s %s %.22s %.22s", c.Table, order[c.RowID], c.Column, c.WinnerHLC, c.LoserHLC)
+	}
+	sort.Slice(cs, func(i, j int) bool { return key(cs[i]) < key(cs[j]) })
 	c := cs[s.rng.IntN(len(cs))]
 	restore := s.rng.IntN(2) == 0
 	var before citizen.Citizen
@@ -908,6 +967,14 @@ func (s *simulation) jsonRows(db *store.DB, query string, dst any) {
 func (s *simulation) verify() {
 	ctx := s.ctx
 	srv := s.server.svc.DB()
+
+	// Refused changes are listed first (they explain most differences);
+	// none is expected in this workload (checked at the end).
+	var rejections []string
+	s.jsonRows(srv, `SELECT json_quote(code || ' ' || tbl || ' ' || row_id || ': ' || reason) AS x FROM sync_rejections ORDER BY workstation_id, origin_seq`, &rejections)
+	for _, rej := range rejections {
+		s.t.Logf("seed %d: rejection %s", s.seed, rej)
+	}
 
 	// 1. Every replicated table of every replica is identical to the server's.
 	want := map[string]string{}
@@ -1088,12 +1155,6 @@ func (s *simulation) verify() {
 		}
 	}
 
-	// 5. Refused changes: none is expected in this workload.
-	var rejections []string
-	s.jsonRows(srv, `SELECT json_quote(code || ' ' || tbl || ' ' || row_id || ': ' || reason) AS x FROM sync_rejections ORDER BY workstation_id, origin_seq`, &rejections)
-	for _, rej := range rejections {
-		s.t.Logf("seed %d: rejection %s", s.seed, rej)
-	}
 	if len(rejections) > 0 {
 		s.fatalf("%d changes refused by the server (first: %s)", len(rejections), rejections[0])
 	}
@@ -1123,6 +1184,10 @@ func (s *simulation) explainDiff(r *simReplica, table string) {
 	for _, id := range slices.Sorted(maps.Keys(b)) {
 		if a[id] != b[id] && n < 6 {
 			s.t.Logf("seed %d: %s %s\n\tserver %s\n\t%s  %s", s.seed, table, id, b[id], r.code, a[id])
+			if n < 2 {
+				s.t.Logf("seed %d: history of %s %s on the server:%s\n\ton %s:%s", s.seed, table, id,
+					s.rowHistory(s.server.svc.DB(), table, id), r.code, s.rowHistory(r.svc.DB(), table, id))
+			}
 			n++
 		}
 	}
@@ -1132,6 +1197,61 @@ func (s *simulation) explainDiff(r *simReplica, table string) {
 			n++
 		}
 	}
+}
+
+// rowHistory lists the changes of one row a database recorded, in its
+// order, with their origin and clocks, and the row's field versions.
+func (s *simulation) rowHistory(db *store.DB, table, id string) string {
+	codes := map[string]string{s.server.svc.DB().WorkstationID(): "server"}
+	for _, r := range s.replicas {
+		codes[r.svc.DB().WorkstationID()] = r.code
+	}
+	var rows [][]any
+	s.jsonRows(db, `SELECT json_array(seq, workstation_id, origin_seq, op, hlc, data, base) AS x FROM sync_changes WHERE tbl = '`+table+`' AND row_id = '`+id+`' ORDER BY seq`, &rows)
+	var b strings.Builder
+	short := func(h any) string { // seconds since the start of the simulation, counter, origin
+		ts, err := hlc.Parse(fmt.Sprint(h))
+		if err != nil {
+			return fmt.Sprint(h)
+		}
+		return fmt.Sprintf("%ds.%d@%s", (ts.WallMillis-simStart.UnixMilli())/1000, ts.Logical, codes[ts.Node])
+	}
+	for _, row := range rows {
+		data := fmt.Sprint(row[5])
+		if len(data) > 160 {
+			data = data[:160] + "…"
+		}
+		var base map[string]string
+		json.Unmarshal([]byte(fmt.Sprint(row[6])), &base)
+		bs := []string{}
+		for _, k := range slices.Sorted(maps.Keys(base)) {
+			bs = append(bs, k+"←"+short(base[k]))
+		}
+		fmt.Fprintf(&b, "\n\t\t#%v %s/%v %s h=%s base{%s} %s", row[0], codes[fmt.Sprint(row[1])], row[2], row[3], short(row[4]), strings.Join(bs, " "), data)
+	}
+	var versions string
+	db.Read(s.ctx, func(q store.Querier) error {
+		return q.QueryRow(`SELECT versions FROM sync_versions WHERE tbl = ? AND row_id = ?`, table, id).Scan(&versions)
+	})
+	var vs map[string]struct{ H, B string }
+	json.Unmarshal([]byte(versions), &vs)
+	parts := []string{}
+	for _, k := range slices.Sorted(maps.Keys(vs)) {
+		if k == "updated_at" || k == "form_data" || k == "state" || len(vs) < 8 {
+			parts = append(parts, fmt.Sprintf("%s:%s(b %s)", k, short(vs[k].H), short(vs[k].B)))
+		}
+	}
+	fmt.Fprintf(&b, "\n\t\tversions %s", strings.Join(parts, " "))
+	var conflicts [][]any
+	s.jsonRows(db, `SELECT json_array(col, winner_value, winner_hlc, loser_value, loser_hlc, resolution) AS x FROM sync_conflicts WHERE tbl = '`+table+`' AND row_id = '`+id+`' ORDER BY detected_at`, &conflicts)
+	for _, c := range conflicts {
+		w, l := fmt.Sprint(c[1]), fmt.Sprint(c[3])
+		if len(w) > 40 {
+			w, l = w[:40]+"…", l[:min(len(l), 40)]+"…"
+		}
+		fmt.Fprintf(&b, "\n\t\tconflict %v: winner %s (%s) loser %s (%s) resolution %q", c[0], w, short(c[2]), l, short(c[4]), c[5])
+	}
+	return b.String()
 }
 
 func (s *simulation) summary() string {

@@ -284,3 +284,10 @@ func (s *Service) ExportVCard(ctx context.Context, w io.Writer, citizenIDs ...st
 	}
 	return vcard.Export(w, cs...)
 }
+
+// DuplicateCitizens lists the codici fiscali that more than one registry
+// record carries (created on two desks while offline), for an operator to
+// review; the records are listed oldest first.
+func (s *Service) DuplicateCitizens(ctx context.Context) (map[string][]string, error) {
+	return s.db.DuplicateCitizens(ctx)
+}

@@ -147,13 +147,26 @@ func (s *Service) registerOrdinaryTx(tx *store.Tx, sess Session, reg protocol.Re
 // the connection with the protocol server is back (art. 63: the register
 // records when service was restored). It does nothing when none is open.
 func (s *Service) RestoreService(ctx context.Context) error {
-	return s.db.Write(ctx, System.actor(), func(tx *store.Tx) error {
-		in, err := tx.OpenInterruption()
-		if err != nil || in == nil {
-			return err
+	ins, err := s.db.Interruptions(ctx)
+	if err != nil {
+		return err
+	}
+	for _, in := range ins {
+		if in.WorkstationID != s.db.WorkstationID() || !in.EndedAt.IsZero() {
+			continue
 		}
-		return tx.EndInterruption(in.ID, tx.Now())
-	})
+		// Recorded in the name of the operator who opened the period: the
+		// server accepts changes only from operators it knows ("system" is
+		// not one), and this one may manage emergency periods.
+		return s.db.Write(ctx, store.Actor{OperatorID: in.AuthorizedBy}, func(tx *store.Tx) error {
+			open, err := tx.OpenInterruption()
+			if err != nil || open == nil || open.ID != in.ID {
+				return err
+			}
+			return tx.EndInterruption(open.ID, tx.Now())
+		})
+	}
+	return nil
 }
 
 // registrationDocuments lists the documents of an application's

@@ -39,6 +39,9 @@ func (s *Service) ResolveConflict(ctx context.Context, sess Session, id string, 
 	if errors.Is(err, store.ErrNotFound) {
 		return userErr("Il conflitto non esiste più")
 	}
+	if errors.Is(err, store.ErrNotRestorable) {
+		return userErr("Lo stato di una pratica già protocollata non può tornare indietro: si può solo confermare il valore attuale")
+	}
 	if err != nil {
 		return fmt.Errorf("desk: resolve conflict: %w", err)
 	}
