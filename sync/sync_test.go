@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -288,7 +289,7 @@ func TestServerRefusesBadInputAndKeepsTheRest(t *testing.T) {
 	post := func(path, body string, hdr map[string]string) (int, ErrorBody) {
 		req, _ := http.NewRequest(http.MethodPost, s.ts.URL+path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+a.client.cfg.Token)
-		req.Header.Set(HeaderSchema, "3")
+		req.Header.Set(HeaderSchema, strconv.Itoa(store.SchemaVersion()))
 		for k, v := range hdr {
 			req.Header.Set(k, v)
 		}
@@ -319,7 +320,7 @@ func TestServerRefusesBadInputAndKeepsTheRest(t *testing.T) {
 	wrong := strings.Repeat("ab", 32)
 	req, _ := http.NewRequest(http.MethodPut, s.ts.URL+"/v1/blobs/"+wrong, strings.NewReader("contenuto"))
 	req.Header.Set("Authorization", "Bearer "+a.client.cfg.Token)
-	req.Header.Set(HeaderSchema, "3")
+	req.Header.Set(HeaderSchema, strconv.Itoa(store.SchemaVersion()))
 	req.Header.Set(HeaderBlobSize, "9")
 	req.Header.Set(HeaderOffset, "0")
 	resp, err := hc.Do(req)
