@@ -6,7 +6,8 @@
 #                CGO_ENABLED=0, desktop app built and started in a real window under Xvfb
 #   make bench   the benchmarks of the issues, with baselines measured in the same run
 #   make fuzz    every fuzz target for FUZZTIME each (default 20s)
-#   make soak    the replication simulation with SOAK_SEEDS seeds (default 60)
+#   make soak    the replication simulation with SOAK_SEEDS seeds of SOAK_STEPS steps (200 × 400)
+#   make windows cross-compile the desktop app for Windows (bin/sportello.exe) with MinGW-w64
 
 GO        ?= go
 BIN       ?= bin
@@ -14,7 +15,7 @@ TAGS      := migrated_fynedo
 FUZZTIME  ?= 20s
 export GOFLAGS ?= -mod=readonly
 
-.PHONY: all deps deps-test run build build-app build-server test vet unit window-check bench fuzz soak clean
+.PHONY: all deps deps-test run build build-app build-server test vet unit window-check bench fuzz soak windows clean
 
 all: build
 
@@ -58,9 +59,15 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzPush -fuzztime=$(FUZZTIME) ./sync/
 
 # The replication simulation with many more seeds than `make test` runs.
-SOAK_SEEDS ?= 60
+SOAK_SEEDS ?= 200
+SOAK_STEPS ?= 400
 soak:
-	SPORTELLO_SIM_SEEDS=$(SOAK_SEEDS) $(GO) test -tags $(TAGS) -count=1 -timeout 60m -run 'TestSimulation' -v ./sync/ 2>&1 | tail -40
+	SPORTELLO_SIM_SEEDS=$(SOAK_SEEDS) SPORTELLO_SIM_STEPS=$(SOAK_STEPS) $(GO) test -tags $(TAGS) -count=1 -timeout 2h -run 'TestSimulation$$' ./sync/
+
+# Windows build: cgo with the MinGW-w64 cross compiler, GUI subsystem (no console window).
+windows:
+	bash scripts/deps.sh windows
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc $(GO) build -tags $(TAGS) -ldflags -H=windowsgui -o $(BIN)/sportello.exe ./cmd/sportello
 
 clean:
 	rm -rf $(BIN)

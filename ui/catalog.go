@@ -256,9 +256,17 @@ func fieldLine(f catalog.Field) string {
 // showProcedure shows everything the desk needs to know about p.
 func (s *catalogSection) showProcedure(p catalog.Procedure) {
 	s.shown = p.ID
+	s.detail.Objects = procedureDetail(s.cat, p)
+	s.detail.Refresh()
+	s.scroll.ScrollToTop()
+}
+
+// procedureDetail is the knowledge-base page of p: office, term, costs,
+// what to tell the citizen, the attachments and the fields of the form.
+func procedureDetail(cat *catalog.Catalog, p catalog.Procedure) []fyne.CanvasObject {
 	var office catalog.Office
-	if s.cat != nil {
-		office, _ = s.cat.Office(p.OfficeID)
+	if cat != nil {
+		office, _ = cat.Office(p.OfficeID)
 	}
 	officeName := office.Name
 	if officeName == "" {
@@ -330,8 +338,5 @@ func (s *catalogSection) showProcedure(p catalog.Procedure) {
 	for _, f := range p.Fields {
 		objs = append(objs, textLabel(fieldLine(f)))
 	}
-
-	s.detail.Objects = objs
-	s.detail.Refresh()
-	s.scroll.ScrollToTop()
+	return objs
 }

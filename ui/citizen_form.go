@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"sportello/internal/application"
+	"sportello/internal/auth"
 	"sportello/internal/citizen"
 	"sportello/internal/codicefiscale"
 	"sportello/internal/desk"
@@ -20,8 +21,9 @@ import (
 
 // appRow is one line of a citizen's applications.
 type appRow struct {
-	ID   string
-	Line string
+	ID    string
+	State application.State
+	Line  string
 }
 
 // loadApplications lists a citizen's applications as lines to show.
@@ -32,7 +34,7 @@ func loadApplications(ctx context.Context, svc *desk.Service, citizenID string) 
 	}
 	rows := make([]appRow, 0, len(sums))
 	for _, a := range sums {
-		rows = append(rows, appRow{ID: a.ID, Line: applicationLine(a.ProcedureName, a.State, a.ProtocolLabel, a.Emergency, a.ProtocolDate, a.CreatedAt)})
+		rows = append(rows, appRow{ID: a.ID, State: a.State, Line: applicationLine(a.ProcedureName, a.State, a.ProtocolLabel, a.Emergency, a.ProtocolDate, a.CreatedAt)})
 	}
 	return rows, nil
 }
@@ -105,6 +107,7 @@ type citizenForm struct {
 	problems  *widget.Label
 	saveBtn   *button
 	exportBtn *button
+	newAppBtn *button
 	saving    *widget.ProgressBarInfinite
 	busy      bool
 
@@ -165,6 +168,10 @@ func newCitizenForm(s *citizensSection, c citizen.Citizen) *citizenForm {
 	f.saveBtn = newButton(k, lang.L("citizen.save"), theme.DocumentSaveIcon(), f.save)
 	f.saveBtn.Importance = widget.HighImportance
 	f.exportBtn = newButton(k, lang.L("citizen.export"), theme.DownloadIcon(), func() { s.chooseExport(f.orig) })
+	f.newAppBtn = newButton(k, lang.L("citizen.new.application"), theme.DocumentCreateIcon(), f.newApplication)
+	if !s.u.sess.Role.Can(auth.FileApplications) {
+		f.newAppBtn.Hide()
+	}
 	f.saving = progress()
 
 	item := func(key string, o fyne.CanvasObject) *widget.FormItem { return widget.NewFormItem(lang.L(key), o) }
@@ -216,7 +223,14 @@ func newCitizenForm(s *citizensSection, c citizen.Citizen) *citizenForm {
 				o.(*widget.Label).SetText(f.apps[id].Line)
 			}
 		})
-	appsPart := container.NewBorder(container.NewVBox(widget.NewSeparator(), heading(lang.L("citizen.applications")), f.appsInfo), nil, nil, nil, f.appsList)
+	f.appsList.OnSelected = func(id widget.ListItemID) {
+		if id >= 0 && id < len(f.apps) {
+			f.appsList.UnselectAll()
+			f.openApplication(f.apps[id])
+		}
+	}
+	appsHead := container.NewBorder(nil, nil, heading(lang.L("citizen.applications")), f.newAppBtn)
+	appsPart := container.NewBorder(container.NewVBox(widget.NewSeparator(), appsHead, f.appsInfo), nil, nil, nil, f.appsList)
 
 	split := container.NewVSplit(formPart, appsPart)
 	split.Offset = 0.74
@@ -254,9 +268,11 @@ func (f *citizenForm) fill(c citizen.Citizen) {
 	if c.ID == "" {
 		f.title.SetText(lang.L("citizen.new.title"))
 		f.exportBtn.Disable()
+		f.newAppBtn.Disable()
 	} else {
 		f.title.SetText(c.FullName())
 		f.exportBtn.Enable()
+		f.newAppBtn.Enable()
 	}
 }
 
@@ -413,4 +429,25 @@ func (f *citizenForm) setApplications(rows []appRow) {
 	default:
 		f.appsInfo.SetText(lang.L("citizen.applications.count", map[string]any{"Count": len(rows)}))
 	}
+}
+
+// newApplication starts the wizard for this citizen.
+func (f *citizenForm) newApplication() {
+	u := f.s.u
+	if f.orig.ID == "" || u.shell == nil || u.shell.wizard == nil {
+		return
+	}
+	c := f.orig
+	u.confirmDiscard(func() { u.shell.wizard.startFor(c) }, nil)
+}
+
+// openApplication opens an application of the list: the wizard while it can
+// still be changed, the detail otherwise.
+func (f *citizenForm) openApplication(r appRow) {
+	u := f.s.u
+	if r.State.Editable() && u.shell != nil && u.shell.wizard != nil {
+		u.confirmDiscard(func() { u.shell.wizard.resume(r.ID) }, nil)
+		return
+	}
+	u.showApplication(r.ID)
 }

@@ -369,3 +369,20 @@ func vcardFileName(c citizen.Citizen) string {
 	}
 	return b.String() + ".vcf"
 }
+
+// applicationsChanged reloads the application list of the open citizen
+// when it is citizenID (after the wizard started or protocolled one).
+func (s *citizensSection) applicationsChanged(citizenID string) {
+	f := s.form
+	if f == nil || f.orig.ID != citizenID {
+		return
+	}
+	runAsync(s.u, func(ctx context.Context) ([]appRow, error) {
+		return loadApplications(ctx, s.u.svc, citizenID)
+	}, func(rows []appRow, err error) {
+		if err != nil || s.form != f {
+			return
+		}
+		f.setApplications(rows)
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"sportello/internal/catalog"
 	"sportello/internal/completeness"
 )
 
@@ -34,6 +35,24 @@ func displayDay(t time.Time) string {
 		return ""
 	}
 	return t.In(rome).Format("02/01/2006")
+}
+
+// fullInstant writes t as "DD/MM/YYYY HH:MM" in Europe/Rome.
+func fullInstant(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(rome).Format("02/01/2006 15:04")
+}
+
+// officeName is the name of an office of the catalog (its ID when unknown).
+func officeName(c *catalog.Catalog, id string) string {
+	if c != nil {
+		if o, ok := c.Office(id); ok {
+			return o.Name
+		}
+	}
+	return id
 }
 
 // isoDate turns a date typed as DD/MM/YYYY (or YYYY-MM-DD) into YYYY-MM-DD.

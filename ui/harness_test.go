@@ -24,6 +24,7 @@ import (
 var seeded string
 
 func TestMain(m *testing.M) {
+	scanInterval = 100 * time.Millisecond // the scanner folder is looked at every 2 s in the app
 	if err := SetupTranslations(false); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -92,30 +93,53 @@ func copyTree(t *testing.T, src, dst string) {
 // through a queue that the test goroutine drains (it plays the UI thread),
 // so widgets are only ever touched by one goroutine.
 type harness struct {
-	t     *testing.T
-	svc   *desk.Service
-	w     fyne.Window
-	u     *UI
-	queue chan func()
+	t      *testing.T
+	svc    *desk.Service
+	dir    string
+	w      fyne.Window
+	u      *UI
+	queue  chan func()
+	opened []string // files handed to the system viewer
 }
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	return newHarnessOpts(t, "", Options{})
+}
+
+// newHarnessOpts runs the UI over the replica in dir (a copy of the seeded
+// one when dir is ""). Files opened with the system viewer are recorded in
+// opened instead, unless o.Open is set.
+func newHarnessOpts(t *testing.T, dir string, o Options) *harness {
+	t.Helper()
 	a := test.NewTempApp(t)
-	dir := t.TempDir()
-	copyTree(t, seeded, dir)
+	if dir == "" {
+		dir = t.TempDir()
+		copyTree(t, seeded, dir)
+	}
 	svc, err := desk.Open(context.Background(), dir, desk.Options{Synchronous: "OFF"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, svc: svc, queue: make(chan func(), 4096)}
-	h.w = test.NewTempWindow(t, nil)
+	h := &harness{t: t, svc: svc, dir: dir, queue: make(chan func(), 4096)}
+	if o.Open == nil {
+		o.Open = func(path string) error {
+			h.opened = append(h.opened, path)
+			return nil
+		}
+	}
+	h.w = test.NewWindow(nil)
+	closed := false
+	h.w.SetOnClosed(func() { closed = true })
 	h.w.Resize(fyne.NewSize(1100, 720))
-	h.u = New(a, h.w, svc, Options{})
+	h.u = New(a, h.w, svc, o)
 	h.u.do = func(f func()) { h.queue <- f }
 	t.Cleanup(func() {
 		h.u.Close()
-		svc.Close()
+		h.svc.Close()
+		if !closed { // the UI may have closed it (requestClose)
+			h.w.Close()
+		}
 	})
 	h.u.Start()
 	return h
@@ -132,10 +156,10 @@ func (h *harness) drain() {
 	}
 }
 
-// waitFor runs the queued UI work until cond holds, failing after 5 s.
+// waitFor runs the queued UI work until cond holds, failing after 10 s.
 func (h *harness) waitFor(what string, cond func() bool) {
 	h.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		h.drain()
 		if cond() {

@@ -24,9 +24,20 @@ type keyAction struct {
 // label is how the help dialog writes the keys.
 func (a keyAction) label() string {
 	if a.shortcut == nil {
-		return string(a.key)
+		return keyLabel(a.key)
 	}
-	return modifierLabel() + "+" + string(a.shortcut.KeyName)
+	return modifierLabel() + "+" + keyLabel(a.shortcut.KeyName)
+}
+
+// keyLabel is how a key is written on Italian keyboards.
+func keyLabel(k fyne.KeyName) string {
+	switch k {
+	case fyne.KeyPageDown:
+		return lang.L("keys.pagedown")
+	case fyne.KeyPageUp:
+		return lang.L("keys.pageup")
+	}
+	return string(k)
 }
 
 func modifierLabel() string {
@@ -110,7 +121,10 @@ func (k *keymap) typedKey(ev *fyne.KeyEvent) bool {
 
 // baseActions are available on every screen.
 func (u *UI) baseActions() []keyAction {
-	return []keyAction{{key: fyne.KeyF1, descKey: "keys.help", run: u.showHelp}}
+	return []keyAction{
+		{key: fyne.KeyF1, descKey: "keys.help", run: u.showHelp},
+		ctrl(fyne.KeyI, "keys.settings", u.showSettings),
+	}
 }
 
 // showHelp lists the keyboard commands of the current screen.
@@ -129,5 +143,7 @@ func (u *UI) showHelp() {
 	add(lang.L("keys.down"), lang.L("keys.to.list"))
 	add(lang.L("keys.space"), lang.L("keys.activate"))
 	add("Esc", lang.L("keys.escape"))
-	u.openDialog(dialog.NewCustom(lang.L("keys.title"), lang.L("dialog.close"), grid, u.win))
+	scroll := container.NewVScroll(grid)
+	scroll.SetMinSize(fyne.NewSize(620, 480))
+	u.openDialog(dialog.NewCustom(lang.L("keys.title"), lang.L("dialog.close"), scroll, u.win))
 }

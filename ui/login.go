@@ -7,6 +7,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -27,6 +28,7 @@ type loginScreen struct {
 	errText  *widget.Label
 	busy     *widget.ProgressBarInfinite
 	demoHint *widget.Label
+	settings *button
 	working  bool
 }
 
@@ -51,6 +53,9 @@ func newLoginScreen(u *UI) *loginScreen {
 	s.errText.Hide()
 	s.busy = progress()
 
+	s.settings = newButton(u.keys, lang.L("settings.open"), theme.SettingsIcon(), u.showSettings)
+	s.settings.Importance = widget.LowImportance
+
 	s.demoHint = textLabel("")
 	s.demoHint.SizeName = theme.SizeNameCaptionText
 	s.demoHint.Hide()
@@ -70,6 +75,7 @@ func newLoginScreen(u *UI) *loginScreen {
 		s.busy,
 		s.errText,
 		s.demoHint,
+		container.NewHBox(layout.NewSpacer(), s.settings),
 	)
 	s.content = container.NewCenter(container.New(fixedWidth(440), widget.NewCard("", "", box)))
 	return s

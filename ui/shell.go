@@ -28,7 +28,7 @@ type saver interface{ save() }
 type editor interface{ dirty() bool }
 
 // shell is the main window after login: header with the operator, the
-// sections the role is offered, and a status line.
+// sections the role is offered, and a status line with the sync state.
 type shell struct {
 	u        *UI
 	content  fyne.CanvasObject
@@ -36,13 +36,15 @@ type shell struct {
 	sections []section
 	citizens *citizensSection // nil when the role may not manage citizens
 	catalog  *catalogSection
+	wizard   *wizardSection   // nil when the role may not file applications
+	protocol *protocolSection // nil when the role may not see the register
 
-	comune     *widget.Label
-	operator   *widget.Label
-	role       *widget.Label
-	logoutBtn  *button
-	connection *widget.Label
-	message    *widget.Label
+	comune    *widget.Label
+	operator  *widget.Label
+	role      *widget.Label
+	logoutBtn *button
+	bar       *syncBar
+	message   *widget.Label
 }
 
 func newShell(u *UI) *shell {
@@ -55,12 +57,25 @@ func newShell(u *UI) *shell {
 	}
 	sh.catalog = newCatalogSection(u)
 	sh.sections = append(sh.sections, sh.catalog)
+	if sess.Role.Can(auth.FileApplications) {
+		sh.wizard = newWizardSection(u)
+		sh.sections = append(sh.sections, sh.wizard)
+	}
+	if sess.Role.Can(auth.ViewProtocolRegist) {
+		sh.protocol = newProtocolSection(u)
+		sh.sections = append(sh.sections, sh.protocol)
+	}
 
 	sh.tabs = container.NewAppTabs()
 	for _, s := range sh.sections {
 		sh.tabs.Append(s.tab())
 	}
-	sh.tabs.OnSelected = func(*container.TabItem) { sh.message.SetText("") }
+	sh.tabs.OnSelected = func(*container.TabItem) {
+		sh.message.SetText("")
+		if s, ok := sh.active().(interface{ shown() }); ok {
+			s.shown()
+		}
+	}
 
 	appName := widget.NewLabelWithStyle(lang.L("app.name"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	sh.comune = widget.NewLabel("")
@@ -72,12 +87,10 @@ func newShell(u *UI) *shell {
 		container.NewHBox(widget.NewIcon(theme.AccountIcon()), sh.operator, sh.role, sh.logoutBtn),
 	)
 
-	sh.connection = widget.NewLabel(lang.L("status.offline"))
-	sh.connection.Importance = widget.WarningImportance
+	sh.bar = newSyncBar(u)
 	sh.message = widget.NewLabel("")
 	sh.message.Truncation = fyne.TextTruncateEllipsis
-	status := container.NewBorder(nil, nil,
-		container.NewHBox(widget.NewIcon(theme.InfoIcon()), sh.connection), nil, sh.message)
+	status := container.NewBorder(nil, nil, sh.bar.left, sh.bar.right, container.NewGridWithColumns(2, sh.bar.last, sh.message))
 
 	sh.content = container.NewBorder(
 		container.NewVBox(header, widget.NewSeparator()),
@@ -94,6 +107,13 @@ func newShell(u *UI) *shell {
 	return sh
 }
 
+// close stops the shell's background work (logout, enrolment).
+func (sh *shell) close() {
+	if sh.wizard != nil {
+		sh.wizard.close()
+	}
+}
+
 // actions are the shell's keyboard commands.
 func (sh *shell) actions() []keyAction {
 	acts := []keyAction{ctrl(fyne.KeyF, "keys.search", sh.focusSearch)}
@@ -103,7 +123,39 @@ func (sh *shell) actions() []keyAction {
 			sh.citizens.newCitizen()
 		}))
 	}
-	acts = append(acts, ctrl(fyne.KeyS, "keys.save", sh.save))
+	if sh.wizard != nil {
+		acts = append(acts,
+			ctrl(fyne.KeyP, "keys.new.application", func() {
+				sh.show(sh.wizard)
+				sh.wizard.focusSearch()
+			}),
+			ctrl(fyne.KeyPageDown, "keys.wizard.next", func() {
+				if sh.active() == section(sh.wizard) {
+					sh.wizard.next()
+				}
+			}),
+			ctrl(fyne.KeyPageUp, "keys.wizard.back", func() {
+				if sh.active() == section(sh.wizard) {
+					sh.wizard.back()
+				}
+			}),
+			ctrl(fyne.KeyO, "keys.wizard.add.file", func() {
+				if sh.active() == section(sh.wizard) {
+					sh.wizard.addFileShortcut()
+				}
+			}),
+		)
+	}
+	if sh.protocol != nil && sh.u.sess.Role.Can(auth.RegisterProtocol) {
+		acts = append(acts, ctrl(fyne.KeyD, "keys.protocol.register", func() {
+			sh.show(sh.protocol)
+			sh.protocol.newRegistration()
+		}))
+	}
+	acts = append(acts,
+		ctrl(fyne.KeyS, "keys.save", sh.save),
+		ctrl(fyne.KeyR, "keys.sync.now", sh.bar.syncNow),
+	)
 	for i, s := range sh.sections {
 		if i >= 9 {
 			break
@@ -122,6 +174,10 @@ func tabKey(s section) string {
 		return "citizens"
 	case *catalogSection:
 		return "catalog"
+	case *wizardSection:
+		return "wizard"
+	case *protocolSection:
+		return "protocol"
 	}
 	return "other"
 }
@@ -137,7 +193,9 @@ func (sh *shell) active() section {
 func (sh *shell) show(s section) {
 	for i, x := range sh.sections {
 		if x == s {
-			sh.tabs.SelectIndex(i)
+			if sh.tabs.SelectedIndex() != i {
+				sh.tabs.SelectIndex(i)
+			}
 			return
 		}
 	}

@@ -40,7 +40,7 @@ var fyneKeys = []string{
 }
 
 // keyLiteral matches the translation keys written in the code.
-var keyLiteral = regexp.MustCompile(`"((?:app|catalog|citizen|citizens|date|dialog|doc|field|keys|kind|login|select|sex|shell|startup|status|tab|unsaved)\.[a-z0-9_.]+[a-z0-9_])"`)
+var keyLiteral = regexp.MustCompile(`"((?:app|appview|catalog|citizen|citizens|date|dialog|doc|drop|emergency|field|keys|kind|login|pdf|protocol|select|settings|sex|shell|startup|status|sync|tab|table|time|unsaved|wizard)\.[a-z0-9_.]+[a-z0-9_])"`)
 
 func TestTranslationsComplete(t *testing.T) {
 	it, en := loadTexts(t, "it"), loadTexts(t, "en")
@@ -72,7 +72,11 @@ func TestTranslationsComplete(t *testing.T) {
 	for _, ft := range catalog.FieldTypes {
 		used = append(used, "field.type."+string(ft))
 	}
-	used = append(used, "keys.tab.citizens", "keys.tab.catalog", "keys.tab.other")
+	used = append(used, "keys.tab.citizens", "keys.tab.catalog", "keys.tab.wizard", "keys.tab.protocol", "keys.tab.other")
+	for _, t := range []string{"citizens", "citizen_delegations", "applications", "application_attachments", "application_history",
+		"operators", "offices", "procedures", "settings", "protocol_registrations", "protocol_annulments", "protocol_interruptions"} {
+		used = append(used, "table."+t)
+	}
 	if len(used) < 150 {
 		t.Fatalf("only %d keys found in the code: is the pattern still right?", len(used))
 	}

@@ -14,6 +14,10 @@ import (
 	_ "embed"
 	"errors"
 	"log/slog"
+	"net/url"
+	"path/filepath"
+	"strings"
+	gosync "sync"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
@@ -21,6 +25,7 @@ import (
 
 	"sportello/internal/auth"
 	"sportello/internal/desk"
+	"sportello/sync"
 )
 
 //go:embed icon.png
@@ -34,10 +39,37 @@ type Options struct {
 	// Setup, when set, runs once in the background before the login screen
 	// is offered (for example seeding the demo data on first start).
 	Setup func(context.Context) error
+
+	// Sync is the link with the synchronisation client (nil: the
+	// workstation works alone). Its state changes arrive through NotifySync.
+	Sync SyncControl
+
+	// Enrol, when set, enrols the workstation with a server: it stops the
+	// sync client, closes the service, replaces the replica with the
+	// server's, reopens it and restarts sync. It returns the service to use
+	// from now on (the old one is closed; on failure it may be the old one
+	// reopened) and an error when enrolment failed.
+	Enrol func(ctx context.Context, url, pin, code string) (*desk.Service, error)
+
+	// Open opens a file with the system's viewer (PDFs). Default: the
+	// application's OpenURL with a file URL. Tests replace it.
+	Open func(path string) error
+}
+
+// SyncControl is what the interface needs of the synchronisation client.
+type SyncControl interface {
+	// State is the current state (Enrolled false when not enrolled).
+	State() sync.State
+	// SyncNow pushes and pulls now.
+	SyncNow(ctx context.Context) error
+	// Server returns the server address and certificate fingerprint in use.
+	Server() (url, pin string)
 }
 
 // UI is the desktop interface over one local replica.
 type UI struct {
+	loginShown gosync.Once
+
 	app  fyne.App
 	win  fyne.Window
 	svc  *desk.Service
@@ -56,15 +88,23 @@ type UI struct {
 	sess  desk.Session
 	login *loginScreen
 	shell *shell
+
+	settings  *settingsDialog // the settings dialog last opened
+	syncState sync.State      // last state reported by the sync client
+	enrolling bool            // the replica is being replaced: no screen may use the service
 }
 
 // New builds the interface for window w. Call Start to show it.
 func New(a fyne.App, w fyne.Window, svc *desk.Service, o Options) *UI {
 	ctx, cancel := context.WithCancel(context.Background())
 	u := &UI{app: a, win: w, svc: svc, opts: o, ctx: ctx, cancel: cancel, do: fyne.Do}
+	if o.Sync != nil {
+		u.syncState = o.Sync.State()
+	}
 	u.keys = newKeymap(u)
 	w.SetIcon(Icon)
 	w.SetCloseIntercept(u.requestClose)
+	w.SetOnDropped(func(_ fyne.Position, uris []fyne.URI) { u.dropped(uris) })
 	return u
 }
 
@@ -92,6 +132,9 @@ func (u *UI) Start() {
 func (u *UI) Close() { u.cancel() }
 
 func (u *UI) showLogin() {
+	if u.shell != nil {
+		u.shell.close()
+	}
 	u.sess = desk.Session{}
 	u.shell = nil
 	u.login = newLoginScreen(u)
@@ -99,6 +142,10 @@ func (u *UI) showLogin() {
 	u.win.SetContent(u.login.content)
 	u.win.Canvas().Focus(u.login.username)
 	u.login.loadHints()
+	u.loginShown.Do(func() {
+		// make bench times process start to this line (an interactive login).
+		slog.Info("login screen ready")
+	})
 }
 
 func (u *UI) loggedIn(sess desk.Session) {
@@ -111,20 +158,41 @@ func (u *UI) loggedIn(sess desk.Session) {
 	u.shell.focusDefault()
 }
 
-// logout goes back to the login screen, asking first when there are unsaved changes.
+// logout goes back to the login screen, asking first when there are
+// unsaved changes and saving the application being filed.
 func (u *UI) logout() {
 	u.confirmDiscard(func() {
-		slog.Info("logout", "user", u.sess.Username)
-		u.showLogin()
+		u.flushDrafts(func() {
+			slog.Info("logout", "user", u.sess.Username)
+			u.showLogin()
+		})
 	}, nil)
 }
 
-// requestClose is the window's close intercept.
+// requestClose is the window's close intercept: the application being
+// filed is saved first, so that nothing typed is lost.
 func (u *UI) requestClose() {
 	u.confirmDiscard(func() {
-		u.cancel()
-		u.win.Close()
+		u.flushDrafts(func() {
+			u.cancel()
+			u.win.Close()
+		})
 	}, nil)
+}
+
+// flushDrafts saves what is still unsaved in the wizard, then runs then
+// (also when saving failed: the error is logged and shown in the status line).
+func (u *UI) flushDrafts(then func()) {
+	if u.shell == nil || u.shell.wizard == nil {
+		then()
+		return
+	}
+	u.shell.wizard.flush(func(err error) {
+		if err != nil {
+			logUnexpected(err)
+		}
+		then()
+	})
 }
 
 // confirmDiscard runs then, after asking when a screen has unsaved
@@ -194,6 +262,32 @@ func (u *UI) closeTopDialog() bool {
 	}
 	u.dialogs[len(u.dialogs)-1].Hide()
 	return true
+}
+
+// openFile opens a file with the system viewer (Options.Open).
+func (u *UI) openFile(path string) error {
+	if u.opts.Open != nil {
+		return u.opts.Open(path)
+	}
+	return u.app.OpenURL(fileURL(path))
+}
+
+// fileURL is the file:// URL of a local path ("/C:/..." on Windows).
+func fileURL(path string) *url.URL {
+	p := filepath.ToSlash(path)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	return &url.URL{Scheme: "file", Path: p}
+}
+
+// closeAllDialogs closes every open dialog.
+func (u *UI) closeAllDialogs() {
+	open := append([]dialog.Dialog(nil), u.dialogs...)
+	for i := len(open) - 1; i >= 0; i-- {
+		open[i].Hide()
+	}
+	u.dialogs = nil
 }
 
 // runAsync runs work on a goroutine and done with its result on the UI

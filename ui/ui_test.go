@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -73,8 +74,13 @@ func TestLoginShellAndCitizenSearch(t *testing.T) {
 			t.Errorf("%q not on screen", s)
 		}
 	}
-	if n := len(h.u.shell.tabs.Items); n != 2 {
-		t.Fatalf("tabs = %d, want 2", n)
+	// Issue 4 added "Nuova pratica" and "Protocollo" after the catalog (Ctrl+2 stays the catalog).
+	var tabs []string
+	for _, it := range h.u.shell.tabs.Items {
+		tabs = append(tabs, it.Text)
+	}
+	if got := strings.Join(tabs, ", "); got != "Cittadini, Catalogo, Nuova pratica, Protocollo" {
+		t.Fatalf("tabs = %s", got)
 	}
 
 	// Ctrl+F puts the focus on the search; results come as one types.
@@ -319,7 +325,7 @@ func TestVCardImportAndExport(t *testing.T) {
 	// Export through the section (what the save dialog hands over).
 	var buf closeBuffer
 	cs.exportVCard(found[0], "Bianchi_Laura.vcf", &buf)
-	h.waitFor("export", func() bool { return buf.closed })
+	h.waitFor("export", func() bool { return buf.closed.Load() })
 	if !strings.Contains(buf.String(), "BEGIN:VCARD") || !strings.Contains(buf.String(), "Bianchi") {
 		t.Fatalf("exported %q", buf.String())
 	}
@@ -337,10 +343,10 @@ func TestVCardImportAndExport(t *testing.T) {
 
 type closeBuffer struct {
 	bytes.Buffer
-	closed bool
+	closed atomic.Bool // set by the export goroutine
 }
 
-func (b *closeBuffer) Close() error { b.closed = true; return nil }
+func (b *closeBuffer) Close() error { b.closed.Store(true); return nil }
 
 func TestCatalogSearchAndDetails(t *testing.T) {
 	h := newHarness(t)
@@ -406,7 +412,9 @@ func TestHelpListsShortcuts(t *testing.T) {
 	h.shortcut(fyne.KeyF)
 	h.u.shell.citizens.search.TypedKey(&fyne.KeyEvent{Name: fyne.KeyF1})
 	h.waitShows("Scorciatoie da tastiera")
-	for _, s := range []string{"F1", "Ctrl+F", "Ctrl+N", "Ctrl+S", "Ctrl+1", "Ctrl+2", "Nuovo cittadino", "Salva"} {
+	for _, s := range []string{"F1", "Ctrl+F", "Ctrl+N", "Ctrl+S", "Ctrl+1", "Ctrl+2", "Nuovo cittadino", "Salva",
+		"Ctrl+P", "Ctrl+PagGiù", "Ctrl+PagSu", "Ctrl+O", "Ctrl+D", "Ctrl+R", "Ctrl+I", "Ctrl+3", "Ctrl+4",
+		"Nuova pratica: passo successivo", "Sincronizza ora", "Registra documento in arrivo (protocollo)", "Scheda Protocollo"} {
 		if !h.shows(s) {
 			t.Errorf("%q missing from the help", s)
 		}

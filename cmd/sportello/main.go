@@ -1,7 +1,8 @@
 // Command sportello is the desktop application of the municipal desk: a
 // Fyne window over a local SQLite replica that works offline. This file
-// only wires things together; the screens are in package ui and every
-// operation in package desk.
+// only wires things together; the screens are in package ui, every
+// operation in package desk, and the replica with its sync client (which
+// enrolment replaces) in session.go.
 //
 // The data folder is, in order: the -data flag, $SPORTELLO_DATA_DIR, the
 // user's configuration folder followed by "Sportello". On first start the
@@ -47,11 +48,11 @@ func run(dataFlag string) error {
 	slog.Info("opening replica", "dir", dir)
 
 	ctx := context.Background()
-	svc, err := desk.Open(ctx, dir, desk.Options{})
+	sess, err := openSession(ctx, dir, desk.Options{})
 	if err != nil {
 		return err
 	}
-	defer svc.Close()
+	defer sess.Close()
 
 	a := app.NewWithID("it.comune.sportello")
 	a.SetIcon(ui.Icon)
@@ -63,16 +64,23 @@ func run(dataFlag string) error {
 	w.CenterOnScreen()
 	w.SetMaster()
 
-	u := ui.New(a, w, svc, ui.Options{
-		// SeedDemo does nothing once the replica has a catalog.
+	u := ui.New(a, w, sess.Service(), ui.Options{
+		// SeedDemo does nothing once the replica has a catalog (after
+		// enrolment it has the server's).
 		Setup: func(ctx context.Context) error {
-			seeded, err := svc.SeedDemo(ctx)
+			seeded, err := sess.Service().SeedDemo(ctx)
 			if seeded {
 				slog.Info("demo data created", "dir", dir)
 			}
 			return err
 		},
+		Sync:  sess,
+		Enrol: sess.Enrol,
 	})
+	sess.setNotifier(u)
+	if err := sess.startSync(ctx); err != nil {
+		slog.Warn("sync not started", "err", err)
+	}
 	u.Start()
 	w.ShowAndRun()
 	u.Close()

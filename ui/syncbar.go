@@ -1,0 +1,288 @@
+package ui
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"sportello/internal/desk"
+	"sportello/store"
+	"sportello/sync"
+)
+
+// NotifySync shows a new sync state. It may be called from any goroutine
+// (the sync client's callbacks run on its own).
+func (u *UI) NotifySync(st sync.State) {
+	u.do(func() {
+		u.syncState = st
+		if u.shell != nil {
+			u.shell.bar.update(st)
+		}
+	})
+}
+
+// NotifyCatalogChanged reloads the catalog shown after sync brought a new
+// one (the service's cache was already dropped). Any goroutine.
+func (u *UI) NotifyCatalogChanged() {
+	u.do(func() {
+		if u.shell != nil && !u.enrolling {
+			u.shell.catalog.load()
+			if u.shell.wizard != nil {
+				u.shell.wizard.cat = nil
+			}
+			if u.shell.protocol != nil {
+				u.shell.protocol.cat = nil
+			}
+		}
+	})
+}
+
+// syncBar is the left part of the status line: connection, changes waiting
+// to be sent, last sync, "Sincronizza ora", conflicts and rejected changes.
+type syncBar struct {
+	u         *UI
+	left      fyne.CanvasObject // connection and changes to send
+	right     fyne.CanvasObject // the buttons
+	icon      *widget.Icon
+	conn      *widget.Label
+	pending   *widget.Label
+	last      *widget.Label
+	syncBtn   *button
+	conflicts *button
+	rejected  *button
+	settings  *button
+	busy      bool
+}
+
+func newSyncBar(u *UI) *syncBar {
+	b := &syncBar{u: u}
+	b.icon = widget.NewIcon(theme.InfoIcon())
+	b.conn = widget.NewLabel(lang.L("status.offline"))
+	b.pending = widget.NewLabel("")
+	b.pending.Importance = widget.LowImportance
+	b.last = widget.NewLabel("")
+	b.last.Importance = widget.LowImportance
+	b.last.Truncation = fyne.TextTruncateEllipsis
+	b.syncBtn = newButton(u.keys, lang.L("sync.now"), theme.ViewRefreshIcon(), b.syncNow)
+	b.conflicts = newButton(u.keys, "", theme.WarningIcon(), b.showConflicts)
+	b.conflicts.Importance = widget.WarningImportance
+	b.rejected = newButton(u.keys, "", theme.ErrorIcon(), b.showRejected)
+	b.rejected.Importance = widget.DangerImportance
+	b.settings = newButton(u.keys, lang.L("settings.open"), theme.SettingsIcon(), u.showSettings)
+	b.left = container.NewHBox(b.icon, b.conn, b.pending)
+	b.right = container.NewHBox(b.syncBtn, b.conflicts, b.rejected, b.settings)
+	b.update(u.syncState)
+	return b
+}
+
+// update shows st.
+func (b *syncBar) update(st sync.State) {
+	switch {
+	case st.Enrolled && st.Online:
+		b.conn.SetText(lang.L("status.online"))
+		b.conn.Importance = widget.SuccessImportance
+		b.icon.SetResource(theme.ConfirmIcon())
+	default:
+		b.conn.SetText(lang.L("status.offline"))
+		b.conn.Importance = widget.WarningImportance
+		b.icon.SetResource(theme.InfoIcon())
+	}
+	b.conn.Refresh()
+	if !st.Enrolled {
+		b.pending.Hide()
+		b.last.SetText(lang.L("sync.not.enrolled"))
+	} else {
+		b.pending.SetText(lang.L("sync.pending", map[string]any{"Count": st.Pending}))
+		b.pending.Show()
+		if st.LastSync.IsZero() {
+			b.last.SetText(lang.L("sync.never"))
+		} else {
+			b.last.SetText(lang.L("sync.last", map[string]any{"When": displayInstant(st.LastSync)}))
+		}
+	}
+	switch {
+	case st.Syncing || b.busy:
+		b.syncBtn.SetText(lang.L("sync.running"))
+		b.syncBtn.Disable()
+	case !st.Enrolled:
+		b.syncBtn.SetText(lang.L("sync.now"))
+		b.syncBtn.Disable()
+	default:
+		b.syncBtn.SetText(lang.L("sync.now"))
+		b.syncBtn.Enable()
+	}
+	if st.Conflicts > 0 {
+		b.conflicts.SetText(lang.L("sync.conflicts", map[string]any{"Count": st.Conflicts}))
+		b.conflicts.Show()
+	} else {
+		b.conflicts.Hide()
+	}
+	if len(st.Rejected) > 0 {
+		b.rejected.SetText(lang.L("sync.rejected", map[string]any{"Count": len(st.Rejected)}))
+		b.rejected.Show()
+	} else {
+		b.rejected.Hide()
+	}
+}
+
+// syncNow pushes and pulls now, in the background (Ctrl+R).
+func (b *syncBar) syncNow() {
+	u := b.u
+	if u.opts.Sync == nil || !u.syncState.Enrolled {
+		u.setStatus(lang.L("sync.not.enrolled.hint"))
+		return
+	}
+	if b.busy {
+		return
+	}
+	b.busy = true
+	b.update(u.syncState)
+	u.setStatus(lang.L("sync.running"))
+	link := u.opts.Sync
+	runAsync(u, func(ctx context.Context) (sync.State, error) {
+		err := link.SyncNow(ctx)
+		return link.State(), err
+	}, func(st sync.State, err error) {
+		b.busy = false
+		u.syncState = st
+		b.update(st)
+		if err != nil {
+			msg := st.LastError
+			if msg == "" {
+				msg = err.Error()
+			}
+			u.setStatus(lang.L("sync.failed", map[string]any{"Message": msg}))
+			return
+		}
+		u.setStatus(lang.L("sync.done"))
+	})
+}
+
+// displayInstant writes t as "DD/MM/YYYY HH:MM" (Europe/Rome), or "HH:MM" for today.
+func displayInstant(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	r := t.In(rome)
+	if displayDay(r) == displayDay(time.Now()) {
+		return lang.L("time.today", map[string]any{"Time": r.Format("15:04")})
+	}
+	return r.Format("02/01/2006 15:04")
+}
+
+// tableLabel names a replicated table for people.
+func tableLabel(t string) string {
+	switch t {
+	case "citizens", "citizen_delegations", "applications", "application_attachments", "application_history",
+		"operators", "offices", "procedures", "settings", "protocol_registrations", "protocol_annulments",
+		"protocol_interruptions":
+		return lang.L("table." + t)
+	}
+	return t
+}
+
+// conflictValue shows a JSON value of a conflict.
+func conflictValue(v string) string {
+	var x any
+	if err := json.Unmarshal([]byte(v), &x); err != nil {
+		return v
+	}
+	switch y := x.(type) {
+	case nil:
+		return lang.L("sync.conflict.empty")
+	case string:
+		if y == "" {
+			return lang.L("sync.conflict.empty")
+		}
+		return y
+	}
+	return strings.TrimSpace(v)
+}
+
+// showConflicts lists the concurrent edits the server resolved, to keep
+// the winning value or restore the other.
+func (b *syncBar) showConflicts() {
+	u := b.u
+	box := container.NewVBox(widget.NewLabel(lang.L("sync.conflicts.loading")))
+	scroll := container.NewVScroll(box)
+	scroll.SetMinSize(fyne.NewSize(760, 420))
+	d := dialog.NewCustom(lang.L("sync.conflicts.title"), lang.L("dialog.close"), scroll, u.win)
+	var load func()
+	load = func() {
+		runAsync(u, func(ctx context.Context) ([]store.Conflict, error) {
+			return u.svc.Conflicts(ctx, true)
+		}, func(cs []store.Conflict, err error) {
+			if err != nil {
+				box.Objects = []fyne.CanvasObject{textLabel(desk.UserMessage(err))}
+				box.Refresh()
+				return
+			}
+			var objs []fyne.CanvasObject
+			if len(cs) == 0 {
+				objs = append(objs, textLabel(lang.L("sync.conflicts.none")))
+			} else {
+				objs = append(objs, textLabel(lang.L("sync.conflicts.intro")))
+			}
+			for _, c := range cs {
+				c := c
+				head := heading(lang.L("sync.conflict.head", map[string]any{"Table": tableLabel(c.Table), "Column": c.Column}))
+				when := widget.NewLabel(lang.L("sync.conflict.when", map[string]any{"When": conflictTime(c.DetectedAt)}))
+				when.Importance = widget.LowImportance
+				winner := textLabel(lang.L("sync.conflict.winner", map[string]any{"Value": conflictValue(c.WinnerValue)}))
+				loser := textLabel(lang.L("sync.conflict.loser", map[string]any{"Value": conflictValue(c.LoserValue)}))
+				resolve := func(restore bool) {
+					runAsync(u, func(ctx context.Context) (struct{}, error) {
+						return struct{}{}, u.svc.ResolveConflict(ctx, u.sess, c.ID, restore)
+					}, func(_ struct{}, err error) {
+						if err != nil {
+							u.showError(err)
+							return
+						}
+						u.setStatus(lang.L("sync.conflict.resolved"))
+						if u.syncState.Conflicts > 0 {
+							u.syncState.Conflicts--
+							b.update(u.syncState)
+						}
+						load()
+					})
+				}
+				keep := newButton(u.keys, lang.L("sync.conflict.keep"), theme.ConfirmIcon(), func() { resolve(false) })
+				restore := newButton(u.keys, lang.L("sync.conflict.restore"), theme.ContentUndoIcon(), func() { resolve(true) })
+				objs = append(objs, widget.NewSeparator(), head, when, winner, loser, container.NewHBox(keep, restore))
+			}
+			box.Objects = objs
+			box.Refresh()
+		})
+	}
+	u.openDialog(d)
+	load()
+}
+
+func conflictTime(s string) string {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return displayInstant(t)
+	}
+	return s
+}
+
+// showRejected lists the local changes the server refused.
+func (b *syncBar) showRejected() {
+	u := b.u
+	box := container.NewVBox(textLabel(lang.L("sync.rejected.intro")))
+	for _, r := range u.syncState.Rejected {
+		box.Add(widget.NewSeparator())
+		box.Add(heading(lang.L("sync.rejected.head", map[string]any{"Table": tableLabel(r.Table), "Row": r.RowID})))
+		box.Add(textLabel(r.Reason))
+	}
+	scroll := container.NewVScroll(box)
+	scroll.SetMinSize(fyne.NewSize(700, 360))
+	u.openDialog(dialog.NewCustom(lang.L("sync.rejected.title"), lang.L("dialog.close"), scroll, u.win))
+}
