@@ -45,6 +45,27 @@ func (u *UI) NotifyCatalogChanged() {
 	})
 }
 
+// NotifyDataChanged refreshes what is on screen after sync applied changes
+// to these tables: a definitive protocol number arriving for an emergency
+// registration shows up on the open citizen's applications and in the
+// register without the operator touching anything.
+func (u *UI) NotifyDataChanged(tables map[string]bool) {
+	if !(tables["protocol_numbers"] || tables["protocol_registrations"] || tables["applications"] || tables["protocol_annulments"]) {
+		return
+	}
+	u.do(func() {
+		if u.shell == nil || u.enrolling {
+			return
+		}
+		if c := u.shell.citizens; c != nil && c.form != nil && c.form.orig.ID != "" {
+			c.applicationsChanged(c.form.orig.ID)
+		}
+		if p := u.shell.protocol; p != nil && len(p.results) > 0 {
+			p.search()
+		}
+	})
+}
+
 // syncBar is the left part of the status line: connection, changes waiting
 // to be sent, last sync, "Sincronizza ora", conflicts and rejected changes.
 type syncBar struct {

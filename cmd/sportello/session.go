@@ -15,6 +15,7 @@ import (
 type notifier interface {
 	NotifySync(sync.State)
 	NotifyCatalogChanged()
+	NotifyDataChanged(tables map[string]bool)
 }
 
 // session is the restartable part of the application: the desk service
@@ -82,6 +83,9 @@ func (s *session) startSync(ctx context.Context) error {
 	svc.SetConnector(c)
 	c.OnChange(func(st sync.State) { s.changed(svc, c, st) })
 	c.OnPulled(func(tables map[string]bool) {
+		if n := s.notifier(); n != nil {
+			n.NotifyDataChanged(tables)
+		}
 		if tables["settings"] || tables["offices"] || tables["procedures"] {
 			svc.InvalidateCatalog()
 			if n := s.notifier(); n != nil {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	gosync "sync"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"sportello/internal/citizen"
 	"sportello/internal/codicefiscale"
 	"sportello/internal/desk"
+	"sportello/internal/protocol"
 	"sportello/sync"
 )
 
@@ -25,6 +27,24 @@ type recorder struct {
 	mu      gosync.Mutex
 	states  []sync.State
 	catalog int
+	tables  map[string]int
+}
+
+func (r *recorder) NotifyDataChanged(tables map[string]bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.tables == nil {
+		r.tables = map[string]int{}
+	}
+	for t := range tables {
+		r.tables[t]++
+	}
+}
+
+func (r *recorder) sawTable(t string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.tables[t] > 0
 }
 
 func (r *recorder) NotifySync(st sync.State) {
@@ -221,6 +241,17 @@ func TestSessionEnrolReplacesReplica(t *testing.T) {
 	ins, err := svc.Interruptions(ctx)
 	if err != nil || len(ins) != 1 || ins[0].EndedAt.IsZero() {
 		t.Fatalf("interruption not closed: %+v %v", ins, err)
+	}
+
+	// A registration made online comes back with its definitive number, and
+	// the screens are told to refresh.
+	res, err := svc.RegisterDocument(ctx, prot, protocol.Registration{Direction: protocol.Incoming, Correspondent: "Ditta Alfa", Subject: "Offerta"},
+		[]desk.NamedFile{{Name: "offerta.pdf", Data: strings.NewReader("%PDF-1.4 offerta")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Emergency || res.Registration.Number == 0 || !rec.sawTable("protocol_numbers") {
+		t.Fatalf("online registration %+v, refresh notified %v", res, rec.sawTable("protocol_numbers"))
 	}
 
 	// Closing stops the client.
