@@ -42,6 +42,7 @@ type Options struct {
 // DB is an open replica: one writer connection and a pool of readers.
 type DB struct {
 	path   string
+	busy   time.Duration
 	w      *sql.DB
 	r      *sql.DB
 	now    func() time.Time
@@ -98,7 +99,7 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	db := &DB{path: path, w: w, now: o.Now, stmts: map[string]*sql.Stmt{}}
+	db := &DB{path: path, busy: o.BusyTimeout, w: w, now: o.Now, stmts: map[string]*sql.Stmt{}}
 	if err := db.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -136,6 +137,13 @@ func (db *DB) Close() error {
 	db.stmtMu.Unlock()
 	errs = append(errs, db.w.Close())
 	return errors.Join(errs...)
+}
+
+func (db *DB) busyTimeout() time.Duration {
+	if db.busy <= 0 {
+		return 10 * time.Second
+	}
+	return db.busy
 }
 
 // Path is the database file.

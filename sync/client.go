@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"golang.org/x/sync/errgroup"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -331,13 +332,20 @@ func (c *Client) pushAll(ctx context.Context) error {
 			return nil
 		}
 		req := PushRequest{Changes: make([]Change, len(changes))}
+		// Attachments go first, a few at a time (TLS and hashing use more
+		// than one core), so the server has them before the rows.
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(3)
+		seen := map[string]bool{}
 		for i, ch := range changes {
 			req.Changes[i] = toWire(ch)
-			if sha, ok := blobRefs(req.Changes[i]); ok {
-				if err := c.uploadBlob(ctx, sha); err != nil {
-					return err
-				}
+			if sha, ok := blobRefs(req.Changes[i]); ok && !seen[sha] {
+				seen[sha] = true
+				g.Go(func() error { return c.uploadBlob(gctx, sha) })
 			}
+		}
+		if err := g.Wait(); err != nil {
+			return err
 		}
 		for _, e := range entries {
 			req.Audit = append(req.Audit, auditWire{Entry: e, PrevHash: e.PrevHash, Hash: e.Hash})
