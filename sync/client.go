@@ -59,6 +59,12 @@ func LoadConfig(ctx context.Context, db *store.DB) (Config, error) {
 	return c, nil
 }
 
+// ErrPinMismatch: the server's certificate is not the one pinned at enrolment.
+var ErrPinMismatch = errors.New("sync: server certificate does not match the pinned fingerprint")
+
+// ErrSchemaMismatch: the server runs a different schema version.
+var ErrSchemaMismatch = errors.New("sync: server schema version differs from this program's")
+
 // PinnedClient returns an HTTPS client that accepts only the server
 // certificate whose SHA-256 is pin (the self-signed certificate printed by
 // the server), or the system's CA verification when pin is "".
@@ -74,7 +80,7 @@ func PinnedClient(pin string) *http.Client {
 			}
 			sum := sha256.Sum256(cs.PeerCertificates[0].Raw)
 			if hex.EncodeToString(sum[:]) != want {
-				return fmt.Errorf("sync: server certificate %x does not match the pinned fingerprint", sum[:8])
+				return fmt.Errorf("%w: server certificate %x", ErrPinMismatch, sum[:8])
 			}
 			return nil
 		}

@@ -50,7 +50,7 @@ func Enroll(ctx context.Context, dbPath, url, pin, code string, hc *http.Client)
 		return cfg, err
 	}
 	if er.SchemaVersion != store.SchemaVersion() {
-		return cfg, fmt.Errorf("sync: server schema %d, this program %d: update Sportello", er.SchemaVersion, store.SchemaVersion())
+		return cfg, fmt.Errorf("%w: server %d, this program %d: update Sportello", ErrSchemaMismatch, er.SchemaVersion, store.SchemaVersion())
 	}
 	cfg.Token = er.Token
 	if err := InstallSnapshot(ctx, dbPath, cfg); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -674,7 +675,7 @@ func TestEnrolMessages(t *testing.T) {
 		want string
 	}{
 		{&syncServerError, "Il server ha rifiutato l'abilitazione: Codice di abilitazione non valido, già usato o scaduto"},
-		{errorString("sync: server certificate 0a0b does not match the pinned fingerprint"), "Il certificato del server non corrisponde all'impronta indicata"},
+		{fmt.Errorf("Post \"https://x/v1/enroll\": %w: server certificate 0a0b", sync.ErrPinMismatch), "Il certificato del server non corrisponde all'impronta indicata"},
 		{errorString("Post \"https://x/v1/enroll\": tls: failed to verify certificate: x509: certificate signed by unknown authority"), "Il certificato del server non è riconosciuto"},
 		{errorString("dial tcp 127.0.0.1:1: connect: connection refused"), "Server non raggiungibile: verificare l'indirizzo e la connessione di rete"},
 		{context.Canceled, "Abilitazione annullata"},

@@ -267,11 +267,11 @@ func enrolMessage(err error) string {
 		return desk.UserMessage(err)
 	case errors.Is(err, context.Canceled):
 		return lang.L("settings.error.cancelled")
-	case strings.Contains(text, "pinned fingerprint"):
+	case errors.Is(err, sync.ErrPinMismatch):
 		return lang.L("settings.error.fingerprint")
 	case errors.As(err, &unknown), errors.As(err, &invalid), errors.As(err, &host), strings.Contains(text, "x509:"):
 		return lang.L("settings.error.certificate")
-	case strings.Contains(text, "server schema"):
+	case errors.Is(err, sync.ErrSchemaMismatch):
 		return lang.L("settings.error.version")
 	}
 	return lang.L("settings.error.unreachable", map[string]any{"Detail": text})
