@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sportello/internal/cli"
 	"syscall"
 	"time"
 	_ "time/tzdata"
@@ -38,10 +39,6 @@ const usageText = `uso:
   sportello-replica enroll -data DIR -server URL -pin IMPRONTA -code CODICE
   sportello-replica run    -data DIR [-workload N] [-operator UTENTE] [-password P] [-interval 1s] [-pace 0s] [-seed N] [-once]
   sportello-replica status -data DIR`
-
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg }
 
 func env(key, def string) string {
 	if v := os.Getenv(key); v != "" {
@@ -70,22 +67,9 @@ func main() {
 		fmt.Fprintln(os.Stdout, usageText)
 		return
 	default:
-		err = usageError{fmt.Sprintf("comando sconosciuto «%s»", os.Args[1])}
+		err = cli.Usagef("comando sconosciuto «%s»", os.Args[1])
 	}
-	var ue usageError
-	switch {
-	case err == nil:
-	case errors.As(err, &ue):
-		if ue.msg != "" {
-			fmt.Fprintln(os.Stderr, ue.msg)
-		}
-		fmt.Fprintln(os.Stderr, usageText)
-		os.Exit(2)
-	default:
-		log.Error("failed", "err", err)
-		fmt.Fprintln(os.Stderr, desk.UserMessage(err))
-		os.Exit(1)
-	}
+	cli.Exit(err, usageText, log)
 }
 
 func newFlags(name string) *flag.FlagSet {
@@ -97,12 +81,12 @@ func newFlags(name string) *flag.FlagSet {
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return usageError{}
+			return cli.UsageError{}
 		}
-		return usageError{"opzione non valida: " + err.Error()}
+		return cli.UsageError{Msg: "opzione non valida: " + err.Error()}
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("argomento inatteso «%s»", fs.Arg(0))}
+		return cli.Usagef("argomento inatteso «%s»", fs.Arg(0))
 	}
 	return nil
 }
@@ -121,7 +105,7 @@ func enroll(ctx context.Context, args []string) error {
 		return err
 	}
 	if *data == "" || *server == "" || *code == "" {
-		return usageError{"indicare -data, -server e -code"}
+		return cli.UsageError{Msg: "indicare -data, -server e -code"}
 	}
 	ws, err := replica.Enroll(ctx, *data, *server, *pin, *code)
 	var se *sync.ServerError
@@ -151,10 +135,10 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 		return err
 	}
 	if *data == "" {
-		return usageError{"indicare -data"}
+		return cli.UsageError{Msg: "indicare -data"}
 	}
 	if o.Workload < 0 {
-		return usageError{"-workload non può essere negativo"}
+		return cli.UsageError{Msg: "-workload non può essere negativo"}
 	}
 	o.DataDir = *data
 	return replica.Run(ctx, o)
@@ -167,7 +151,7 @@ func status(ctx context.Context, args []string) error {
 		return err
 	}
 	if *data == "" {
-		return usageError{"indicare -data"}
+		return cli.UsageError{Msg: "indicare -data"}
 	}
 	path := filepath.Join(*data, replica.DBFile)
 	if _, err := os.Stat(path); err != nil {

@@ -35,6 +35,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sportello/internal/cli"
 	"strconv"
 	"strings"
 	"syscall"
@@ -62,11 +63,6 @@ const usageText = `uso:
   sportello-server catalog import FILE [-data DIR]
   sportello-server catalog export [-o FILE] [-data DIR]
   sportello-server protocol export -date AAAA-MM-GG [-o FILE] [-data DIR]`
-
-// usageError is a mistake in the command line: exit status 2.
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg }
 
 func env(key, def string) string {
 	if v := os.Getenv(key); v != "" {
@@ -109,31 +105,18 @@ func main() {
 		fmt.Fprintln(os.Stdout, usageText)
 		return
 	default:
-		err = usageError{fmt.Sprintf("comando sconosciuto «%s»", os.Args[1])}
+		err = cli.Usagef("comando sconosciuto «%s»", os.Args[1])
 	}
-	var ue usageError
-	switch {
-	case err == nil:
-	case errors.As(err, &ue):
-		if ue.msg != "" {
-			fmt.Fprintln(os.Stderr, ue.msg)
-		}
-		fmt.Fprintln(os.Stderr, usageText)
-		os.Exit(2)
-	default:
-		log.Error("failed", "err", err)
-		fmt.Fprintln(os.Stderr, desk.UserMessage(err))
-		os.Exit(1)
-	}
+	cli.Exit(err, usageText, log)
 }
 
 func sub(args []string, cmds map[string]func([]string) error) error {
 	if len(args) == 0 {
-		return usageError{"indicare il sottocomando"}
+		return cli.UsageError{Msg: "indicare il sottocomando"}
 	}
 	f, ok := cmds[args[0]]
 	if !ok {
-		return usageError{fmt.Sprintf("sottocomando sconosciuto «%s»", args[0])}
+		return cli.Usagef("sottocomando sconosciuto «%s»", args[0])
 	}
 	return f(args[1:])
 }
@@ -152,9 +135,9 @@ func parse(fs *flag.FlagSet, args []string, positional int) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, usageError{}
+				return nil, cli.UsageError{}
 			}
-			return nil, usageError{"opzione non valida: " + err.Error()}
+			return nil, cli.UsageError{Msg: "opzione non valida: " + err.Error()}
 		}
 		if fs.NArg() == 0 {
 			break
@@ -164,9 +147,9 @@ func parse(fs *flag.FlagSet, args []string, positional int) ([]string, error) {
 	}
 	if len(pos) != positional {
 		if len(pos) > positional {
-			return nil, usageError{fmt.Sprintf("argomento inatteso «%s»", pos[positional])}
+			return nil, cli.Usagef("argomento inatteso «%s»", pos[positional])
 		}
-		return nil, usageError{"argomenti mancanti"}
+		return nil, cli.UsageError{Msg: "argomenti mancanti"}
 	}
 	return pos, nil
 }
@@ -209,11 +192,11 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 		return err
 	}
 	if (*cert == "") != (*key == "") {
-		return usageError{"-tls-cert e -tls-key vanno indicati insieme"}
+		return cli.UsageError{Msg: "-tls-cert e -tls-key vanno indicati insieme"}
 	}
 	if p := setup.SMTP.Port; p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return usageError{fmt.Sprintf("porta SMTP «%s» non valida", p)}
+			return cli.Usagef("porta SMTP «%s» non valida", p)
 		}
 	}
 	setup.SMTP.Password = os.Getenv("SPORTELLO_SMTP_PASSWORD")
@@ -288,10 +271,10 @@ func operatorAdd(ctx context.Context, args []string) error {
 		return err
 	}
 	if strings.TrimSpace(*username) == "" || strings.TrimSpace(*name) == "" || *role == "" {
-		return usageError{"indicare -username, -name e -role (" + rolesList() + ")"}
+		return cli.UsageError{Msg: "indicare -username, -name e -role (" + rolesList() + ")"}
 	}
 	if !auth.Role(*role).Valid() {
-		return usageError{fmt.Sprintf("ruolo «%s» sconosciuto: usare uno di %s", *role, rolesList())}
+		return cli.Usagef("ruolo «%s» sconosciuto: usare uno di %s", *role, rolesList())
 	}
 	password, err := readPassword(*username)
 	if err != nil {
@@ -332,7 +315,7 @@ func workstationAdd(ctx context.Context, args []string) error {
 		return err
 	}
 	if *code == "" || *name == "" {
-		return usageError{"indicare -code e -name"}
+		return cli.UsageError{Msg: "indicare -code e -name"}
 	}
 	svc, err := open(ctx, *data)
 	if err != nil {
@@ -355,7 +338,7 @@ func workstationRevoke(ctx context.Context, args []string) error {
 		return err
 	}
 	if *code == "" {
-		return usageError{"indicare -code"}
+		return cli.UsageError{Msg: "indicare -code"}
 	}
 	svc, err := open(ctx, *data)
 	if err != nil {
@@ -493,7 +476,7 @@ func protocolExport(ctx context.Context, args []string) error {
 		return err
 	}
 	if *date == "" {
-		return usageError{"indicare il giorno del registro con -date AAAA-MM-GG"}
+		return cli.UsageError{Msg: "indicare il giorno del registro con -date AAAA-MM-GG"}
 	}
 	svc, err := open(ctx, *data)
 	if err != nil {
