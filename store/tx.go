@@ -364,15 +364,15 @@ func (t *Tx) readVersions(table, id string) (map[string]fieldVersion, error) {
 	case err != nil:
 		return nil, fmt.Errorf("store: read versions of %s %s: %w", table, id, err)
 	}
-	v := map[string]fieldVersion{}
-	if err := json.Unmarshal([]byte(raw), &v); err != nil {
+	v, err := decodeVersions(raw)
+	if err != nil {
 		return nil, fmt.Errorf("store: decode versions of %s %s: %w", table, id, err)
 	}
 	return v, nil
 }
 
 func (t *Tx) writeVersions(table, id string, v map[string]fieldVersion) error {
-	b, err := json.Marshal(v)
+	b, err := encodeVersions(v)
 	if err != nil {
 		return fmt.Errorf("store: encode versions: %w", err)
 	}
