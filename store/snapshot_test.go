@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"sportello/internal/application"
 	"sportello/internal/citizen"
 )
@@ -83,6 +85,9 @@ func TestSnapshotCopiesOnlyWhatTheWorkstationMayHold(t *testing.T) {
 		}
 		if err := reopened.IntegrityCheck(ctx); err != nil {
 			t.Error(err)
+		}
+		if d := cmp.Diff(schemaDump(t, openTest(t)), schemaDump(t, reopened)); d != "" {
+			t.Errorf("snapshot schema differs from a fresh replica (-fresh +snapshot):\n%s", d)
 		}
 		reopened.Close()
 	}
