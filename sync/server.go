@@ -92,6 +92,15 @@ func fail(w http.ResponseWriter, status int, code, msg string, detail error) {
 	writeJSON(w, status, body, false)
 }
 
+// internal answers 500 with the generic Italian message and logs the cause
+// (never sent to the client).
+func (s *Server) internal(w http.ResponseWriter, err error) {
+	if err != nil {
+		s.log.Error("internal error", "err", err)
+	}
+	fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", nil)
+}
+
 // HashSecret is how tokens and enrolment codes are stored: SHA-256 hex.
 func HashSecret(s string) string {
 	h := sha256.Sum256([]byte(s))
@@ -131,7 +140,7 @@ func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 			return
 		case err != nil:
 			s.log.Error("auth", "err", err)
-			fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", nil)
+			s.internal(w, nil)
 			return
 		}
 		if v := r.Header.Get(HeaderSchema); v != strconv.Itoa(store.SchemaVersion()) {
@@ -151,7 +160,7 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 	}
 	token, err := NewSecret(32)
 	if err != nil {
-		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", err)
+		s.internal(w, err)
 		return
 	}
 	var wsID string
@@ -169,12 +178,12 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.log.Error("enroll", "err", err)
-		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", nil)
+		s.internal(w, nil)
 		return
 	}
 	ws, err := s.db.WorkstationByID(r.Context(), wsID)
 	if err != nil {
-		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", err)
+		s.internal(w, err)
 		return
 	}
 	s.log.Info("workstation enrolled", "workstation", ws.Code)

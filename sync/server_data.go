@@ -34,7 +34,7 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 	cs, err := s.db.ChangesAfter(r.Context(), after, limit)
 	if err != nil {
 		s.log.Error("pull", "err", err)
-		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", nil)
+		s.internal(w, nil)
 		return
 	}
 	resp := PullResponse{Changes: []Change{}, Cursor: after, More: len(cs) == limit}
@@ -42,7 +42,7 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 	if !ws.Confidential {
 		if conf, err = s.db.Confidential(r.Context(), cs); err != nil {
 			s.log.Error("pull filter", "err", err)
-			fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", nil)
+			s.internal(w, nil)
 			return
 		}
 	}
@@ -75,7 +75,7 @@ func (s *Server) blobStatus(w http.ResponseWriter, r *http.Request) {
 	if s.blobs.Has(sha) {
 		fi, err := os.Stat(s.blobs.Path(sha))
 		if err != nil {
-			fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", err)
+			s.internal(w, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, BlobStatus{Size: fi.Size(), Complete: true}, false)
@@ -114,13 +114,13 @@ func (s *Server) blobUpload(w http.ResponseWriter, r *http.Request) {
 	part := s.partPath(sha)
 	f, err := os.OpenFile(part, os.O_CREATE|os.O_WRONLY, 0o600)
 	if err != nil {
-		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", err)
+		s.internal(w, err)
 		return
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", err)
+		s.internal(w, err)
 		return
 	}
 	if fi.Size() != offset {
@@ -134,7 +134,7 @@ func (s *Server) blobUpload(w http.ResponseWriter, r *http.Request) {
 		up.hash, up.hashed = sha256.New(), 0
 	}
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", err)
+		s.internal(w, err)
 		return
 	}
 	var dst io.Writer = f
@@ -156,7 +156,7 @@ func (s *Server) blobUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := f.Sync(); err != nil {
-		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", err)
+		s.internal(w, err)
 		return
 	}
 	f.Close()
@@ -226,13 +226,13 @@ func (s *Server) blobDownload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", err)
+		s.internal(w, err)
 		return
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", err)
+		s.internal(w, err)
 		return
 	}
 	w.Header().Set(HeaderSHA256, sha)
@@ -246,7 +246,7 @@ func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) {
 	ws := workstationOf(r)
 	dir, err := os.MkdirTemp(s.uploads, "snapshot-")
 	if err != nil {
-		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", err)
+		s.internal(w, err)
 		return
 	}
 	defer os.RemoveAll(dir)
@@ -254,18 +254,18 @@ func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) {
 	cursor, err := s.db.Snapshot(r.Context(), path, store.SnapshotFor{WorkstationID: ws.ID, WorkstationCode: ws.Code, Confidential: ws.Confidential})
 	if err != nil {
 		s.log.Error("snapshot", "err", err)
-		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", nil)
+		s.internal(w, nil)
 		return
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", err)
+		s.internal(w, err)
 		return
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server", err)
+		s.internal(w, err)
 		return
 	}
 	// The digest is computed while the file streams out and sent as a

@@ -15,7 +15,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,7 +22,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sportello/internal/cli"
 	"syscall"
 	"time"
@@ -31,7 +29,6 @@ import (
 
 	"sportello/internal/desk"
 	"sportello/internal/replica"
-	"sportello/store"
 	"sportello/sync"
 )
 
@@ -153,20 +150,5 @@ func status(ctx context.Context, args []string) error {
 	if *data == "" {
 		return cli.UsageError{Msg: "indicare -data"}
 	}
-	path := filepath.Join(*data, replica.DBFile)
-	if _, err := os.Stat(path); err != nil {
-		return &desk.Error{Message: "Nessuna replica nella cartella " + *data, Err: err}
-	}
-	db, err := store.Open(ctx, path, store.Options{})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	st, err := replica.ReadStatus(ctx, db)
-	if err != nil {
-		return err
-	}
-	enc := json.NewEncoder(os.Stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(st)
+	return replica.WriteStatus(ctx, os.Stdout, *data, "Nessuna replica nella cartella")
 }

@@ -49,7 +49,6 @@ import (
 	"sportello/internal/protocol"
 	"sportello/internal/replica"
 	"sportello/internal/server"
-	"sportello/store"
 )
 
 const usageText = `uso:
@@ -229,22 +228,7 @@ func status(ctx context.Context, args []string) error {
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	path := filepath.Join(*data, replica.DBFile)
-	if _, err := os.Stat(path); err != nil {
-		return &desk.Error{Message: "Nessun database del server nella cartella " + *data, Err: err}
-	}
-	db, err := store.Open(ctx, path, store.Options{})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	st, err := replica.ReadStatus(ctx, db)
-	if err != nil {
-		return err
-	}
-	enc := json.NewEncoder(os.Stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(st)
+	return replica.WriteStatus(ctx, os.Stdout, *data, "Nessun database del server nella cartella")
 }
 
 func readPassword(username string) (string, error) {

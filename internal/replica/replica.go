@@ -9,11 +9,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 
+	"sportello/internal/desk"
 	"sportello/store"
 	"sportello/sync"
 )
@@ -136,4 +138,26 @@ func Diff(a, b Status) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// WriteStatus opens the database in dataDir (a replica's or the server's)
+// and writes its Status as indented JSON. missing is the Italian message
+// when the folder holds no database.
+func WriteStatus(ctx context.Context, w io.Writer, dataDir, missing string) error {
+	path := filepath.Join(dataDir, DBFile)
+	if _, err := os.Stat(path); err != nil {
+		return &desk.Error{Message: missing + " " + dataDir, Err: err}
+	}
+	db, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	st, err := ReadStatus(ctx, db)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(st)
 }
