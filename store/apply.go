@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -21,6 +20,10 @@ type ApplyOptions struct {
 	// server records conflicts (it sees every change first), so that each
 	// conflict exists once and reaches the replicas like any other row.
 	RecordConflicts bool
+	// Forward keeps the change's data in sync_changes, for a replica that
+	// serves its log to others (the server). A desk replica keeps only the
+	// change's origin, which is what makes applying it again a no-op.
+	Forward bool
 }
 
 // ApplyResult says what applying a remote change did.
@@ -48,6 +51,17 @@ var ErrInvalidChange = errors.New("store: invalid change")
 //   - a write that did not see the version it competes with is concurrent:
 //     with different values, the losing value is kept in sync_conflicts.
 func (t *Tx) ApplyRemote(c Change, o ApplyOptions) (ApplyResult, error) {
+	data, err := DecodeFields(c.Data)
+	if err != nil {
+		return ApplyResult{}, fmt.Errorf("%w: data: %v", ErrInvalidChange, err)
+	}
+	return t.ApplyRemoteFields(c, data, o)
+}
+
+// ApplyRemoteFields is ApplyRemote for a caller that already decoded the
+// change's data (the server does, to check it first); data must be
+// DecodeFields(c.Data).
+func (t *Tx) ApplyRemoteFields(c Change, data Fields, o ApplyOptions) (ApplyResult, error) {
 	var res ApplyResult
 	if c.WorkstationID == "" || c.OriginSeq <= 0 {
 		return res, fmt.Errorf("%w: missing origin", ErrInvalidChange)
@@ -65,10 +79,6 @@ func (t *Tx) ApplyRemote(c Change, o ApplyOptions) (ApplyResult, error) {
 	remoteTS, err := hlc.Parse(c.HLC)
 	if err != nil {
 		return res, fmt.Errorf("%w: %v", ErrInvalidChange, err)
-	}
-	data, err := DecodeFields(c.Data)
-	if err != nil {
-		return res, fmt.Errorf("%w: data: %v", ErrInvalidChange, err)
 	}
 	if len(data) == 0 {
 		return res, fmt.Errorf("%w: no columns", ErrInvalidChange)
@@ -88,7 +98,7 @@ func (t *Tx) ApplyRemote(c Change, o ApplyOptions) (ApplyResult, error) {
 	// workstation, origin seq) is unique, so a change seen before inserts nothing.
 	r, err := t.exec(`INSERT INTO sync_changes (tx_id, tbl, row_id, op, data, hlc, operator_id, workstation_id, origin_seq, base) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (workstation_id, origin_seq) DO NOTHING`,
-		c.TxID, c.Table, c.RowID, c.Op, string(c.Data), c.HLC, c.OperatorID, c.WorkstationID, c.OriginSeq, string(orEmptyObject(c.Base)))
+		c.TxID, c.Table, c.RowID, c.Op, logged(c.Data, o.Forward), c.HLC, c.OperatorID, c.WorkstationID, c.OriginSeq, logged(c.Base, o.Forward))
 	if err != nil {
 		return res, fmt.Errorf("store: record remote change: %w", err)
 	}
@@ -139,41 +149,13 @@ func (t *Tx) ApplyRemote(c Change, o ApplyOptions) (ApplyResult, error) {
 	return res, nil
 }
 
-func orEmptyObject(b json.RawMessage) json.RawMessage {
-	if len(b) == 0 {
-		return json.RawMessage("{}")
+// logged is what sync_changes keeps of a remote change's data or base: all
+// of it when the change is forwarded, else an empty object.
+func logged(b json.RawMessage, forward bool) string {
+	if len(b) == 0 || !forward {
+		return "{}"
 	}
-	return b
-}
-
-// DecodeFields decodes a change's JSON object keeping integers exact.
-func DecodeFields(raw json.RawMessage) (Fields, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return nil, err
-	}
-	f := Fields{}
-	for k, v := range m {
-		switch x := v.(type) {
-		case json.Number:
-			if i, err := x.Int64(); err == nil {
-				f[k] = i
-			} else if fl, err := x.Float64(); err == nil {
-				f[k] = fl
-			} else {
-				return nil, fmt.Errorf("column %s: bad number %s", k, x)
-			}
-		case string, nil:
-			f[k] = x
-		case bool:
-			f[k] = map[bool]int64{false: 0, true: 1}[x]
-		default:
-			return nil, fmt.Errorf("column %s: unsupported value %T", k, v)
-		}
-	}
-	return f, nil
+	return string(b)
 }
 
 // insertIfAbsent inserts the row unless its id exists; it reports whether it did.

@@ -24,7 +24,9 @@ func openAt(t *testing.T, name string, clk *fakeClock) *DB {
 	return db
 }
 
-// ship applies to `to` every change `from` has that did not originate on `to`.
+// ship applies to `to` the changes of `from` that sync would carry: to the
+// server (conflicts) a replica's own changes, from the server every change
+// that did not originate on `to`.
 func ship(t *testing.T, from, to *DB, conflicts bool) {
 	t.Helper()
 	ctx := context.Background()
@@ -34,10 +36,10 @@ func ship(t *testing.T, from, to *DB, conflicts bool) {
 	}
 	if err := to.Write(ctx, Actor{}, func(tx *Tx) error {
 		for _, c := range cs {
-			if c.WorkstationID == to.WorkstationID() {
-				continue
+			if c.WorkstationID == to.WorkstationID() || conflicts && c.WorkstationID != from.WorkstationID() {
+				continue // like push (a replica's own changes) and pull (everyone else's)
 			}
-			if _, err := tx.ApplyRemote(c, ApplyOptions{RecordConflicts: conflicts}); err != nil {
+			if _, err := tx.ApplyRemote(c, ApplyOptions{RecordConflicts: conflicts, Forward: conflicts}); err != nil {
 				return err
 			}
 		}

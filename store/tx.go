@@ -35,8 +35,9 @@ type Tx struct {
 	auditHead string
 	auditRead bool
 
-	unprepared []string // queries to cache after the transaction
-	originNext int64    // last origin seq used by this transaction (0 = not read yet)
+	unprepared []string             // queries to cache after the transaction
+	local      map[string]*sql.Stmt // statements bound to this transaction
+	originNext int64                // last origin seq used by this transaction (0 = not read yet)
 }
 
 // Write runs fn in one write transaction (BEGIN IMMEDIATE on the single
@@ -112,15 +113,31 @@ func FormatInstant(ts time.Time) string { return ts.UTC().Format("2006-01-02T15:
 // writer pool, whose single connection is held by the running transaction:
 // a statement not yet cached is prepared inside the transaction this time
 // and cached on the pool once the transaction has released the connection.
+//
+// The transaction keeps the statements it used, so a statement run once per
+// change of a large batch is looked up, bound to the transaction or
+// prepared only once.
 func (t *Tx) stmt(query string) (*sql.Stmt, error) {
+	if st, ok := t.local[query]; ok {
+		return st, nil
+	}
 	t.db.stmtMu.Lock()
 	st, ok := t.db.stmts[query]
 	t.db.stmtMu.Unlock()
 	if ok {
-		return t.tx.StmtContext(t.ctx, st), nil
+		st = t.tx.StmtContext(t.ctx, st)
+	} else {
+		var err error
+		if st, err = t.tx.PrepareContext(t.ctx, query); err != nil {
+			return nil, err
+		}
+		t.unprepared = append(t.unprepared, query)
 	}
-	t.unprepared = append(t.unprepared, query)
-	return t.tx.PrepareContext(t.ctx, query)
+	if t.local == nil {
+		t.local = map[string]*sql.Stmt{}
+	}
+	t.local[query] = st
+	return st, nil
 }
 
 // cacheStatements prepares, outside any transaction, the statements the last

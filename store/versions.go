@@ -33,11 +33,81 @@ func encodeVersions(v map[string]fieldVersion) ([]byte, error) {
 		}
 	}
 	if bestN < 2 {
+		best = fieldVersion{}
+	}
+	keys := make([]string, 0, len(v)-bestN+1)
+	for col, fv := range v {
+		if bestN < 2 || fv != best {
+			keys = append(keys, col)
+		}
+	}
+	var cols []string
+	if bestN >= 2 {
+		cols = groups[best]
+		sort.Strings(cols)
+		keys = append(keys, sharedKey)
+	}
+	sort.Strings(keys)
+	// The same bytes json.Marshal writes for the map, written directly: this
+	// runs for every applied change. Columns and clocks are plain ASCII; any
+	// other string goes through encoding/json.
+	b := make([]byte, 0, 64+len(keys)*48+len(cols)*16)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = appendPlain(b, k); !ok {
+			return encodeVersionsSlow(v, best, bestN, cols)
+		}
+		b = append(b, ':')
+		fv := v[k]
+		if k == sharedKey {
+			fv = best
+		}
+		b = append(b, `{"h":`...)
+		if b, ok = appendPlain(b, fv.H); !ok {
+			return encodeVersionsSlow(v, best, bestN, cols)
+		}
+		b = append(b, `,"b":`...)
+		if b, ok = appendPlain(b, fv.B); !ok {
+			return encodeVersionsSlow(v, best, bestN, cols)
+		}
+		if k == sharedKey {
+			b = append(b, `,"c":[`...)
+			for j, c := range cols {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				if b, ok = appendPlain(b, c); !ok {
+					return encodeVersionsSlow(v, best, bestN, cols)
+				}
+			}
+			b = append(b, ']')
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}'), nil
+}
+
+// appendPlain appends s as a JSON string if it needs no escaping.
+func appendPlain(b []byte, s string) ([]byte, bool) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return b, false
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"'), true
+}
+
+func encodeVersionsSlow(v map[string]fieldVersion, best fieldVersion, bestN int, cols []string) ([]byte, error) {
+	if bestN < 2 {
 		return json.Marshal(v)
 	}
 	out := make(map[string]any, len(v)-bestN+1)
-	cols := groups[best]
-	sort.Strings(cols)
 	out[sharedKey] = sharedVersion{H: best.H, B: best.B, C: cols}
 	for col, fv := range v {
 		if fv != best {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"sort"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -41,5 +42,43 @@ func TestVersionsEncodingRoundTripAndSize(t *testing.T) {
 	b, _ := encodeVersions(many)
 	if len(b) > 200 {
 		t.Fatalf("compact encoding is %d bytes: %s", len(b), b)
+	}
+}
+
+func TestVersionsFastEncodingIsJSONMarshal(t *testing.T) {
+	h1, h2 := "1767225600000-00000000-a", "1767225600001-00000000-b"
+	cases := []map[string]fieldVersion{
+		{},
+		{"surname": {H: h1}},
+		{"surname": {H: h1}, "name": {H: h1}, "email": {H: h1}, "phone": {H: h2, B: h1}},
+		{"a": {H: h1}, "b": {H: h2}},
+		{"a": {H: h1}, "b": {H: h1}, "c<": {H: h2}},          // escaped by encoding/json
+		{"a": {H: "città"}, "b": {H: "città"}, "c": {H: h2}}, // not plain ASCII
+	}
+	for _, v := range cases {
+		fast, err := encodeVersions(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		groups := map[fieldVersion][]string{}
+		for c, fv := range v {
+			groups[fv] = append(groups[fv], c)
+		}
+		var best fieldVersion
+		bestN := 0
+		for fv, cols := range groups {
+			if len(cols) > bestN || (len(cols) == bestN && (fv.H > best.H || fv.H == best.H && fv.B > best.B)) {
+				best, bestN = fv, len(cols)
+			}
+		}
+		cols := groups[best]
+		sort.Strings(cols)
+		slow, err := encodeVersionsSlow(v, best, bestN, cols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(fast) != string(slow) {
+			t.Errorf("fast %s\nslow %s", fast, slow)
+		}
 	}
 }
