@@ -56,7 +56,10 @@ bench: build-app deps-test
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./internal/codicefiscale/
 	$(GO) test -run='^$$' -fuzz=FuzzImport -fuzztime=$(FUZZTIME) ./internal/vcard/
-	$(GO) test -run='^$$' -fuzz=FuzzPush -fuzztime=$(FUZZTIME) ./sync/
+	$(GO) test -run='^$$' -fuzz='^FuzzPush$$' -fuzztime=$(FUZZTIME) ./sync/
+	$(GO) test -run='^$$' -fuzz=FuzzPushFramed -fuzztime=$(FUZZTIME) ./sync/
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeBatch -fuzztime=$(FUZZTIME) ./sync/
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeFields -fuzztime=$(FUZZTIME) ./store/
 
 # The replication simulation with many more seeds than `make test` runs.
 SOAK_SEEDS ?= 200

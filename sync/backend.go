@@ -41,7 +41,7 @@ type BackendTx interface {
 	ImportAudit(ws string, entries []audit.Entry) (int64, error)
 	OperatorByID(id string) (store.Operator, error)
 	RowConfidential(table, rowID string, data store.Fields) (bool, error)
-	ApplyRemote(c store.Change, o store.ApplyOptions) (store.ApplyResult, error)
+	ApplyRemoteFields(c store.Change, data store.Fields, o store.ApplyOptions) (store.ApplyResult, error)
 	AssignProtocolNumber(registrationID, aoo string, year int) (int64, bool, error)
 	QueueProtocolNotification(registrationID string) error
 	Setting(key string) (string, error)

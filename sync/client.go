@@ -316,55 +316,102 @@ func decodeResp(resp *http.Response, v any) error {
 	return nil
 }
 
+// pushBatch is one push, read from the local log and encoded.
+type pushBatch struct {
+	body      []byte
+	changes   int
+	lastSeq   int64 // origin seq of the last change in the batch (or the start)
+	lastAudit int64 // seq of the last audit entry (or the start)
+	blobs     []string
+	err       error
+}
+
+// preparePush reads the local changes after seq and the audit entries after
+// auditSeq and encodes them as one framed, compressed batch.
+func (c *Client) preparePush(ctx context.Context, seq, auditSeq int64) pushBatch {
+	p := pushBatch{lastSeq: seq, lastAudit: auditSeq}
+	changes, err := c.db.LocalChangesAfter(ctx, seq, c.cfg.Batch)
+	if err != nil {
+		p.err = err
+		return p
+	}
+	entries, err := c.db.AuditAfter(ctx, auditSeq, c.cfg.Batch)
+	if err != nil {
+		p.err = err
+		return p
+	}
+	p.changes = len(changes) + len(entries)
+	if p.changes == 0 {
+		return p
+	}
+	b := batch{Changes: make([]Change, len(changes)), Audit: make([]auditWire, len(entries))}
+	seen := map[string]bool{}
+	for i, ch := range changes {
+		b.Changes[i] = toWire(ch)
+		p.lastSeq = ch.OriginSeq
+		if sha, ok := blobRefs(b.Changes[i]); ok && !seen[sha] {
+			seen[sha] = true
+			p.blobs = append(p.blobs, sha)
+		}
+	}
+	for i, e := range entries {
+		b.Audit[i] = auditWire{Entry: e, PrevHash: e.PrevHash, Hash: e.Hash}
+		p.lastAudit = e.Seq
+	}
+	var buf bytes.Buffer
+	gz, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	if err != nil {
+		p.err = fmt.Errorf("sync: compress push: %w", err)
+		return p
+	}
+	if err := encodeBatch(gz, b); err != nil {
+		p.err = fmt.Errorf("sync: encode push: %w", err)
+		return p
+	}
+	if err := gz.Close(); err != nil {
+		p.err = fmt.Errorf("sync: compress push: %w", err)
+		return p
+	}
+	p.body = buf.Bytes()
+	return p
+}
+
+// pushAll sends every pending local change. While the server applies one
+// batch the next is read and encoded (the two cores work at once); it is
+// used only if the server acknowledged exactly what was sent.
 func (c *Client) pushAll(ctx context.Context) error {
+	acked, err := c.metaInt(ctx, MetaPushed)
+	if err != nil {
+		return err
+	}
+	auditSent, err := c.metaInt(ctx, MetaAuditSent)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cur := c.preparePush(ctx, acked, auditSent)
 	for {
-		acked, err := c.metaInt(ctx, MetaPushed)
-		if err != nil {
-			return err
+		if cur.err != nil {
+			return cur.err
 		}
-		auditSent, err := c.metaInt(ctx, MetaAuditSent)
-		if err != nil {
-			return err
-		}
-		changes, err := c.db.LocalChangesAfter(ctx, acked, c.cfg.Batch)
-		if err != nil {
-			return err
-		}
-		entries, err := c.db.AuditAfter(ctx, auditSent, c.cfg.Batch)
-		if err != nil {
-			return err
-		}
-		if len(changes) == 0 && len(entries) == 0 {
+		if cur.changes == 0 {
 			return nil
 		}
-		req := PushRequest{Changes: make([]Change, len(changes))}
 		// Attachments go first, a few at a time (TLS and hashing use more
 		// than one core), so the server has them before the rows.
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(3)
-		seen := map[string]bool{}
-		for i, ch := range changes {
-			req.Changes[i] = toWire(ch)
-			if sha, ok := blobRefs(req.Changes[i]); ok && !seen[sha] {
-				seen[sha] = true
-				g.Go(func() error { return c.uploadBlob(gctx, sha) })
-			}
+		for _, sha := range cur.blobs {
+			g.Go(func() error { return c.uploadBlob(gctx, sha) })
 		}
 		if err := g.Wait(); err != nil {
 			return err
 		}
-		for _, e := range entries {
-			req.Audit = append(req.Audit, auditWire{Entry: e, PrevHash: e.PrevHash, Hash: e.Hash})
-		}
-		var buf bytes.Buffer
-		gz := gzip.NewWriter(&buf)
-		if err := json.NewEncoder(gz).Encode(req); err != nil {
-			return fmt.Errorf("sync: encode push: %w", err)
-		}
-		if err := gz.Close(); err != nil {
-			return fmt.Errorf("sync: compress push: %w", err)
-		}
-		resp, err := c.do(ctx, http.MethodPost, "/v1/push", &buf, map[string]string{"Content-Type": "application/json", "Content-Encoding": "gzip"})
+		next := make(chan pushBatch, 1)
+		go func(seq, audit int64) { next <- c.preparePush(ctx, seq, audit) }(cur.lastSeq, cur.lastAudit)
+		resp, err := c.do(ctx, http.MethodPost, "/v1/push", bytes.NewReader(cur.body),
+			map[string]string{"Content-Type": ContentTypeBatch, "Content-Encoding": "gzip"})
 		if err != nil {
 			return err
 		}
@@ -372,21 +419,32 @@ func (c *Client) pushAll(ctx context.Context) error {
 		if err := decodeResp(resp, &pr); err != nil {
 			return err
 		}
-		if err := c.db.SetMeta(ctx, MetaPushed, strconv.FormatInt(pr.AckedSeq, 10)); err != nil {
-			return err
-		}
-		if err := c.db.SetMeta(ctx, MetaAuditSent, strconv.FormatInt(pr.AckedAuditSeq, 10)); err != nil {
+		if err := c.db.Write(ctx, store.Actor{OperatorID: "sync"}, func(tx *store.Tx) error {
+			if err := tx.SetMeta(MetaPushed, strconv.FormatInt(pr.AckedSeq, 10)); err != nil {
+				return err
+			}
+			return tx.SetMeta(MetaAuditSent, strconv.FormatInt(pr.AckedAuditSeq, 10))
+		}); err != nil {
 			return err
 		}
 		if len(pr.Rejected) > 0 {
 			c.update(func(s *State) { s.Rejected = append(s.Rejected, pr.Rejected...) })
 			if b, err := json.Marshal(c.State().Rejected); err == nil {
-				c.db.SetMeta(ctx, MetaRejected, string(b))
+				if err := c.db.SetMeta(ctx, MetaRejected, string(b)); err != nil {
+					return err
+				}
 			}
 		}
 		if pr.AckedSeq <= acked && pr.AckedAuditSeq <= auditSent {
 			return fmt.Errorf("sync: server acknowledged nothing (acked %d)", pr.AckedSeq)
 		}
+		prepared := <-next
+		if pr.AckedSeq == cur.lastSeq && pr.AckedAuditSeq == cur.lastAudit {
+			cur = prepared
+		} else {
+			cur = c.preparePush(ctx, pr.AckedSeq, pr.AckedAuditSeq)
+		}
+		acked, auditSent = pr.AckedSeq, pr.AckedAuditSeq
 	}
 }
 
@@ -474,21 +532,38 @@ func (c *Client) pullAll(ctx context.Context) error {
 			cb(touched)
 		}
 	}()
+	cursor, err := c.metaInt(ctx, MetaPullCursor)
+	if err != nil {
+		return err
+	}
+	// The next batch is fetched while this one is applied.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type fetched struct {
+		b   batch
+		err error
+	}
+	fetch := func(after int64) <-chan fetched {
+		ch := make(chan fetched, 1)
+		go func() {
+			b, err := c.fetchPull(ctx, after)
+			ch <- fetched{b, err}
+		}()
+		return ch
+	}
+	next := fetch(cursor)
 	for {
-		cursor, err := c.metaInt(ctx, MetaPullCursor)
-		if err != nil {
-			return err
+		f := <-next
+		if f.err != nil {
+			return f.err
 		}
-		resp, err := c.do(ctx, http.MethodGet, fmt.Sprintf("/v1/pull?after=%d&limit=%d", cursor, DefaultPullLimit), nil, map[string]string{"Accept-Encoding": "gzip"})
-		if err != nil {
-			return err
-		}
-		var pr PullResponse
-		if err := decodeResp(resp, &pr); err != nil {
-			return err
+		pr := f.b
+		if pr.More {
+			next = fetch(pr.Cursor)
 		}
 		var blobs []string
 		err = c.db.Write(ctx, store.Actor{OperatorID: "sync"}, func(tx *store.Tx) error {
+			blobs = blobs[:0]
 			for _, wc := range pr.Changes {
 				res, err := tx.ApplyRemote(fromWire(wc), store.ApplyOptions{})
 				if err != nil {
@@ -520,6 +595,41 @@ func (c *Client) pullAll(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// fetchPull asks the server for the changes after the cursor, framed.
+func (c *Client) fetchPull(ctx context.Context, after int64) (batch, error) {
+	resp, err := c.do(ctx, http.MethodGet, fmt.Sprintf("/v1/pull?after=%d&limit=%d", after, DefaultPullLimit), nil,
+		map[string]string{"Accept": ContentTypeBatch, "Accept-Encoding": "gzip"})
+	if err != nil {
+		return batch{}, err
+	}
+	defer resp.Body.Close()
+	var r io.Reader = resp.Body
+	if resp.Header.Get("Content-Encoding") == "gzip" && !resp.Uncompressed {
+		gz, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			return batch{}, fmt.Errorf("sync: pull response: %w", err)
+		}
+		defer gz.Close()
+		r = gz
+	}
+	if mediaType(resp.Header.Get("Content-Type")) != ContentTypeBatch {
+		var pr PullResponse
+		if err := json.NewDecoder(r).Decode(&pr); err != nil {
+			return batch{}, fmt.Errorf("sync: decode pull response: %w", err)
+		}
+		return batch{Changes: pr.Changes, Cursor: pr.Cursor, More: pr.More}, nil
+	}
+	raw, err := io.ReadAll(io.LimitReader(r, 1<<30))
+	if err != nil {
+		return batch{}, fmt.Errorf("sync: pull response: %w", err)
+	}
+	b, err := decodeBatch(raw)
+	if err != nil {
+		return batch{}, fmt.Errorf("sync: pull response: %w", err)
+	}
+	return b, nil
 }
 
 // downloadBlob fetches an attachment another workstation added, verifying it.

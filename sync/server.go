@@ -190,7 +190,9 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, EnrollResponse{WorkstationID: ws.ID, WorkstationCode: ws.Code, Token: token, SchemaVersion: store.SchemaVersion()}, false)
 }
 
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+// decodeBody reads a push body: gzip or not, framed (ContentTypeBatch) or
+// JSON, never more than MaxPushBytes once decompressed.
+func decodeBody(w http.ResponseWriter, r *http.Request, req *PushRequest) error {
 	body := io.Reader(http.MaxBytesReader(w, r.Body, MaxPushBytes))
 	if r.Header.Get("Content-Encoding") == "gzip" {
 		gz, err := gzip.NewReader(body)
@@ -201,15 +203,64 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 		body = gz
 	}
 	lr := &io.LimitedReader{R: body, N: MaxPushBytes + 1}
+	if mediaType(r.Header.Get("Content-Type")) == ContentTypeBatch {
+		raw, err := io.ReadAll(lr)
+		if err != nil {
+			return err
+		}
+		if lr.N <= 0 {
+			return errTooLarge
+		}
+		b, err := decodeBatch(raw)
+		if err != nil {
+			return err
+		}
+		req.Changes, req.Audit = b.Changes, b.Audit
+		return nil
+	}
 	dec := json.NewDecoder(lr)
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := dec.Decode(req); err != nil {
 		if lr.N <= 0 {
 			return errTooLarge
 		}
 		return err
 	}
 	return nil
+}
+
+func mediaType(v string) string {
+	t, _, _ := strings.Cut(v, ";")
+	return strings.TrimSpace(strings.ToLower(t))
+}
+
+// accepts reports whether the request's Accept header lists mediaType.
+func accepts(r *http.Request, mt string) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		if mediaType(part) == mt {
+			return true
+		}
+	}
+	return false
+}
+
+// writeBatch answers with the framing, gzip-compressed. A write that fails
+// halfway (the client went away) leaves a body without its trailer, which
+// the client refuses.
+func (s *Server) writeBatch(w http.ResponseWriter, b batch) {
+	w.Header().Set("Content-Type", ContentTypeBatch)
+	w.Header().Set("Content-Encoding", "gzip")
+	w.WriteHeader(http.StatusOK)
+	gz, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
+	if err == nil {
+		err = encodeBatch(gz, b)
+	}
+	if err == nil {
+		err = gz.Close()
+	}
+	if err != nil {
+		s.log.Warn("batch response cut short", "err", err)
+	}
 }
 
 var errTooLarge = errors.New("body too large")
@@ -310,48 +361,19 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// Most batches apply cleanly: the first attempt runs without a savepoint
+	// per change. A change that fails after it started writing could leave
+	// half of itself behind, so then the whole attempt is rolled back and the
+	// batch is applied again with every change in its own savepoint.
 	var resp PushResponse
 	err := s.db.Update(r.Context(), store.Actor{OperatorID: "server"}, func(tx BackendTx) error {
-		resp = PushResponse{Rejected: []store.Rejection{}}
-		ops := map[string]store.Operator{}
-		last, lastAudit, err := tx.Peer(ws.ID)
-		if err != nil {
-			return err
-		}
-		for _, wc := range req.Changes {
-			if wc.OriginSeq <= last {
-				continue // already applied: replay
-			}
-			if wc.OriginSeq != last+1 {
-				break // a gap: the client resends from last+1
-			}
-			c := fromWire(wc)
-			if rej := s.applyOne(tx, ws, c, ops); rej != nil {
-				if err := tx.InsertRejection(ws.ID, *rej); err != nil {
-					return err
-				}
-				resp.Rejected = append(resp.Rejected, *rej)
-			}
-			last = c.OriginSeq
-		}
-		entries := make([]audit.Entry, len(req.Audit))
-		for i, a := range req.Audit {
-			entries[i] = a.Entry
-			entries[i].PrevHash, entries[i].Hash = a.PrevHash, a.Hash
-		}
-		got, err := tx.ImportAudit(ws.ID, entries)
-		var brk *audit.Break
-		if errors.As(err, &brk) {
-			s.log.Warn("audit chain refused", "workstation", ws.Code, "break", brk.Error())
-		} else if err != nil {
-			return err
-		}
-		if got > lastAudit {
-			lastAudit = got
-		}
-		resp.AckedSeq, resp.AckedAuditSeq = last, lastAudit
-		return tx.SetPeer(ws.ID, last, lastAudit)
+		return s.applyBatch(tx, ws, req, &resp, false)
 	})
+	if errors.Is(err, errRetrySafe) {
+		err = s.db.Update(r.Context(), store.Actor{OperatorID: "server"}, func(tx BackendTx) error {
+			return s.applyBatch(tx, ws, req, &resp, true)
+		})
+	}
 	if err != nil {
 		s.log.Error("push", "workstation", ws.Code, "err", err)
 		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server durante la sincronizzazione", nil)
@@ -361,11 +383,64 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp, true)
 }
 
-// applyOne checks and applies one change in a savepoint, then runs the
-// server's own reactions (definitive protocol numbers).
-func (s *Server) applyOne(tx BackendTx, ws store.Workstation, c store.Change, ops map[string]store.Operator) *store.Rejection {
+// errRetrySafe aborts an attempt without savepoints after a change failed.
+var errRetrySafe = errors.New("sync: retry the batch with savepoints")
+
+// applyBatch applies a push in the caller's transaction and fills resp.
+func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, req PushRequest, resp *PushResponse, safe bool) error {
+	*resp = PushResponse{Rejected: []store.Rejection{}}
+	ops := map[string]store.Operator{}
+	last, lastAudit, err := tx.Peer(ws.ID)
+	if err != nil {
+		return err
+	}
+	for _, wc := range req.Changes {
+		if wc.OriginSeq <= last {
+			continue // already applied: replay
+		}
+		if wc.OriginSeq != last+1 {
+			break // a gap: the client resends from last+1
+		}
+		c := fromWire(wc)
+		rej, err := s.applyOne(tx, ws, c, ops, safe)
+		if err != nil {
+			return err
+		}
+		if rej != nil {
+			if err := tx.InsertRejection(ws.ID, *rej); err != nil {
+				return err
+			}
+			resp.Rejected = append(resp.Rejected, *rej)
+		}
+		last = c.OriginSeq
+	}
+	entries := make([]audit.Entry, len(req.Audit))
+	for i, a := range req.Audit {
+		entries[i] = a.Entry
+		entries[i].PrevHash, entries[i].Hash = a.PrevHash, a.Hash
+	}
+	got, err := tx.ImportAudit(ws.ID, entries)
+	var brk *audit.Break
+	if errors.As(err, &brk) {
+		s.log.Warn("audit chain refused", "workstation", ws.Code, "break", brk.Error())
+	} else if err != nil {
+		return err
+	}
+	if got > lastAudit {
+		lastAudit = got
+	}
+	resp.AckedSeq, resp.AckedAuditSeq = last, lastAudit
+	return tx.SetPeer(ws.ID, last, lastAudit)
+}
+
+// applyOne checks and applies one change, then runs the server's own
+// reactions (definitive protocol numbers). With safe it works in a
+// savepoint, so a change that fails leaves nothing behind and is refused;
+// without, a failure after the checks returns errRetrySafe.
+func (s *Server) applyOne(tx BackendTx, ws store.Workstation, c store.Change, ops map[string]store.Operator, safe bool) (*store.Rejection, error) {
 	var rej *store.Rejection
-	err := tx.Savepoint(func() error {
+	wrote := false
+	run := func() error {
 		data, err := store.DecodeFields(c.Data)
 		if err != nil {
 			rej = &store.Rejection{OriginSeq: c.OriginSeq, Table: c.Table, RowID: c.RowID, Code: CodeInvalidChange, Reason: "Dati della modifica non leggibili"}
@@ -377,7 +452,8 @@ func (s *Server) applyOne(tx BackendTx, ws store.Workstation, c store.Change, op
 		if rej = s.check(tx, ws, c, data, ops); rej != nil {
 			return errors.New(rej.Code)
 		}
-		res, err := tx.ApplyRemote(c, store.ApplyOptions{RecordConflicts: true})
+		wrote = true
+		res, err := tx.ApplyRemoteFields(c, data, store.ApplyOptions{RecordConflicts: true, Forward: true})
 		if err != nil {
 			code, reason := CodeConstraint, "La modifica contrasta con i dati del server"
 			if errors.Is(err, store.ErrInvalidChange) {
@@ -390,11 +466,17 @@ func (s *Server) applyOne(tx BackendTx, ws store.Workstation, c store.Change, op
 			return s.numberRegistration(tx, c.RowID)
 		}
 		return nil
-	})
+	}
+	var err error
+	if safe {
+		err = tx.Savepoint(run)
+	} else if err = run(); err != nil && wrote {
+		return nil, errRetrySafe
+	}
 	if err != nil && rej == nil {
 		rej = &store.Rejection{OriginSeq: c.OriginSeq, Table: c.Table, RowID: c.RowID, Code: CodeConstraint, Reason: err.Error()}
 	}
-	return rej
+	return rej, nil
 }
 
 // numberRegistration gives a registration that just reached the server its

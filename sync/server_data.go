@@ -53,6 +53,10 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 		}
 		resp.Changes = append(resp.Changes, toWire(c))
 	}
+	if accepts(r, ContentTypeBatch) {
+		s.writeBatch(w, batch{Changes: resp.Changes, Cursor: resp.Cursor, More: resp.More})
+		return
+	}
 	writeJSON(w, http.StatusOK, resp, true)
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"image"
 	"image/png"
@@ -356,6 +357,52 @@ func TestServerRefusesBadInputAndKeepsTheRest(t *testing.T) {
 	}
 	if _, err := s.svc.DB().CitizenByCF(ctx, cf(t, "Gialli", "Eva", "1971-01-01")); err != nil {
 		t.Fatalf("change after the refused one was not applied: %v", err)
+	}
+
+	// A change that passes the checks but fails while it is being written
+	// (a delegation for citizens the server does not have: foreign key). The
+	// server applies batches without savepoints first; here it must undo the
+	// attempt and apply the batch again change by change, so that only the
+	// failing change is refused, with nothing of it left behind.
+	local, err := a.svc.DB().LocalChangesAfter(ctx, 0, 1_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := local[len(local)-1].OriginSeq + 1
+	change := func(seq int64, table, id, data string) Change {
+		return Change{TxID: "tx-forged", Table: table, RowID: id, Op: "insert", Data: json.RawMessage(data), HLC: a.svc.DB().Clock().Now().String(),
+			OperatorID: op.OperatorID, WorkstationID: a.svc.DB().WorkstationID(), OriginSeq: seq}
+	}
+	batch := PushRequest{Changes: []Change{
+		change(next, "citizens", "c-before", `{"surname":"Prima","name":"Ada","created_at":"t","updated_at":"t"}`),
+		change(next+1, "citizen_delegations", "d-broken", `{"citizen_id":"nessuno","delegate_id":"altro","created_at":"t","updated_at":"t"}`),
+		change(next+2, "citizens", "c-after", `{"surname":"Dopo","name":"Bea","created_at":"t","updated_at":"t"}`),
+	}}
+	body, _ := json.Marshal(batch)
+	req, _ = http.NewRequest(http.MethodPost, s.ts.URL+"/v1/push", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+a.client.cfg.Token)
+	req.Header.Set(HeaderSchema, strconv.Itoa(store.SchemaVersion()))
+	resp, err = hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pr PushResponse
+	if err := decodeResp(resp, &pr); err != nil {
+		t.Fatal(err)
+	}
+	if pr.AckedSeq != next+2 || len(pr.Rejected) != 1 || pr.Rejected[0].OriginSeq != next+1 || pr.Rejected[0].Code != CodeConstraint {
+		t.Fatalf("push response %+v", pr)
+	}
+	for _, id := range []string{"c-before", "c-after"} {
+		if _, err := s.svc.DB().Citizen(ctx, id); err != nil {
+			t.Errorf("citizen %s around the failing change: %v", id, err)
+		}
+	}
+	var n int
+	if err := s.svc.DB().Read(ctx, func(q store.Querier) error {
+		return q.QueryRow(`SELECT (SELECT count(*) FROM citizen_delegations) + (SELECT count(*) FROM sync_changes WHERE row_id = 'd-broken')`).Scan(&n)
+	}); err != nil || n != 0 {
+		t.Fatalf("the failing change left %d rows behind (%v)", n, err)
 	}
 }
 
