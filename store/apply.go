@@ -24,13 +24,17 @@ type ApplyOptions struct {
 	// serves its log to others (the server). A desk replica keeps only the
 	// change's origin, which is what makes applying it again a no-op.
 	Forward bool
+	// Unlogged writes no sync_changes row. Only for a caller that makes the
+	// change exactly-once by other means: a desk replica's pull, which
+	// applies a page only at the cursor it asked from and moves the cursor
+	// in the same transaction.
+	Unlogged bool
 }
 
 // ApplyResult says what applying a remote change did.
 type ApplyResult struct {
-	Duplicate bool     // already applied earlier: nothing done
-	Applied   []string // columns whose remote value won
-	Conflicts int      // conflict records written
+	Duplicate bool // already applied earlier: nothing done
+	Conflicts int  // conflict records written
 }
 
 // ErrInvalidChange marks a change that can never be applied (unknown table,
@@ -96,57 +100,79 @@ func (t *Tx) ApplyRemoteFields(c Change, data Fields, o ApplyOptions) (ApplyResu
 	}
 	// Recording the change first is also the duplicate check: (origin
 	// workstation, origin seq) is unique, so a change seen before inserts nothing.
-	r, err := t.exec(`INSERT INTO sync_changes (tx_id, tbl, row_id, op, data, hlc, operator_id, workstation_id, origin_seq, base) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	if !o.Unlogged {
+		r, err := t.exec(`INSERT INTO sync_changes (tx_id, tbl, row_id, op, data, hlc, operator_id, workstation_id, origin_seq, base) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (workstation_id, origin_seq) DO NOTHING`,
-		c.TxID, c.Table, c.RowID, c.Op, logged(c.Data, o.Forward), c.HLC, c.OperatorID, c.WorkstationID, c.OriginSeq, logged(c.Base, o.Forward))
-	if err != nil {
-		return res, fmt.Errorf("store: record remote change: %w", err)
-	}
-	if n, err := r.RowsAffected(); err != nil {
-		return res, fmt.Errorf("store: record remote change: %w", err)
-	} else if n == 0 {
-		res.Duplicate = true
-		return res, nil
+			c.TxID, c.Table, c.RowID, c.Op, logged(c.Data, o.Forward), c.HLC, c.OperatorID, c.WorkstationID, c.OriginSeq, logged(c.Base, o.Forward))
+		if err != nil {
+			return res, fmt.Errorf("store: record remote change: %w", err)
+		}
+		if n, err := r.RowsAffected(); err != nil {
+			return res, fmt.Errorf("store: record remote change: %w", err)
+		} else if n == 0 {
+			res.Duplicate = true
+			return res, nil
+		}
 	}
 	t.db.clock.Observe(remoteTS)
 
+	keys := make([]string, 0, len(data))
+	for k := range data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
 	switch {
 	case appendOnly[c.Table]:
-		if _, err := t.insertIfAbsent(c.Table, c.RowID, data); err != nil {
+		if _, err := t.insertIfAbsent(c.Table, c.RowID, keys, data); err != nil {
 			return res, err
-		}
-		for k := range data {
-			res.Applied = append(res.Applied, k)
 		}
 	case c.Op == "insert":
 		// Fast path: a row nobody has yet is inserted whole, with no reads.
-		inserted, err := t.insertIfAbsent(c.Table, c.RowID, data)
+		inserted, err := t.insertIfAbsent(c.Table, c.RowID, keys, data)
 		if err != nil {
 			return res, err
 		}
 		if !inserted {
-			if err := t.mergeFields(c, data, base, o, &res); err != nil {
+			if err := t.mergeFields(c, keys, data, base, o, &res); err != nil {
 				return res, err
 			}
 			break
 		}
-		versions := map[string]fieldVersion{}
-		for k, v := range data {
-			res.Applied = append(res.Applied, k)
-			if !emptyValue(v) {
-				versions[k] = fieldVersion{H: c.HLC, B: base[k]}
-			}
-		}
-		if err := t.writeVersions(c.Table, c.RowID, versions); err != nil {
+		if err := t.writeInsertVersions(c, keys, data, base); err != nil {
 			return res, err
 		}
 	default:
-		if err := t.mergeFields(c, data, base, o, &res); err != nil {
+		if err := t.mergeFields(c, keys, data, base, o, &res); err != nil {
 			return res, err
 		}
 	}
-	sort.Strings(res.Applied)
 	return res, nil
+}
+
+// writeInsertVersions records the field versions of a row just inserted
+// whole: every non-empty column was written by the change.
+func (t *Tx) writeInsertVersions(c Change, keys []string, data Fields, base map[string]string) error {
+	if len(base) == 0 {
+		// The common case: one version shared by the written columns.
+		written := make([]string, 0, len(keys))
+		for _, k := range keys {
+			if !emptyValue(data[k]) {
+				written = append(written, k)
+			}
+		}
+		if len(written) >= 2 {
+			if b, ok := encodeShared(c.HLC, written); ok {
+				return t.putVersions(c.Table, c.RowID, b)
+			}
+		}
+	}
+	versions := map[string]fieldVersion{}
+	for _, k := range keys {
+		if !emptyValue(data[k]) {
+			versions[k] = fieldVersion{H: c.HLC, B: base[k]}
+		}
+	}
+	return t.writeVersions(c.Table, c.RowID, versions)
 }
 
 // logged is what sync_changes keeps of a remote change's data or base: all
@@ -158,14 +184,11 @@ func logged(b json.RawMessage, forward bool) string {
 	return string(b)
 }
 
-// insertIfAbsent inserts the row unless its id exists; it reports whether it did.
-func (t *Tx) insertIfAbsent(table, id string, f Fields) (bool, error) {
-	keys := make([]string, 0, len(f))
-	for k := range f {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	args := []any{id}
+// insertIfAbsent inserts the row unless its id exists; it reports whether it
+// did. keys are f's columns, sorted.
+func (t *Tx) insertIfAbsent(table, id string, keys []string, f Fields) (bool, error) {
+	args := make([]any, 0, len(keys)+1)
+	args = append(args, id)
 	for _, k := range keys {
 		args = append(args, f[k])
 	}
@@ -202,12 +225,7 @@ func (t *Tx) currentValues(table, id string, keys []string) (map[string]any, boo
 	return out, true, nil
 }
 
-func (t *Tx) mergeFields(c Change, data Fields, base map[string]string, o ApplyOptions, res *ApplyResult) error {
-	keys := make([]string, 0, len(data))
-	for k := range data {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+func (t *Tx) mergeFields(c Change, keys []string, data Fields, base map[string]string, o ApplyOptions, res *ApplyResult) error {
 	current, exists, err := t.currentValues(c.Table, c.RowID, keys)
 	if err != nil {
 		return err
@@ -272,16 +290,16 @@ func (t *Tx) mergeFields(c Change, data Fields, base map[string]string, o ApplyO
 		}
 	}
 	if len(win) > 0 {
+		wkeys := make([]string, 0, len(win))
+		for k := range win {
+			wkeys = append(wkeys, k)
+		}
+		sort.Strings(wkeys)
 		if !exists {
-			if _, err := t.insertIfAbsent(c.Table, c.RowID, win); err != nil {
+			if _, err := t.insertIfAbsent(c.Table, c.RowID, wkeys, win); err != nil {
 				return err
 			}
 		} else {
-			wkeys := make([]string, 0, len(win))
-			for k := range win {
-				wkeys = append(wkeys, k)
-			}
-			sort.Strings(wkeys)
 			sets := make([]string, len(wkeys))
 			args := make([]any, 0, len(wkeys)+1)
 			for i, k := range wkeys {
@@ -292,9 +310,6 @@ func (t *Tx) mergeFields(c Change, data Fields, base map[string]string, o ApplyO
 			if _, err := t.exec(`UPDATE `+c.Table+` SET `+strings.Join(sets, ", ")+` WHERE id = ?`, args...); err != nil {
 				return fmt.Errorf("store: apply update to %s %s: %w", c.Table, c.RowID, err)
 			}
-		}
-		for k := range win {
-			res.Applied = append(res.Applied, k)
 		}
 	}
 	return t.writeVersions(c.Table, c.RowID, versions)

@@ -393,6 +393,10 @@ func (t *Tx) writeVersions(table, id string, v map[string]fieldVersion) error {
 	if err != nil {
 		return fmt.Errorf("store: encode versions: %w", err)
 	}
+	return t.putVersions(table, id, b)
+}
+
+func (t *Tx) putVersions(table, id string, b []byte) error {
 	if _, err := t.exec(`INSERT INTO sync_versions (tbl, row_id, versions) VALUES (?, ?, ?)
 		ON CONFLICT (tbl, row_id) DO UPDATE SET versions = excluded.versions`, table, id, string(b)); err != nil {
 		return fmt.Errorf("store: write versions of %s %s: %w", table, id, err)
@@ -581,6 +585,19 @@ func (db *DB) changes(ctx context.Context, where string, args ...any) ([]Change,
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// Meta reads a local (not replicated) setting inside the transaction.
+func (t *Tx) Meta(key string) (string, error) {
+	var v string
+	err := t.queryRow(`SELECT value FROM local_meta WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: read meta %s: %w", key, err)
+	}
+	return v, nil
 }
 
 // SetMeta writes a local (not replicated) setting inside the transaction, so

@@ -142,3 +142,24 @@ func decodeVersions(raw string) (map[string]fieldVersion, error) {
 	}
 	return v, nil
 }
+
+// encodeShared is encodeVersions for columns (sorted, at least two) that all
+// carry the version {h, ""}: what a row inserted whole stores.
+func encodeShared(h string, cols []string) ([]byte, bool) {
+	b := make([]byte, 0, 40+len(h)+len(cols)*16)
+	b = append(b, `{"=":{"h":`...)
+	var ok bool
+	if b, ok = appendPlain(b, h); !ok {
+		return nil, false
+	}
+	b = append(b, `,"b":"","c":[`...)
+	for i, c := range cols {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if b, ok = appendPlain(b, c); !ok {
+			return nil, false
+		}
+	}
+	return append(b, "]}}"...), true
+}

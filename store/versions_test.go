@@ -82,3 +82,20 @@ func TestVersionsFastEncodingIsJSONMarshal(t *testing.T) {
 		}
 	}
 }
+
+func TestSharedEncodingIsEncodeVersions(t *testing.T) {
+	h := "1767225600000-00000000-a"
+	cols := []string{"address_city", "email", "name", "surname"}
+	v := map[string]fieldVersion{}
+	for _, c := range cols {
+		v[c] = fieldVersion{H: h}
+	}
+	want, err := encodeVersions(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := encodeShared(h, cols)
+	if !ok || string(got) != string(want) {
+		t.Fatalf("encodeShared %s (%v), encodeVersions %s", got, ok, want)
+	}
+}

@@ -540,14 +540,15 @@ func (c *Client) pullAll(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type fetched struct {
-		b   batch
-		err error
+		b     batch
+		after int64
+		err   error
 	}
 	fetch := func(after int64) <-chan fetched {
 		ch := make(chan fetched, 1)
 		go func() {
 			b, err := c.fetchPull(ctx, after)
-			ch <- fetched{b, err}
+			ch <- fetched{b, after, err}
 		}()
 		return ch
 	}
@@ -562,10 +563,20 @@ func (c *Client) pullAll(ctx context.Context) error {
 			next = fetch(pr.Cursor)
 		}
 		var blobs []string
+		stale := false
 		err = c.db.Write(ctx, store.Actor{OperatorID: "sync"}, func(tx *store.Tx) error {
 			blobs = blobs[:0]
+			// A page is applied only on top of the cursor it was asked
+			// from, and the cursor moves in this same transaction: each
+			// change is applied exactly once, so none needs a log row.
+			if at, err := tx.Meta(MetaPullCursor); err != nil {
+				return err
+			} else if at != strconv.FormatInt(f.after, 10) && !(at == "" && f.after == 0) {
+				stale = true
+				return nil
+			}
 			for _, wc := range pr.Changes {
-				res, err := tx.ApplyRemote(fromWire(wc), store.ApplyOptions{})
+				res, err := tx.ApplyRemote(fromWire(wc), store.ApplyOptions{Unlogged: true})
 				if err != nil {
 					return fmt.Errorf("sync: apply %s %s from %s: %w", wc.Table, wc.RowID, wc.WorkstationID, err)
 				}
@@ -585,6 +596,13 @@ func (c *Client) pullAll(ctx context.Context) error {
 		})
 		if err != nil {
 			return err
+		}
+		if stale { // the cursor moved under the page: ask again from where it is
+			if cursor, err = c.metaInt(ctx, MetaPullCursor); err != nil {
+				return err
+			}
+			next = fetch(cursor)
+			continue
 		}
 		for _, sha := range blobs {
 			if err := c.downloadBlob(ctx, sha); err != nil {
