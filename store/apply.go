@@ -161,7 +161,7 @@ func (t *Tx) writeInsertVersions(c Change, keys []string, data Fields, base map[
 			}
 		}
 		if len(written) >= 2 {
-			if b, ok := encodeShared(c.HLC, written); ok {
+			if b, ok := encodeInserted(c.HLC, written, t.db.vcols[c.Table]); ok {
 				return t.putVersions(c.Table, c.RowID, b)
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -50,6 +51,7 @@ type DB struct {
 	wsID   string
 	wsCode string
 	cols   map[string]map[string]bool // replicated table -> its columns
+	vcols  map[string][]string        // replicated table -> its columns but id, sorted (field versions)
 
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt // prepared on the writer connection
@@ -271,7 +273,19 @@ func (db *DB) loadColumns(ctx context.Context) error {
 		}
 		db.cols[t][c] = true
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: read schema: %w", err)
+	}
+	db.vcols = map[string][]string{}
+	for t, cs := range db.cols {
+		for c := range cs {
+			if c != "id" {
+				db.vcols[t] = append(db.vcols[t], c)
+			}
+		}
+		sort.Strings(db.vcols[t])
+	}
+	return nil
 }
 
 // ReplicatedTables lists the tables whose rows travel through sync.

@@ -381,7 +381,7 @@ func (t *Tx) readVersions(table, id string) (map[string]fieldVersion, error) {
 	case err != nil:
 		return nil, fmt.Errorf("store: read versions of %s %s: %w", table, id, err)
 	}
-	v, err := decodeVersions(raw)
+	v, err := decodeVersions(raw, t.db.vcols[table])
 	if err != nil {
 		return nil, fmt.Errorf("store: decode versions of %s %s: %w", table, id, err)
 	}
@@ -389,7 +389,7 @@ func (t *Tx) readVersions(table, id string) (map[string]fieldVersion, error) {
 }
 
 func (t *Tx) writeVersions(table, id string, v map[string]fieldVersion) error {
-	b, err := encodeVersions(v)
+	b, err := encodeVersions(v, t.db.vcols[table])
 	if err != nil {
 		return fmt.Errorf("store: encode versions: %w", err)
 	}

@@ -2,25 +2,36 @@ package store
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
 )
 
 // sharedKey holds, in the stored JSON of a row's field versions, the version
 // that most columns share (typically all columns written by the row's
-// insert) with the list of those columns: {"=": {"h":…, "b":…, "c":[…]}}.
-// Other columns keep their own entry. A row of twenty columns written
-// together stores one version instead of twenty (the initial copy of a
-// large registry shrinks accordingly). "=" is never a column name; rows
-// written before this encoding decode unchanged.
+// insert) and which columns share it, in one of two forms:
+//
+//	{"=": {"h":…, "b":…, "c":[columns that share it]}}
+//	{"=": {"h":…, "b":…, "x":[columns of the table that do not]}}
+//
+// In the "x" form the version belongs to every column of the table (but id)
+// that has no entry of its own and is not listed: a row inserted whole lists
+// only its few empty columns instead of its twenty written ones. The
+// encoder picks the shorter form; every replica that syncs runs the same
+// schema version (the handshake refuses others), so all read "every
+// column" alike. Other columns keep their own entry. "=" is never a column
+// name; rows written before these encodings decode unchanged.
 const sharedKey = "="
 
 type sharedVersion struct {
 	H string   `json:"h"`
 	B string   `json:"b"`
-	C []string `json:"c"`
+	C []string `json:"c,omitempty"`
+	X []string `json:"x,omitempty"`
 }
 
-func encodeVersions(v map[string]fieldVersion) ([]byte, error) {
+// encodeVersions encodes a row's field versions. all is the table's
+// versioned columns, sorted (nil: use only the "c" form).
+func encodeVersions(v map[string]fieldVersion, all []string) ([]byte, error) {
 	groups := map[fieldVersion][]string{}
 	for col, fv := range v {
 		groups[fv] = append(groups[fv], col)
@@ -33,63 +44,126 @@ func encodeVersions(v map[string]fieldVersion) ([]byte, error) {
 		}
 	}
 	if bestN < 2 {
-		best = fieldVersion{}
+		b, err := appendVersions(nil, v, fieldVersion{}, nil, nil)
+		if err != nil {
+			return json.Marshal(v)
+		}
+		return b, nil
 	}
-	keys := make([]string, 0, len(v)-bestN+1)
+	cols := groups[best]
+	sort.Strings(cols)
+	var except []string
+	useX := false
+	if all != nil {
+		except, useX = exceptColumns(all, cols, v)
+	}
+	own := make(map[string]fieldVersion, len(v)-bestN)
 	for col, fv := range v {
-		if bestN < 2 || fv != best {
-			keys = append(keys, col)
+		if fv != best {
+			own[col] = fv
 		}
 	}
-	var cols []string
-	if bestN >= 2 {
-		cols = groups[best]
-		sort.Strings(cols)
+	sv := sharedVersion{H: best.H, B: best.B, C: cols}
+	if useX {
+		sv.C, sv.X = nil, except
+	}
+	b, err := appendVersions(nil, own, best, sv.C, sv.X)
+	if err != nil {
+		out := make(map[string]any, len(own)+1)
+		for k, fv := range own {
+			out[k] = fv
+		}
+		out[sharedKey] = sv
+		return json.Marshal(out)
+	}
+	return b, nil
+}
+
+// exceptColumns returns the columns of all that are neither in shared nor
+// have a version in v, and whether the "x" form is the shorter one (it is
+// only usable when every shared column is a column of the table).
+func exceptColumns(all, shared []string, v map[string]fieldVersion) ([]string, bool) {
+	except := []string{}
+	i, inTable := 0, 0
+	for _, c := range all {
+		for i < len(shared) && shared[i] < c {
+			i++
+		}
+		if i < len(shared) && shared[i] == c {
+			inTable++
+			continue
+		}
+		if _, ok := v[c]; !ok {
+			except = append(except, c)
+		}
+	}
+	return except, inTable == len(shared) && len(except) < len(shared)
+}
+
+// appendVersions writes the JSON encoding (the bytes json.Marshal writes
+// for the equivalent map: sorted keys, struct field order) directly, for
+// the common case where every name and clock is plain ASCII; it fails
+// otherwise and the caller goes through encoding/json.
+func appendVersions(b []byte, own map[string]fieldVersion, shared fieldVersion, c, x []string) ([]byte, error) {
+	hasShared := c != nil || x != nil
+	keys := make([]string, 0, len(own)+1)
+	for k := range own {
+		keys = append(keys, k)
+	}
+	if hasShared {
 		keys = append(keys, sharedKey)
 	}
 	sort.Strings(keys)
-	// The same bytes json.Marshal writes for the map, written directly: this
-	// runs for every applied change. Columns and clocks are plain ASCII; any
-	// other string goes through encoding/json.
-	b := make([]byte, 0, 64+len(keys)*48+len(cols)*16)
+	if b == nil {
+		b = make([]byte, 0, 64+len(keys)*48+(len(c)+len(x))*16)
+	}
+	ok := true
+	str := func(s string) {
+		if ok {
+			b, ok = appendPlain(b, s)
+		}
+	}
+	list := func(name string, l []string) {
+		b = append(b, `,"`+name+`":[`...)
+		for j, s := range l {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			str(s)
+		}
+		b = append(b, ']')
+	}
 	b = append(b, '{')
 	for i, k := range keys {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		var ok bool
-		if b, ok = appendPlain(b, k); !ok {
-			return encodeVersionsSlow(v, best, bestN, cols)
-		}
-		b = append(b, ':')
-		fv := v[k]
+		str(k)
+		fv := own[k]
 		if k == sharedKey {
-			fv = best
+			fv = shared
 		}
-		b = append(b, `{"h":`...)
-		if b, ok = appendPlain(b, fv.H); !ok {
-			return encodeVersionsSlow(v, best, bestN, cols)
-		}
+		b = append(b, `:{"h":`...)
+		str(fv.H)
 		b = append(b, `,"b":`...)
-		if b, ok = appendPlain(b, fv.B); !ok {
-			return encodeVersionsSlow(v, best, bestN, cols)
-		}
+		str(fv.B)
 		if k == sharedKey {
-			b = append(b, `,"c":[`...)
-			for j, c := range cols {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				if b, ok = appendPlain(b, c); !ok {
-					return encodeVersionsSlow(v, best, bestN, cols)
-				}
+			if c != nil {
+				list("c", c)
+			} else {
+				list("x", x)
 			}
-			b = append(b, ']')
 		}
 		b = append(b, '}')
 	}
-	return append(b, '}'), nil
+	b = append(b, '}')
+	if !ok {
+		return nil, errNotPlain
+	}
+	return b, nil
 }
+
+var errNotPlain = fmt.Errorf("store: not plain ASCII")
 
 // appendPlain appends s as a JSON string if it needs no escaping.
 func appendPlain(b []byte, s string) ([]byte, bool) {
@@ -103,35 +177,35 @@ func appendPlain(b []byte, s string) ([]byte, bool) {
 	return append(b, '"'), true
 }
 
-func encodeVersionsSlow(v map[string]fieldVersion, best fieldVersion, bestN int, cols []string) ([]byte, error) {
-	if bestN < 2 {
-		return json.Marshal(v)
-	}
-	out := make(map[string]any, len(v)-bestN+1)
-	out[sharedKey] = sharedVersion{H: best.H, B: best.B, C: cols}
-	for col, fv := range v {
-		if fv != best {
-			out[col] = fv
+// encodeInserted is encodeVersions for a row inserted whole: the written
+// columns (sorted, at least two) all carry {h, ""}.
+func encodeInserted(h string, written, all []string) ([]byte, bool) {
+	var c, x []string = written, nil
+	if all != nil {
+		if except, useX := exceptColumns(all, written, nil); useX {
+			c, x = nil, except
 		}
 	}
-	return json.Marshal(out)
+	b, err := appendVersions(nil, nil, fieldVersion{H: h}, c, x)
+	return b, err == nil
 }
 
-func decodeVersions(raw string) (map[string]fieldVersion, error) {
+// decodeVersions decodes what encodeVersions wrote; all is the table's
+// versioned columns, sorted (needed by the "x" form).
+func decodeVersions(raw string, all []string) (map[string]fieldVersion, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(raw), &m); err != nil {
 		return nil, err
 	}
-	v := make(map[string]fieldVersion, len(m))
+	v := make(map[string]fieldVersion, len(m)+len(all))
+	var shared *sharedVersion
 	for k, r := range m {
 		if k == sharedKey {
 			var sv sharedVersion
 			if err := json.Unmarshal(r, &sv); err != nil {
 				return nil, err
 			}
-			for _, c := range sv.C {
-				v[c] = fieldVersion{H: sv.H, B: sv.B}
-			}
+			shared = &sv
 			continue
 		}
 		var fv fieldVersion
@@ -140,26 +214,24 @@ func decodeVersions(raw string) (map[string]fieldVersion, error) {
 		}
 		v[k] = fv
 	}
+	if shared == nil {
+		return v, nil
+	}
+	fv := fieldVersion{H: shared.H, B: shared.B}
+	if shared.C != nil {
+		for _, c := range shared.C {
+			v[c] = fv
+		}
+		return v, nil
+	}
+	except := make(map[string]bool, len(shared.X))
+	for _, c := range shared.X {
+		except[c] = true
+	}
+	for _, c := range all {
+		if _, own := v[c]; !own && !except[c] {
+			v[c] = fv
+		}
+	}
 	return v, nil
-}
-
-// encodeShared is encodeVersions for columns (sorted, at least two) that all
-// carry the version {h, ""}: what a row inserted whole stores.
-func encodeShared(h string, cols []string) ([]byte, bool) {
-	b := make([]byte, 0, 40+len(h)+len(cols)*16)
-	b = append(b, `{"=":{"h":`...)
-	var ok bool
-	if b, ok = appendPlain(b, h); !ok {
-		return nil, false
-	}
-	b = append(b, `,"b":"","c":[`...)
-	for i, c := range cols {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		if b, ok = appendPlain(b, c); !ok {
-			return nil, false
-		}
-	}
-	return append(b, "]}}"...), true
 }

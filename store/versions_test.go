@@ -1,101 +1,78 @@
 package store
 
 import (
-	"sort"
+	"encoding/json"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 )
 
+var testColumns = []string{"a", "b", "c", "d", "e", "email", "f", "g", "h", "i", "j", "k", "l", "m", "n", "name", "o", "p", "phone", "q", "r", "s", "surname", "t"}
+
 func TestVersionsEncodingRoundTripAndSize(t *testing.T) {
 	h1, h2 := "1767225600000-00000000-a", "1767225600001-00000000-b"
+	most := map[string]fieldVersion{}
+	for _, c := range testColumns[:20] {
+		most[c] = fieldVersion{H: h1}
+	}
+	most["phone"] = fieldVersion{H: h2, B: h1}
 	cases := []map[string]fieldVersion{
 		{},
 		{"surname": {H: h1}},
 		{"surname": {H: h1}, "name": {H: h1}, "email": {H: h1}, "phone": {H: h2, B: h1}},
 		{"a": {H: h1}, "b": {H: h2}},
+		{"a": {H: h1}, "b": {H: h1}, "c<": {H: h2}},       // escaped by encoding/json
+		{"a": {H: "città"}, "b": {H: "città"}, "c": {H: h2}}, // not plain ASCII
+		most,
 	}
-	for _, v := range cases {
-		b, err := encodeVersions(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := decodeVersions(string(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d := cmp.Diff(v, got); d != "" {
-			t.Errorf("round trip of %v (-want +got):\n%s", v, d)
+	for _, all := range [][]string{nil, testColumns} {
+		for _, v := range cases {
+			b, err := encodeVersions(v, all)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := decodeVersions(string(b), all)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(v, got); d != "" {
+				t.Errorf("round trip of %v as %s (-want +got):\n%s", v, b, d)
+			}
+			if !json.Valid(b) {
+				t.Errorf("not JSON: %s", b)
+			}
 		}
 	}
-	// Rows written before the compact encoding still decode.
+	// Rows written before the compact encodings still decode.
 	old := `{"surname":{"h":"` + h1 + `","b":""},"name":{"h":"` + h2 + `","b":"` + h1 + `"}}`
-	got, err := decodeVersions(old)
-	if err != nil || got["name"].B != h1 || got["surname"].H != h1 {
+	got, err := decodeVersions(old, testColumns)
+	if err != nil || got["name"].B != h1 || got["surname"].H != h1 || len(got) != 2 {
 		t.Fatalf("old format: %v %v", got, err)
 	}
-	// Twenty columns written together store one version.
-	many := map[string]fieldVersion{}
-	for _, c := range []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r", "s", "t"} {
-		many[c] = fieldVersion{H: h1}
-	}
-	b, _ := encodeVersions(many)
-	if len(b) > 200 {
+	// Twenty columns written together store one version and list the few
+	// columns that do not share it.
+	b, _ := encodeVersions(most, testColumns)
+	if len(b) > 160 {
 		t.Fatalf("compact encoding is %d bytes: %s", len(b), b)
 	}
 }
 
-func TestVersionsFastEncodingIsJSONMarshal(t *testing.T) {
-	h1, h2 := "1767225600000-00000000-a", "1767225600001-00000000-b"
-	cases := []map[string]fieldVersion{
-		{},
-		{"surname": {H: h1}},
-		{"surname": {H: h1}, "name": {H: h1}, "email": {H: h1}, "phone": {H: h2, B: h1}},
-		{"a": {H: h1}, "b": {H: h2}},
-		{"a": {H: h1}, "b": {H: h1}, "c<": {H: h2}},          // escaped by encoding/json
-		{"a": {H: "città"}, "b": {H: "città"}, "c": {H: h2}}, // not plain ASCII
-	}
-	for _, v := range cases {
-		fast, err := encodeVersions(v)
-		if err != nil {
-			t.Fatal(err)
+func TestInsertedEncodingIsEncodeVersions(t *testing.T) {
+	h := "1767225600000-00000000-a"
+	for _, cols := range [][]string{{"email", "name", "surname"}, testColumns[:18], testColumns} {
+		v := map[string]fieldVersion{}
+		for _, c := range cols {
+			v[c] = fieldVersion{H: h}
 		}
-		groups := map[fieldVersion][]string{}
-		for c, fv := range v {
-			groups[fv] = append(groups[fv], c)
-		}
-		var best fieldVersion
-		bestN := 0
-		for fv, cols := range groups {
-			if len(cols) > bestN || (len(cols) == bestN && (fv.H > best.H || fv.H == best.H && fv.B > best.B)) {
-				best, bestN = fv, len(cols)
+		for _, all := range [][]string{nil, testColumns} {
+			want, err := encodeVersions(v, all)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok := encodeInserted(h, cols, all)
+			if !ok || string(got) != string(want) {
+				t.Fatalf("encodeInserted %s (%v), encodeVersions %s", got, ok, want)
 			}
 		}
-		cols := groups[best]
-		sort.Strings(cols)
-		slow, err := encodeVersionsSlow(v, best, bestN, cols)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(fast) != string(slow) {
-			t.Errorf("fast %s\nslow %s", fast, slow)
-		}
-	}
-}
-
-func TestSharedEncodingIsEncodeVersions(t *testing.T) {
-	h := "1767225600000-00000000-a"
-	cols := []string{"address_city", "email", "name", "surname"}
-	v := map[string]fieldVersion{}
-	for _, c := range cols {
-		v[c] = fieldVersion{H: h}
-	}
-	want, err := encodeVersions(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, ok := encodeShared(h, cols)
-	if !ok || string(got) != string(want) {
-		t.Fatalf("encodeShared %s (%v), encodeVersions %s", got, ok, want)
 	}
 }
