@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -82,7 +83,12 @@ func InstallSnapshot(ctx context.Context, dbPath string, cfg Config) error {
 		return fmt.Errorf("sync: snapshot file: %w", err)
 	}
 	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(f, h), resp.Body); err != nil {
+	bw := bufio.NewWriterSize(f, 4<<20)
+	_, err = io.Copy(io.MultiWriter(bw, h), resp.Body)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
 		f.Close()
 		os.Remove(tmp)
 		return fmt.Errorf("sync: download snapshot: %w", err)

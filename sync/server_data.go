@@ -279,7 +279,7 @@ func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(HeaderBlobSize, strconv.FormatInt(fi.Size(), 10)) // not Content-Length: trailers need chunked encoding
 	w.Header().Set(HeaderCursor, strconv.FormatInt(cursor, 10))
 	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(w, h), f); err != nil {
+	if _, err := io.CopyBuffer(io.MultiWriter(w, h), f, make([]byte, 1<<20)); err != nil {
 		s.log.Warn("snapshot send", "err", err)
 		return
 	}
