@@ -242,8 +242,22 @@ func (t *Tx) RowConfidential(table, rowID string, data Fields) (bool, error) {
 	return RowConfidentialQ(t, table, rowID, data)
 }
 
+// MayBeConfidential reports whether rows of table can belong to a
+// confidential record (RowConfidential is false for every other table).
+func MayBeConfidential(table string) bool {
+	switch table {
+	case "applications", "application_attachments", "application_history",
+		"protocol_registrations", "protocol_documents", "protocol_numbers", "protocol_annulments", "notifications":
+		return true
+	}
+	return false
+}
+
 // RowConfidentialQ is RowConfidential on any Querier.
 func RowConfidentialQ(qr Querier, table, rowID string, data Fields) (bool, error) {
+	if !MayBeConfidential(table) {
+		return false, nil
+	}
 	q := ""
 	arg := rowID
 	switch table {
@@ -270,6 +284,18 @@ func RowConfidentialQ(qr Querier, table, rowID string, data Fields) (bool, error
 			q = `SELECT confidential FROM protocol_registrations WHERE id = ?`
 		} else {
 			q = `SELECT r.confidential FROM protocol_registrations r JOIN ` + table + ` x ON x.registration_id = r.id WHERE x.id = ?`
+		}
+	case "notifications":
+		// A notification about a registration tells its subject: it is as
+		// confidential as the registration.
+		if rt, ok := data["ref_table"].(string); ok {
+			if rt != "protocol_registrations" {
+				return false, nil
+			}
+			arg, _ = data["ref_id"].(string)
+			q = `SELECT confidential FROM protocol_registrations WHERE id = ?`
+		} else {
+			q = `SELECT r.confidential FROM protocol_registrations r JOIN notifications n ON n.ref_id = r.id AND n.ref_table = 'protocol_registrations' WHERE n.id = ?`
 		}
 	default:
 		return false, nil

@@ -72,6 +72,9 @@ func (b SQLiteBackend) Confidential(ctx context.Context, changes []store.Change)
 	out := make([]bool, len(changes))
 	err := b.DB.Read(ctx, func(q store.Querier) error {
 		for i, c := range changes {
+			if !store.MayBeConfidential(c.Table) {
+				continue
+			}
 			data, err := store.DecodeFields(c.Data)
 			if err != nil {
 				return err

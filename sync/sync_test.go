@@ -468,3 +468,92 @@ func TestOnlineProtocolGetsDefinitiveNumberAtOnce(t *testing.T) {
 		t.Fatalf("offline protocol: %v %+v", err, res2)
 	}
 }
+
+// A confidential application filed in an interview room reaches the server
+// and the other confidential workstation, but nothing of it — application,
+// history, registration, documents, definitive number, the citizen's
+// notification (its text names the application) — reaches a desk replica.
+func TestConfidentialRecordsNeverReachADesk(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	room := enroll(t, s, "COLL01", true)
+	room2 := enroll(t, s, "COLL02", true)
+	desk1 := enroll(t, s, "DESK01", false)
+	op := login(t, room.svc, "colloqui")
+	x, err := room.svc.SaveCitizen(ctx, op, citizen.Citizen{Surname: "Greco", Name: "Francesca", CodiceFiscale: cf(t, "Greco", "Francesca", "1965-01-25"), Email: "f.greco@example.it"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, _ := room.svc.Catalog(ctx)
+	p, _ := cat.Procedure("contributo-economico")
+	if !p.Confidential {
+		t.Fatal("the demo's contributo-economico is not confidential")
+	}
+	app, err := room.svc.NewApplication(ctx, op, p.ID, x.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := fill(p, x)
+	values["provincia_residenza"] = "BS"
+	if err := room.svc.SaveDraft(ctx, op, app.ID, values, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := room.svc.AddAttachment(ctx, op, app.ID, "attestazione_isee", "isee.pdf", strings.NewReader("%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"), false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := room.svc.AddAttachment(ctx, op, app.ID, "documento_identita", "documento.png", bytes.NewReader(pngBytes(10)), false); err != nil {
+		t.Fatal(err)
+	}
+	queriesAtt := `SELECT count(*) FROM application_attachments WHERE application_id = ?`
+	if p, err := room.svc.MarkComplete(ctx, op, app.ID); err != nil || len(p) > 0 {
+		t.Fatalf("complete: %v %v", err, p)
+	}
+	res, err := room.svc.ProtocolApplication(ctx, op, app.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	room.sync(t)
+	room.sync(t)
+	room2.sync(t)
+	desk1.sync(t)
+
+	count := func(db *store.DB, q string, args ...any) int {
+		var n int
+		if err := db.Read(ctx, func(qr store.Querier) error { return qr.QueryRow(q, args...).Scan(&n) }); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	queries := map[string]string{
+		"applications":            `SELECT count(*) FROM applications WHERE id = ?`,
+		"application_history":     `SELECT count(*) FROM application_history WHERE application_id = ?`,
+		"application_attachments": queriesAtt,
+		"protocol_registrations":  `SELECT count(*) FROM protocol_registrations WHERE application_id = ?`,
+		"protocol_documents":      `SELECT count(*) FROM protocol_documents WHERE registration_id IN (SELECT id FROM protocol_registrations WHERE application_id = ?)`,
+		"protocol_numbers":        `SELECT count(*) FROM protocol_numbers WHERE registration_id = '` + res.Registration.ID + `' AND ? <> ''`,
+		"notifications":           `SELECT count(*) FROM notifications WHERE ref_id = '` + res.Registration.ID + `' AND ? <> ''`,
+		"sync_versions (the app)": `SELECT count(*) FROM sync_versions WHERE row_id = ?`,
+	}
+	for what, q := range queries {
+		if n := count(s.svc.DB(), q, app.ID); n == 0 {
+			t.Errorf("server has no %s", what)
+		}
+		if n := count(room2.svc.DB(), q, app.ID); n == 0 && what != "sync_versions (the app)" {
+			t.Errorf("the other interview room has no %s", what)
+		}
+		if n := count(desk1.svc.DB(), q, app.ID); n != 0 {
+			t.Errorf("the desk replica holds %d %s of a confidential application", n, what)
+		}
+	}
+	// The citizen is not confidential: every replica has them.
+	if _, err := desk1.svc.DB().Citizen(ctx, x.ID); err != nil {
+		t.Errorf("desk replica lacks the citizen: %v", err)
+	}
+	// A desk enrolled now gets an initial copy with the same scope.
+	late := enroll(t, s, "DESK02", false)
+	for what, q := range queries {
+		if n := count(late.svc.DB(), q, app.ID); n != 0 {
+			t.Errorf("the initial copy of a desk holds %d %s of a confidential application", n, what)
+		}
+	}
+}
