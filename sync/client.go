@@ -376,9 +376,13 @@ func (c *Client) preparePush(ctx context.Context, seq, auditSeq int64) pushBatch
 	return p
 }
 
-// pushAll sends every pending local change. While the server applies one
-// batch the next is read and encoded (the two cores work at once); it is
-// used only if the server acknowledged exactly what was sent.
+// pushAll sends every pending local change. Two batches are in flight at
+// once: while the server applies one, the next is read, encoded, its
+// attachments uploaded and the batch sent (the server applies a
+// workstation's batches in order, see Server.awaitTurn). Responses are
+// handled in order; when one acknowledges less than its batch held, the
+// batch behind it is awaited and the push starts again from what the
+// server acknowledged.
 func (c *Client) pushAll(ctx context.Context) error {
 	acked, err := c.metaInt(ctx, MetaPushed)
 	if err != nil {
@@ -388,63 +392,107 @@ func (c *Client) pushAll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	cur := c.preparePush(ctx, acked, auditSent)
 	for {
-		if cur.err != nil {
-			return cur.err
+		done, nextSeq, nextAudit, err := c.pushPipeline(ctx, acked, auditSent)
+		if err != nil || done {
+			return err
 		}
-		if cur.changes == 0 {
-			return nil
-		}
+		acked, auditSent = nextSeq, nextAudit
+	}
+}
+
+type pushResult struct {
+	b   pushBatch
+	pr  PushResponse
+	err error
+}
+
+// sendPush uploads a batch's attachments and posts it, in the background.
+func (c *Client) sendPush(ctx context.Context, b pushBatch) <-chan pushResult {
+	ch := make(chan pushResult, 1)
+	go func() {
+		res := pushResult{b: b}
+		defer func() { ch <- res }()
 		// Attachments go first, a few at a time (TLS and hashing use more
 		// than one core), so the server has them before the rows.
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(3)
-		for _, sha := range cur.blobs {
+		for _, sha := range b.blobs {
 			g.Go(func() error { return c.uploadBlob(gctx, sha) })
 		}
-		if err := g.Wait(); err != nil {
-			return err
+		if res.err = g.Wait(); res.err != nil {
+			return
 		}
-		next := make(chan pushBatch, 1)
-		go func(seq, audit int64) { next <- c.preparePush(ctx, seq, audit) }(cur.lastSeq, cur.lastAudit)
-		resp, err := c.do(ctx, http.MethodPost, "/v1/push", bytes.NewReader(cur.body),
+		resp, err := c.do(ctx, http.MethodPost, "/v1/push", bytes.NewReader(b.body),
 			map[string]string{"Content-Type": ContentTypeBatch, "Content-Encoding": "gzip"})
 		if err != nil {
-			return err
+			res.err = err
+			return
 		}
-		var pr PushResponse
-		if err := decodeResp(resp, &pr); err != nil {
-			return err
+		res.err = decodeResp(resp, &res.pr)
+	}()
+	return ch
+}
+
+// pushPipeline pushes from (acked, auditSent) until everything is sent
+// (done) or a response acknowledges less than its batch: then it returns
+// where to start again.
+func (c *Client) pushPipeline(ctx context.Context, acked, auditSent int64) (done bool, seq, audit int64, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var queue []<-chan pushResult
+	defer func() {
+		for _, ch := range queue {
+			<-ch // let the request behind finish before starting again
 		}
+	}()
+	cur := c.preparePush(ctx, acked, auditSent)
+	progressed := false
+	for {
+		// Keep two batches in flight.
+		for len(queue) < 2 && cur.err == nil && cur.changes > 0 {
+			queue = append(queue, c.sendPush(ctx, cur))
+			cur = c.preparePush(ctx, cur.lastSeq, cur.lastAudit)
+		}
+		if len(queue) == 0 {
+			return true, acked, auditSent, cur.err
+		}
+		res := <-queue[0]
+		queue = queue[1:]
+		if res.err != nil {
+			return false, acked, auditSent, res.err
+		}
+		pr := res.pr
+		newSeq, newAudit := max(acked, pr.AckedSeq), max(auditSent, pr.AckedAuditSeq)
+		if newSeq == acked && newAudit == auditSent && len(pr.Rejected) == 0 {
+			if progressed {
+				// The batch behind reached the server before the one in
+				// front (a retry, a slow connection): start again.
+				return false, acked, auditSent, nil
+			}
+			return false, acked, auditSent, fmt.Errorf("sync: server acknowledged nothing (acked %d)", pr.AckedSeq)
+		}
+		progressed = true
 		if err := c.db.Write(ctx, store.Actor{OperatorID: "sync"}, func(tx *store.Tx) error {
-			if err := tx.SetMeta(MetaPushed, strconv.FormatInt(pr.AckedSeq, 10)); err != nil {
+			if err := tx.SetMeta(MetaPushed, strconv.FormatInt(newSeq, 10)); err != nil {
 				return err
 			}
-			return tx.SetMeta(MetaAuditSent, strconv.FormatInt(pr.AckedAuditSeq, 10))
+			return tx.SetMeta(MetaAuditSent, strconv.FormatInt(newAudit, 10))
 		}); err != nil {
-			return err
+			return false, acked, auditSent, err
 		}
 		if len(pr.Rejected) > 0 {
 			c.update(func(s *State) { s.Rejected = append(s.Rejected, pr.Rejected...) })
 			if b, err := json.Marshal(c.State().Rejected); err == nil {
 				if err := c.db.SetMeta(ctx, MetaRejected, string(b)); err != nil {
-					return err
+					return false, acked, auditSent, err
 				}
 			}
 		}
-		if pr.AckedSeq <= acked && pr.AckedAuditSeq <= auditSent {
-			return fmt.Errorf("sync: server acknowledged nothing (acked %d)", pr.AckedSeq)
+		acked, auditSent = newSeq, newAudit
+		if pr.AckedSeq != res.b.lastSeq || pr.AckedAuditSeq != res.b.lastAudit {
+			return false, acked, auditSent, nil // start again from what the server has
 		}
-		prepared := <-next
-		if pr.AckedSeq == cur.lastSeq && pr.AckedAuditSeq == cur.lastAudit {
-			cur = prepared
-		} else {
-			cur = c.preparePush(ctx, pr.AckedSeq, pr.AckedAuditSeq)
-		}
-		acked, auditSent = pr.AckedSeq, pr.AckedAuditSeq
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	gosync "sync"
+	"time"
 
 	"sportello/internal/audit"
 	"sportello/internal/auth"
@@ -43,6 +44,69 @@ type Server struct {
 
 	upMu gosync.Mutex
 	ups  map[string]*uploadState
+
+	turnMu gosync.Mutex
+	turns  map[string]*pushTurns // workstation -> its pushes being handled
+}
+
+// pushTurns orders the pushes of one workstation that are on the server at
+// the same time (the client keeps two in flight): each waits for those that
+// start at a lower origin seq, so they are applied in origin order.
+type pushTurns struct {
+	firsts map[*int64]int64 // active pushes: their first origin seq
+	wake   chan struct{}    // closed when one ends
+}
+
+// awaitTurn registers a push of ws starting at first and waits until no
+// other push of ws with a lower first is being handled. The returned
+// function ends the push's turn.
+func (s *Server) awaitTurn(ctx context.Context, ws string, first int64) func() {
+	s.turnMu.Lock()
+	if s.turns == nil {
+		s.turns = map[string]*pushTurns{}
+	}
+	t := s.turns[ws]
+	if t == nil {
+		t = &pushTurns{firsts: map[*int64]int64{}, wake: make(chan struct{})}
+		s.turns[ws] = t
+	}
+	key := new(int64)
+	t.firsts[key] = first
+	s.turnMu.Unlock()
+	end := func() {
+		s.turnMu.Lock()
+		delete(t.firsts, key)
+		close(t.wake)
+		t.wake = make(chan struct{})
+		if len(t.firsts) == 0 {
+			delete(s.turns, ws)
+		}
+		s.turnMu.Unlock()
+	}
+	timeout := time.NewTimer(30 * time.Second) // a safety net: the DB decides anyway
+	defer timeout.Stop()
+	for {
+		s.turnMu.Lock()
+		ahead := false
+		for k, f := range t.firsts {
+			if k != key && f < first {
+				ahead = true
+				break
+			}
+		}
+		wake := t.wake
+		s.turnMu.Unlock()
+		if !ahead {
+			return end
+		}
+		select {
+		case <-wake:
+		case <-timeout.C:
+			return end
+		case <-ctx.Done():
+			return end
+		}
+	}
 }
 
 // NewServer returns the sync server. dataDir holds the partial uploads.
@@ -360,6 +424,9 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 			fail(w, http.StatusConflict, CodeBlobMissing, "Un allegato non è ancora arrivato al server", fmt.Errorf("blob %s", sha))
 			return
 		}
+	}
+	if len(req.Changes) > 0 {
+		defer s.awaitTurn(r.Context(), ws.ID, req.Changes[0].OriginSeq)()
 	}
 	// Most batches apply cleanly: the first attempt runs without a savepoint
 	// per change. A change that fails after it started writing could leave
