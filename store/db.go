@@ -72,6 +72,10 @@ func dsn(path string, o Options, readOnly bool) string {
 		// BEGIN IMMEDIATE: a write transaction takes the write lock at once,
 		// so it never fails half-way with SQLITE_BUSY on upgrade.
 		q.Add("_txlock", "immediate")
+		// The one writer keeps up to 64 MiB of pages: merging a batch of
+		// changes into tables keyed by random IDs touches pages all over
+		// them, and the default 2 MiB made it re-read them for each row.
+		q.Add("_pragma", "cache_size(-65536)")
 	}
 	return "file:" + filepath.ToSlash(path) + "?" + q.Encode()
 }

@@ -53,6 +53,12 @@ func (db *DB) Snapshot(ctx context.Context, path string, f SnapshotFor) (int64, 
 	if err := exec(`PRAGMA foreign_keys = OFF`); err != nil {
 		return 0, err
 	}
+	// Read the server's database through a memory map: copying tables and
+	// indexes in key order jumps around a file whose rows arrived in random
+	// key order, and one read call per page cost more than the copy.
+	if err := exec(`PRAGMA main.mmap_size = 68719476736`); err != nil {
+		return 0, err
+	}
 	if err := exec(`ATTACH DATABASE ? AS snap`, path); err != nil {
 		return 0, err
 	}

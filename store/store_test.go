@@ -139,6 +139,10 @@ func TestPragmas(t *testing.T) {
 	if _, err := db.r.Exec(`INSERT INTO local_meta VALUES ('x', 'y')`); err == nil {
 		t.Fatal("reader pool accepted a write")
 	}
+	var cache int
+	if err := db.w.QueryRow(`PRAGMA cache_size`).Scan(&cache); err != nil || cache != -65536 {
+		t.Fatalf("writer cache_size=%d err=%v", cache, err)
+	}
 }
 
 func TestPutRecordsOnlyChangedFieldsWithAudit(t *testing.T) {

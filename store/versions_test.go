@@ -21,7 +21,7 @@ func TestVersionsEncodingRoundTripAndSize(t *testing.T) {
 		{"surname": {H: h1}},
 		{"surname": {H: h1}, "name": {H: h1}, "email": {H: h1}, "phone": {H: h2, B: h1}},
 		{"a": {H: h1}, "b": {H: h2}},
-		{"a": {H: h1}, "b": {H: h1}, "c<": {H: h2}},       // escaped by encoding/json
+		{"a": {H: h1}, "b": {H: h1}, "c<": {H: h2}},          // escaped by encoding/json
 		{"a": {H: "città"}, "b": {H: "città"}, "c": {H: h2}}, // not plain ASCII
 		most,
 	}

@@ -1,7 +1,6 @@
 package sync
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -83,12 +82,7 @@ func InstallSnapshot(ctx context.Context, dbPath string, cfg Config) error {
 		return fmt.Errorf("sync: snapshot file: %w", err)
 	}
 	h := sha256.New()
-	bw := bufio.NewWriterSize(f, 4<<20)
-	_, err = io.Copy(io.MultiWriter(bw, h), resp.Body)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err != nil {
+	if err := pipedCopy(f, io.TeeReader(resp.Body, h)); err != nil {
 		f.Close()
 		os.Remove(tmp)
 		return fmt.Errorf("sync: download snapshot: %w", err)
@@ -157,4 +151,47 @@ func syncDirOf(path string) error {
 	defer d.Close()
 	d.Sync() // best effort: not supported on every platform
 	return nil
+}
+
+// pipedCopy copies r to w with the reading (here: TLS, hashing) and the
+// writing (the file system) on two goroutines, so a large download uses
+// both cores instead of taking turns on one.
+func pipedCopy(w io.Writer, r io.Reader) error {
+	const size = 4 << 20
+	free := make(chan []byte, 3)
+	for range 3 {
+		free <- make([]byte, size)
+	}
+	full := make(chan []byte, 3)
+	werr := make(chan error, 1)
+	go func() {
+		var err error
+		for b := range full {
+			if err == nil {
+				_, err = w.Write(b)
+			}
+			free <- b[:size]
+		}
+		werr <- err
+	}()
+	var rerr error
+	for {
+		b := <-free
+		n, err := io.ReadFull(r, b)
+		if n > 0 {
+			full <- b[:n]
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			rerr = err
+			break
+		}
+	}
+	close(full)
+	if err := <-werr; err != nil {
+		return err
+	}
+	return rerr
 }
