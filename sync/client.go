@@ -44,7 +44,7 @@ type Config struct {
 	Pin      string        // hex SHA-256 of the server certificate; "" = system CA verification
 	Interval time.Duration // between syncs when idle; default 15 s
 	HTTP     *http.Client  // optional; default pinned TLS client
-	Batch    int           // changes per push; default 2000
+	Batch    int           // changes per push; default 5000
 }
 
 // LoadConfig reads the sync settings stored in the replica ("" URL = not enrolled).
@@ -133,7 +133,7 @@ func NewClient(db *store.DB, blobs *store.Blobs, cfg Config) *Client {
 		cfg.Interval = 15 * time.Second
 	}
 	if cfg.Batch <= 0 {
-		cfg.Batch = 2000
+		cfg.Batch = 5000
 	}
 	hc := cfg.HTTP
 	if hc == nil {

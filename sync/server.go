@@ -32,7 +32,7 @@ import (
 const (
 	MaxPushBytes     = 64 << 20 // decompressed push body
 	MaxPullLimit     = 5000
-	DefaultPullLimit = 2000
+	DefaultPullLimit = 5000
 )
 
 // Server serves the sync endpoints over the server's replica.
