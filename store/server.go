@@ -329,15 +329,7 @@ func (t *Tx) OperatorByID(id string) (Operator, error) {
 
 // Setting reads a replicated setting's raw JSON value inside a transaction.
 func (t *Tx) Setting(key string) (string, error) {
-	var v string
-	err := t.queryRow(`SELECT value FROM settings WHERE id = ?`, key).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("store: read setting %s: %w", key, err)
-	}
-	return v, nil
+	return t.textByKey(`SELECT value FROM settings WHERE id = ?`, key, "setting")
 }
 
 // QueueProtocolNotification queues the message that tells the citizen the

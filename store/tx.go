@@ -589,13 +589,19 @@ func (db *DB) changes(ctx context.Context, where string, args ...any) ([]Change,
 
 // Meta reads a local (not replicated) setting inside the transaction.
 func (t *Tx) Meta(key string) (string, error) {
+	return t.textByKey(`SELECT value FROM local_meta WHERE key = ?`, key, "meta")
+}
+
+// textByKey runs a query that selects one text value by key inside the
+// transaction: "" when there is no such row.
+func (t *Tx) textByKey(query, key, what string) (string, error) {
 	var v string
-	err := t.queryRow(`SELECT value FROM local_meta WHERE key = ?`, key).Scan(&v)
+	err := t.queryRow(query, key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("store: read meta %s: %w", key, err)
+		return "", fmt.Errorf("store: read %s %s: %w", what, key, err)
 	}
 	return v, nil
 }
