@@ -29,6 +29,11 @@ type ApplyOptions struct {
 	// applies a page only at the cursor it asked from and moves the cursor
 	// in the same transaction.
 	Unlogged bool
+	// Stable is the stable horizon (Tx.StableHorizon). A write whose base
+	// for a field is empty, over a version older than the horizon, was
+	// made on a replica whose initial copy left that version out: it saw
+	// the value, so it is not concurrent with it.
+	Stable string
 }
 
 // ApplyResult says what applying a remote change did.
@@ -162,7 +167,7 @@ func (t *Tx) writeInsertVersions(c Change, keys []string, data Fields, base map[
 		}
 		if len(written) >= 2 {
 			if b, ok := encodeInserted(c.HLC, written, t.db.vcols[c.Table]); ok {
-				return t.putVersions(c.Table, c.RowID, b)
+				return t.putVersions(c.Table, c.RowID, b, c.HLC)
 			}
 		}
 	}
@@ -271,7 +276,8 @@ func (t *Tx) mergeFields(c Change, keys []string, data Fields, base map[string]s
 			remoteWins = local == "" || local == nil
 		}
 		// Concurrent: the later writer did not overwrite the earlier one's version.
-		concurrent := (remoteWins && base[k] != cur.H) || (!remoteWins && cur.B != c.HLC && cur.B < c.HLC)
+		sawStable := base[k] == "" && o.Stable != "" && cur.H < o.Stable
+		concurrent := (remoteWins && base[k] != cur.H && !sawStable) || (!remoteWins && cur.B != c.HLC && cur.B < c.HLC)
 		if concurrent && !sameValue(local, remote) && o.RecordConflicts && !bookkeeping[k] {
 			winVal, winTS, loseVal, loseTS, loser := remote, c.HLC, local, cur.H, originOf(cur.H)
 			if !remoteWins {

@@ -149,6 +149,51 @@ func (t *Tx) SetPeer(ws string, lastSeq, lastAudit int64) error {
 	return nil
 }
 
+// RaiseFloor records that every change workstation ws will still push has
+// a clock at least hlc (the floor only rises).
+func (t *Tx) RaiseFloor(ws, hlc string) error {
+	if _, err := t.exec(`INSERT INTO sync_peers (workstation_id, floor_hlc) VALUES (?, ?)
+		ON CONFLICT (workstation_id) DO UPDATE SET floor_hlc = max(floor_hlc, excluded.floor_hlc)`, ws, hlc); err != nil {
+		return fmt.Errorf("store: raise floor of %s: %w", ws, err)
+	}
+	return nil
+}
+
+// RaiseFloorToClock raises ws's floor to this replica's clock: used when the
+// server builds ws's initial copy, whose clock ws's next writes will pass.
+func (t *Tx) RaiseFloorToClock(ws string) error {
+	return t.RaiseFloor(ws, t.db.clock.Now().String())
+}
+
+// stableHorizonQuery: the lowest floor among the enrolled, active
+// workstations ("" when one of them has not reported a floor yet).
+const stableHorizonQuery = `SELECT COALESCE(min(COALESCE(p.floor_hlc, '')), '')
+	FROM workstations w LEFT JOIN sync_peers p ON p.workstation_id = w.id
+	WHERE w.active = 1 AND w.revoked_at = ''
+	  AND EXISTS (SELECT 1 FROM sync_tokens k WHERE k.workstation_id = w.id AND k.revoked_at = '')`
+
+// StableHorizon is the clock below which no write can still arrive: every
+// change any enrolled workstation will push has a clock at least this high
+// (and the server's own writes are later still). A field version older than
+// it loses to every future write, so a replica that does not know it
+// decides every merge as one that does. "" when unknown.
+func (t *Tx) StableHorizon() (string, error) {
+	var h string
+	if err := t.queryRow(stableHorizonQuery).Scan(&h); err != nil {
+		return "", fmt.Errorf("store: stable horizon: %w", err)
+	}
+	return h, nil
+}
+
+// StableHorizon is Tx.StableHorizon outside a transaction.
+func (db *DB) StableHorizon(ctx context.Context) (string, error) {
+	var h string
+	if err := db.r.QueryRowContext(ctx, stableHorizonQuery).Scan(&h); err != nil {
+		return "", fmt.Errorf("store: stable horizon: %w", err)
+	}
+	return h, nil
+}
+
 // Rejection is a change the server refused.
 type Rejection struct {
 	OriginSeq int64  `json:"origin_seq"`

@@ -14,6 +14,9 @@ type SnapshotFor struct {
 	WorkstationID   string
 	WorkstationCode string
 	Confidential    bool // the workstation may hold confidential records
+	// Stable is the stable horizon (Tx.StableHorizon): the field versions
+	// of rows whose every version is older are left out. "" keeps all.
+	Stable string
 }
 
 // Snapshot writes a ready database for a new workstation's initial copy: an
@@ -87,6 +90,15 @@ func (db *DB) Snapshot(ctx context.Context, path string, f SnapshotFor) (int64, 
 			"sync_versions": `NOT (tbl = 'applications' AND row_id IN (` + confApps + `))
 				AND NOT (tbl = 'protocol_registrations' AND row_id IN (` + confRegs + `))`,
 		}
+	}
+	if f.Stable != "" {
+		// Versions every future write beats: a replica without them merges
+		// exactly as one with them (Tx.StableHorizon).
+		w := `(max_hlc = '' OR max_hlc >= '` + strings.ReplaceAll(f.Stable, "'", "''") + `')`
+		if old, ok := filters["sync_versions"]; ok {
+			w = "(" + old + ") AND " + w
+		}
+		filters["sync_versions"] = w
 	}
 	// A table copied whole goes through SQLite's transfer optimisation,
 	// which copies its records and its index entries already in order: its

@@ -393,12 +393,18 @@ func (t *Tx) writeVersions(table, id string, v map[string]fieldVersion) error {
 	if err != nil {
 		return fmt.Errorf("store: encode versions: %w", err)
 	}
-	return t.putVersions(table, id, b)
+	newest := ""
+	for _, fv := range v {
+		newest = max(newest, fv.H)
+	}
+	return t.putVersions(table, id, b, newest)
 }
 
-func (t *Tx) putVersions(table, id string, b []byte) error {
-	if _, err := t.exec(`INSERT INTO sync_versions (tbl, row_id, versions) VALUES (?, ?, ?)
-		ON CONFLICT (tbl, row_id) DO UPDATE SET versions = excluded.versions`, table, id, string(b)); err != nil {
+// putVersions stores a row's encoded field versions and the newest clock
+// among them.
+func (t *Tx) putVersions(table, id string, b []byte, newest string) error {
+	if _, err := t.exec(`INSERT INTO sync_versions (tbl, row_id, versions, max_hlc) VALUES (?, ?, ?, ?)
+		ON CONFLICT (tbl, row_id) DO UPDATE SET versions = excluded.versions, max_hlc = excluded.max_hlc`, table, id, string(b), newest); err != nil {
 		return fmt.Errorf("store: write versions of %s %s: %w", table, id, err)
 	}
 	return nil
@@ -613,6 +619,28 @@ func (t *Tx) SetMeta(key, value string) error {
 		return fmt.Errorf("store: write meta %s: %w", key, err)
 	}
 	return nil
+}
+
+// PushFloor returns a clock that every change of this replica with origin
+// seq > acked, made or still to be made, has at least: the first such
+// change's, or the clock now when there is none. It runs as a write
+// transaction, so no local write is half-way through while it looks.
+func (db *DB) PushFloor(ctx context.Context, acked int64) (string, error) {
+	var floor string
+	err := db.Write(ctx, Actor{}, func(t *Tx) error {
+		floor = db.clock.Now().String()
+		var first string
+		err := t.queryRow(`SELECT hlc FROM sync_changes WHERE workstation_id = ? AND origin_seq > ? ORDER BY origin_seq LIMIT 1`, db.wsID, acked).Scan(&first)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("store: first pending change: %w", err)
+		}
+		floor = min(floor, first)
+		return nil
+	})
+	return floor, err
 }
 
 // LocalChangesAfter returns this replica's own changes with origin seq > after.

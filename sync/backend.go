@@ -25,6 +25,9 @@ type Backend interface {
 	// Snapshot writes a SQLite database file for a new workstation's initial
 	// copy and returns the feed position it corresponds to.
 	Snapshot(ctx context.Context, path string, f store.SnapshotFor) (int64, error)
+	// StableHorizon is the clock below which no write can still arrive
+	// (store.Tx.StableHorizon).
+	StableHorizon(ctx context.Context) (string, error)
 	// Update runs fn in one write transaction.
 	Update(ctx context.Context, actor store.Actor, fn func(BackendTx) error) error
 }
@@ -37,6 +40,9 @@ type BackendTx interface {
 	InsertToken(tokenHash, workstationID string) error
 	Peer(ws string) (lastSeq, lastAudit int64, err error)
 	SetPeer(ws string, lastSeq, lastAudit int64) error
+	RaiseFloor(ws, hlc string) error
+	RaiseFloorToClock(ws string) error
+	StableHorizon() (string, error)
 	InsertRejection(ws string, r store.Rejection) error
 	ImportAudit(ws string, entries []audit.Entry) (int64, error)
 	OperatorByID(id string) (store.Operator, error)
@@ -66,6 +72,10 @@ func (b SQLiteBackend) ChangesAfter(ctx context.Context, after int64, limit int)
 
 func (b SQLiteBackend) Snapshot(ctx context.Context, path string, f store.SnapshotFor) (int64, error) {
 	return b.DB.Snapshot(ctx, path, f)
+}
+
+func (b SQLiteBackend) StableHorizon(ctx context.Context) (string, error) {
+	return b.DB.StableHorizon(ctx)
 }
 
 func (b SQLiteBackend) Confidential(ctx context.Context, changes []store.Change) ([]bool, error) {

@@ -592,15 +592,19 @@ func (c *Client) pullAll(ctx context.Context) error {
 		after int64
 		err   error
 	}
-	fetch := func(after int64) <-chan fetched {
+	fetch := func(after int64, floor string) <-chan fetched {
 		ch := make(chan fetched, 1)
 		go func() {
-			b, err := c.fetchPull(ctx, after)
+			b, err := c.fetchPull(ctx, after, floor)
 			ch <- fetched{b, after, err}
 		}()
 		return ch
 	}
-	next := fetch(cursor)
+	floor, err := c.floor(ctx)
+	if err != nil {
+		return err
+	}
+	next := fetch(cursor, floor)
 	for {
 		f := <-next
 		if f.err != nil {
@@ -608,7 +612,7 @@ func (c *Client) pullAll(ctx context.Context) error {
 		}
 		pr := f.b
 		if pr.More {
-			next = fetch(pr.Cursor)
+			next = fetch(pr.Cursor, "")
 		}
 		var blobs []string
 		stale := false
@@ -649,7 +653,7 @@ func (c *Client) pullAll(ctx context.Context) error {
 			if cursor, err = c.metaInt(ctx, MetaPullCursor); err != nil {
 				return err
 			}
-			next = fetch(cursor)
+			next = fetch(cursor, "")
 			continue
 		}
 		for _, sha := range blobs {
@@ -663,10 +667,26 @@ func (c *Client) pullAll(ctx context.Context) error {
 	}
 }
 
-// fetchPull asks the server for the changes after the cursor, framed.
-func (c *Client) fetchPull(ctx context.Context, after int64) (batch, error) {
-	resp, err := c.do(ctx, http.MethodGet, fmt.Sprintf("/v1/pull?after=%d&limit=%d", after, DefaultPullLimit), nil,
-		map[string]string{"Accept": ContentTypeBatch, "Accept-Encoding": "gzip"})
+// floor is the clock every change this workstation will still push has at
+// least: its first change the server has not acknowledged, or, with none
+// pending, its clock now (every later write is later still). The server
+// keeps the lowest floor of all workstations as the stable horizon.
+func (c *Client) floor(ctx context.Context) (string, error) {
+	acked, err := c.metaInt(ctx, MetaPushed)
+	if err != nil {
+		return "", err
+	}
+	return c.db.PushFloor(ctx, acked)
+}
+
+// fetchPull asks the server for the changes after the cursor, framed; a
+// non-empty floor is reported to the server (Client.floor).
+func (c *Client) fetchPull(ctx context.Context, after int64, floor string) (batch, error) {
+	hdr := map[string]string{"Accept": ContentTypeBatch, "Accept-Encoding": "gzip"}
+	if floor != "" {
+		hdr[HeaderFloor] = floor
+	}
+	resp, err := c.do(ctx, http.MethodGet, fmt.Sprintf("/v1/pull?after=%d&limit=%d", after, DefaultPullLimit), nil, hdr)
 	if err != nil {
 		return batch{}, err
 	}

@@ -22,6 +22,7 @@ const (
 	HeaderSHA256    = "Sportello-SHA256"
 	HeaderCursor    = "Sportello-Cursor"
 	HeaderWorkstion = "Sportello-Workstation"
+	HeaderFloor     = "Sportello-Floor" // pull: every change the workstation will still push has a clock at least this
 )
 
 // Error codes returned in ErrorBody.Code.

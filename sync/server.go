@@ -461,6 +461,10 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, req PushRequest,
 	if err != nil {
 		return err
 	}
+	stable, err := tx.StableHorizon()
+	if err != nil {
+		return err
+	}
 	for _, wc := range req.Changes {
 		if wc.OriginSeq <= last {
 			continue // already applied: replay
@@ -469,7 +473,7 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, req PushRequest,
 			break // a gap: the client resends from last+1
 		}
 		c := fromWire(wc)
-		rej, err := s.applyOne(tx, ws, c, ops, safe)
+		rej, err := s.applyOne(tx, ws, c, ops, stable, safe)
 		if err != nil {
 			return err
 		}
@@ -504,7 +508,7 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, req PushRequest,
 // reactions (definitive protocol numbers). With safe it works in a
 // savepoint, so a change that fails leaves nothing behind and is refused;
 // without, a failure after the checks returns errRetrySafe.
-func (s *Server) applyOne(tx BackendTx, ws store.Workstation, c store.Change, ops map[string]store.Operator, safe bool) (*store.Rejection, error) {
+func (s *Server) applyOne(tx BackendTx, ws store.Workstation, c store.Change, ops map[string]store.Operator, stable string, safe bool) (*store.Rejection, error) {
 	var rej *store.Rejection
 	wrote := false
 	run := func() error {
@@ -520,7 +524,7 @@ func (s *Server) applyOne(tx BackendTx, ws store.Workstation, c store.Change, op
 			return errors.New(rej.Code)
 		}
 		wrote = true
-		res, err := tx.ApplyRemoteFields(c, data, store.ApplyOptions{RecordConflicts: true, Forward: true})
+		res, err := tx.ApplyRemoteFields(c, data, store.ApplyOptions{RecordConflicts: true, Forward: true, Stable: stable})
 		if err != nil {
 			code, reason := CodeConstraint, "La modifica contrasta con i dati del server"
 			if errors.Is(err, store.ErrInvalidChange) {

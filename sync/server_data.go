@@ -14,6 +14,7 @@ import (
 	"strconv"
 	gosync "sync"
 
+	"sportello/internal/hlc"
 	"sportello/store"
 )
 
@@ -28,6 +29,18 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 	if v := r.URL.Query().Get("limit"); v != "" {
 		if limit, err = strconv.Atoi(v); err != nil || limit <= 0 || limit > MaxPullLimit {
 			fail(w, http.StatusBadRequest, CodeBadRequest, "Limite non valido", err)
+			return
+		}
+	}
+	if v := r.Header.Get(HeaderFloor); v != "" {
+		if _, err := hlc.Parse(v); err != nil {
+			fail(w, http.StatusBadRequest, CodeBadRequest, "Orologio della postazione non valido", err)
+			return
+		}
+		if err := s.db.Update(r.Context(), store.Actor{OperatorID: "server"}, func(tx BackendTx) error {
+			return tx.RaiseFloor(ws.ID, v)
+		}); err != nil {
+			s.internal(w, err)
 			return
 		}
 	}
@@ -255,7 +268,21 @@ func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) {
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "snapshot.db")
-	cursor, err := s.db.Snapshot(r.Context(), path, store.SnapshotFor{WorkstationID: ws.ID, WorkstationCode: ws.Code, Confidential: ws.Confidential})
+	// The copy's clock is at least the server's clock now, and so will be
+	// every write the workstation makes: that is its floor. With it, the
+	// field versions every workstation is past stay out of the copy.
+	if err := s.db.Update(r.Context(), store.Actor{OperatorID: "server"}, func(tx BackendTx) error {
+		return tx.RaiseFloorToClock(ws.ID)
+	}); err != nil {
+		s.internal(w, err)
+		return
+	}
+	stable, err := s.db.StableHorizon(r.Context())
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
+	cursor, err := s.db.Snapshot(r.Context(), path, store.SnapshotFor{WorkstationID: ws.ID, WorkstationCode: ws.Code, Confidential: ws.Confidential, Stable: stable})
 	if err != nil {
 		s.log.Error("snapshot", "err", err)
 		s.internal(w, nil)

@@ -332,6 +332,20 @@ func TestServerRefusesBadInputAndKeepsTheRest(t *testing.T) {
 	if resp.StatusCode != http.StatusUnprocessableEntity || s.svc.Blobs().Has(wrong) {
 		t.Fatalf("mismatching blob: %d", resp.StatusCode)
 	}
+	// A pull that reports a clock that is not one.
+	req, _ = http.NewRequest(http.MethodGet, s.ts.URL+"/v1/pull?after=0", nil)
+	req.Header.Set("Authorization", "Bearer "+a.client.cfg.Token)
+	req.Header.Set(HeaderSchema, strconv.Itoa(store.SchemaVersion()))
+	req.Header.Set(HeaderFloor, "domani")
+	if resp, err = hc.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	var eb ErrorBody
+	json_decode(resp.Body, &eb)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || eb.Code != CodeBadRequest || eb.Message == "" {
+		t.Fatalf("bad floor: %d %+v", resp.StatusCode, eb)
+	}
 	if d := checksums(t, s.svc.DB()); !mapsEqual(d, before) {
 		t.Fatal("bad input changed the server's data")
 	}
@@ -554,6 +568,78 @@ func TestConfidentialRecordsNeverReachADesk(t *testing.T) {
 	for what, q := range queries {
 		if n := count(late.svc.DB(), q, app.ID); n != 0 {
 			t.Errorf("the initial copy of a desk holds %d %s of a confidential application", n, what)
+		}
+	}
+}
+
+// Field versions every workstation is past stay out of a new workstation's
+// initial copy; the new workstation still merges exactly like the others,
+// its edits of those fields are not taken for conflicts, and a truly
+// concurrent edit still is.
+func TestInitialCopyLeavesOutStableVersions(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	a := enroll(t, s, "DESK01", false)
+	b := enroll(t, s, "DESK02", false)
+	opA := login(t, a.svc, "sportello")
+	x, err := a.svc.SaveCitizen(ctx, opA, citizen.Citizen{Surname: "Fabbri", Name: "Elena", CodiceFiscale: cf(t, "Fabbri", "Elena", "1975-05-05"), Phone: "+39 333 0000001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.sync(t)
+	b.sync(t) // B reports a floor past A's insert
+	a.sync(t) // and so does A
+
+	versionsOf := func(db *store.DB) int {
+		var n int
+		if err := db.Read(ctx, func(q store.Querier) error {
+			return q.QueryRow(`SELECT count(*) FROM sync_versions WHERE tbl = 'citizens' AND row_id = ?`, x.ID).Scan(&n)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	c := enroll(t, s, "DESK03", false)
+	if versionsOf(s.svc.DB()) != 1 || versionsOf(c.svc.DB()) != 0 {
+		t.Fatalf("versions of the stable row: server %d, new workstation %d (want 1, 0)", versionsOf(s.svc.DB()), versionsOf(c.svc.DB()))
+	}
+	got, err := c.svc.DB().Citizen(ctx, x.ID)
+	if err != nil || got.Phone != x.Phone {
+		t.Fatalf("the row itself must be in the copy: %+v %v", got, err)
+	}
+
+	// C edits the e-mail: the server applies it and records no conflict.
+	opC := login(t, c.svc, "sportello")
+	got.Email = "elena@example.it"
+	if _, err := c.svc.SaveCitizen(ctx, opC, got); err != nil {
+		t.Fatal(err)
+	}
+	c.sync(t)
+	if n, _ := s.svc.DB().OpenConflicts(ctx); n != 0 {
+		t.Fatalf("an edit of a stable field was taken for a conflict (%d)", n)
+	}
+	// A and C change the phone without seeing each other: a conflict.
+	ga, _ := a.svc.DB().Citizen(ctx, x.ID)
+	ga.Phone = "+39 333 0000002"
+	if _, err := a.svc.SaveCitizen(ctx, opA, ga); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = c.svc.DB().Citizen(ctx, x.ID)
+	got.Phone = "+39 333 0000003"
+	if _, err := c.svc.SaveCitizen(ctx, opC, got); err != nil {
+		t.Fatal(err)
+	}
+	a.sync(t)
+	c.sync(t)
+	a.sync(t)
+	b.sync(t)
+	if n, _ := s.svc.DB().OpenConflicts(ctx); n != 1 {
+		t.Fatalf("concurrent edits of the phone: %d conflicts, want 1", n)
+	}
+	ss := checksums(t, s.svc.DB())
+	for name, r := range map[string]*replica{"A": a, "B": b, "C": c} {
+		if d := checksums(t, r.svc.DB()); !mapsEqual(d, ss) {
+			t.Errorf("%s differs from the server", name)
 		}
 	}
 }

@@ -369,7 +369,7 @@ func benchSnapshot(ctx context.Context, dir string, env *syncEnv, res *SyncResul
 		if err != nil {
 			return err
 		}
-		vs, err := tx.PrepareContext(ctx, `INSERT INTO sync_versions (tbl, row_id, versions) VALUES ('citizens', ?, ?)`)
+		vs, err := tx.PrepareContext(ctx, `INSERT INTO sync_versions (tbl, row_id, versions, max_hlc) VALUES ('citizens', ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -379,7 +379,8 @@ func benchSnapshot(ctx context.Context, dir string, env *syncEnv, res *SyncResul
 				return err
 			}
 			// The field versions the server keeps for a row inserted whole.
-			if _, err := vs.ExecContext(ctx, c.ID, `{"=":{"h":"1767225600000-00000000-`+serverID+`","b":"","x":["codice_fiscale","pec","privacy_consent","privacy_consent_at"]}}`); err != nil {
+			h := "1767225600000-00000000-" + serverID
+			if _, err := vs.ExecContext(ctx, c.ID, `{"=":{"h":"`+h+`","b":"","x":["codice_fiscale","pec","privacy_consent","privacy_consent_at"]}}`, h); err != nil {
 				return err
 			}
 		}
