@@ -164,11 +164,14 @@ func pipedCopy(w io.Writer, r io.Reader) error {
 	}
 	full := make(chan []byte, 3)
 	werr := make(chan error, 1)
+	failed := make(chan struct{}) // closed when a write fails: stop reading
 	go func() {
 		var err error
 		for b := range full {
 			if err == nil {
-				_, err = w.Write(b)
+				if _, err = w.Write(b); err != nil {
+					close(failed)
+				}
 			}
 			free <- b[:size]
 		}
@@ -176,7 +179,14 @@ func pipedCopy(w io.Writer, r io.Reader) error {
 	}()
 	var rerr error
 	for {
-		b := <-free
+		var b []byte
+		select {
+		case b = <-free:
+		case <-failed:
+		}
+		if b == nil {
+			break
+		}
 		n, err := io.ReadFull(r, b)
 		if n > 0 {
 			full <- b[:n]

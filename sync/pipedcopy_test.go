@@ -35,7 +35,11 @@ func TestPipedCopy(t *testing.T) {
 	if err := pipedCopy(io.Discard, iotest.TimeoutReader(bytes.NewReader(make([]byte, 10)))); err == nil {
 		t.Fatal("read error lost")
 	}
-	if err := pipedCopy(&failingWriter{}, bytes.NewReader(make([]byte, 20<<20))); err == nil {
+	src := bytes.NewReader(make([]byte, 200<<20))
+	if err := pipedCopy(&failingWriter{}, src); err == nil {
 		t.Fatal("write error lost")
+	}
+	if src.Len() == 0 {
+		t.Fatal("a failed write did not stop the download")
 	}
 }
