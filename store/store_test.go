@@ -420,3 +420,43 @@ func TestSameCodiceFiscaleTwiceIsListedNotRefused(t *testing.T) {
 		t.Fatalf("lookup not deterministic: %v %v", c.ID, err)
 	}
 }
+
+// Writes never checkpoint (the writer's automatic checkpoints are off); the
+// background checkpointer copies the WAL into the database file.
+func TestBackgroundCheckpoint(t *testing.T) {
+	db := openTest(t)
+	var auto int
+	if err := db.w.QueryRow(`PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil || auto != 0 {
+		t.Fatalf("writer wal_autocheckpoint=%d err=%v", auto, err)
+	}
+	before, err := os.Stat(db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		if err := db.Write(context.Background(), Actor{}, func(tx *Tx) error {
+			for j := 0; j < 50; j++ {
+				if _, err := tx.PutCitizen(citizen.Citizen{ID: fmt.Sprintf("ckpt-%03d-%03d", i, j), Surname: fmt.Sprintf("Checkpoint%03d%03d", i, j), Name: "Prova", Notes: strings.Repeat("n", 1000)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		fi, err := os.Stat(db.Path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() > before.Size()+512<<10 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("database file still %d bytes (was %d): nothing checkpointed", fi.Size(), before.Size())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
