@@ -11,7 +11,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -56,10 +55,6 @@ type DB struct {
 
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt // prepared on the writer connection
-
-	ckpt     *sql.DB       // the background checkpointer's connection
-	ckptStop chan struct{} // closed by Close
-	ckptDone chan struct{} // closed when the checkpointer has stopped
 }
 
 // ErrNotFound is returned when a record does not exist.
@@ -81,10 +76,6 @@ func dsn(path string, o Options, readOnly bool) string {
 		// changes into tables keyed by random IDs touches pages all over
 		// them, and the default 2 MiB made it re-read them for each row.
 		q.Add("_pragma", "cache_size(-65536)")
-		// Checkpoints run in the background (DB.checkpointer), not inside
-		// the write that happens to cross the threshold: an operator's
-		// save never waits for the WAL to be copied into the database.
-		q.Add("_pragma", "wal_autocheckpoint(0)")
 	}
 	return "file:" + filepath.ToSlash(path) + "?" + q.Encode()
 }
@@ -135,55 +126,12 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	ckpt, err := sql.Open("sqlite", dsn(path, Options{BusyTimeout: o.BusyTimeout, Synchronous: o.Synchronous}, true))
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: open checkpointer %s: %w", path, err)
-	}
-	ckpt.SetMaxOpenConns(1)
-	db.ckpt, db.ckptStop, db.ckptDone = ckpt, make(chan struct{}), make(chan struct{})
-	go db.checkpointer()
 	return db, nil
-}
-
-// checkpointInterval is how often the background checkpointer copies the
-// WAL into the database (a passive checkpoint: it never blocks writers or
-// readers, and does nothing when the WAL holds nothing new).
-const checkpointInterval = 500 * time.Millisecond
-
-func (db *DB) checkpointer() {
-	defer close(db.ckptDone)
-	var last error
-	t := time.NewTicker(checkpointInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-db.ckptStop:
-			return
-		case <-t.C:
-		}
-		// A failure (a busy file on Windows, a full disk) is retried at the
-		// next tick; the WAL keeps every committed change meanwhile.
-		_, err := db.ckpt.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
-		switch {
-		case err != nil && (last == nil || err.Error() != last.Error()):
-			slog.Warn("checkpoint failed, retrying", "db", db.path, "err", err)
-		case err == nil && last != nil:
-			slog.Info("checkpoint works again", "db", db.path)
-		}
-		last = err
-	}
 }
 
 // Close closes all connections.
 func (db *DB) Close() error {
 	var errs []error
-	if db.ckpt != nil {
-		close(db.ckptStop)
-		<-db.ckptDone
-		errs = append(errs, db.ckpt.Close())
-		db.ckpt = nil
-	}
 	if db.r != nil {
 		errs = append(errs, db.r.Close())
 	}
