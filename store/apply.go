@@ -132,8 +132,13 @@ func (t *Tx) ApplyRemoteFields(c Change, data Fields, o ApplyOptions) (ApplyResu
 			return res, err
 		}
 	case c.Op == "insert":
-		// Fast path: a row nobody has yet is inserted whole, with no reads.
-		inserted, err := t.insertIfAbsent(c.Table, c.RowID, keys, data)
+		// Fast path: a row nobody has yet is inserted whole, with no reads,
+		// its versions in the row when they fit there.
+		rowHLC := ""
+		if len(base) == 0 && t.db.inRowVersions(c.Table, keys, data) {
+			rowHLC = c.HLC
+		}
+		inserted, err := t.insertIfAbsentAt(c.Table, c.RowID, keys, data, rowHLC)
 		if err != nil {
 			return res, err
 		}
@@ -143,8 +148,10 @@ func (t *Tx) ApplyRemoteFields(c Change, data Fields, o ApplyOptions) (ApplyResu
 			}
 			break
 		}
-		if err := t.writeInsertVersions(c, keys, data, base); err != nil {
-			return res, err
+		if rowHLC == "" {
+			if err := t.writeInsertVersions(c, keys, data, base); err != nil {
+				return res, err
+			}
 		}
 	default:
 		if err := t.mergeFields(c, keys, data, base, o, &res); err != nil {
@@ -192,12 +199,24 @@ func logged(b json.RawMessage, forward bool) string {
 // insertIfAbsent inserts the row unless its id exists; it reports whether it
 // did. keys are f's columns, sorted.
 func (t *Tx) insertIfAbsent(table, id string, keys []string, f Fields) (bool, error) {
-	args := make([]any, 0, len(keys)+1)
+	return t.insertIfAbsentAt(table, id, keys, f, "")
+}
+
+// insertIfAbsentAt is insertIfAbsent that also sets the row's sync_hlc
+// (its in-row field versions) when rowHLC is not empty.
+func (t *Tx) insertIfAbsentAt(table, id string, keys []string, f Fields, rowHLC string) (bool, error) {
+	args := make([]any, 0, len(keys)+2)
 	args = append(args, id)
 	for _, k := range keys {
 		args = append(args, f[k])
 	}
-	q := `INSERT INTO ` + table + ` (id, ` + strings.Join(keys, ", ") + `) VALUES (?` + strings.Repeat(", ?", len(keys)) + `) ON CONFLICT (id) DO NOTHING`
+	cols, marks := strings.Join(keys, ", "), strings.Repeat(", ?", len(keys))
+	if rowHLC != "" {
+		cols += ", " + rowHLCColumn
+		marks += ", ?"
+		args = append(args, rowHLC)
+	}
+	q := `INSERT INTO ` + table + ` (id, ` + cols + `) VALUES (?` + marks + `) ON CONFLICT (id) DO NOTHING`
 	r, err := t.exec(q, args...)
 	if err != nil {
 		return false, fmt.Errorf("store: apply insert into %s %s: %w", table, id, err)

@@ -52,6 +52,7 @@ type DB struct {
 	wsCode string
 	cols   map[string]map[string]bool // replicated table -> its columns
 	vcols  map[string][]string        // replicated table -> its columns but id, sorted (field versions)
+	rowv   map[string]*rowVersionInfo // table with a sync_hlc column -> what the in-row version needs
 
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt // prepared on the writer connection
@@ -257,25 +258,35 @@ var localTables = map[string]bool{"local_meta": true, "blobs": true, "sync_chang
 	"sync_enrolments": true, "sync_tokens": true, "sync_peers": true, "sync_rejections": true}
 
 func (db *DB) loadColumns(ctx context.Context) error {
-	rows, err := db.r.QueryContext(ctx, `SELECT m.name, p.name FROM sqlite_schema m JOIN pragma_table_info(m.name) p
+	rows, err := db.r.QueryContext(ctx, `SELECT m.name, p.name, p.type, p.dflt_value FROM sqlite_schema m JOIN pragma_table_info(m.name) p
 		WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'`)
 	if err != nil {
 		return fmt.Errorf("store: read schema: %w", err)
 	}
 	defer rows.Close()
 	db.cols = map[string]map[string]bool{}
+	type colInfo struct{ typ, dflt string }
+	info := map[string]map[string]colInfo{}
+	hasRowHLC := map[string]bool{}
 	for rows.Next() {
-		var t, c string
-		if err := rows.Scan(&t, &c); err != nil {
+		var t, c, typ string
+		var dflt sql.NullString
+		if err := rows.Scan(&t, &c, &typ, &dflt); err != nil {
 			return fmt.Errorf("store: read schema: %w", err)
 		}
 		if localTables[t] {
 			continue
 		}
+		if c == rowHLCColumn {
+			hasRowHLC[t] = true // sync bookkeeping: not a column changes write
+			continue
+		}
 		if db.cols[t] == nil {
 			db.cols[t] = map[string]bool{}
+			info[t] = map[string]colInfo{}
 		}
 		db.cols[t][c] = true
+		info[t][c] = colInfo{typ, dflt.String}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("store: read schema: %w", err)
@@ -288,6 +299,20 @@ func (db *DB) loadColumns(ctx context.Context) error {
 			}
 		}
 		sort.Strings(db.vcols[t])
+	}
+	db.rowv = map[string]*rowVersionInfo{}
+	for t := range hasRowHLC {
+		ri := &rowVersionInfo{class: map[string]byte{}}
+		for _, c := range db.vcols[t] {
+			ci := info[t][c]
+			ri.class[c] = affinityClass(ci.typ)
+			if !emptyDefault(ci.dflt) {
+				ri.setByDefault = append(ri.setByDefault, c)
+			}
+		}
+		ri.read = `SELECT ` + rowHLCColumn + `, ` + strings.Join(db.vcols[t], ", ") + ` FROM ` + t + ` WHERE id = ?`
+		ri.clear = `UPDATE ` + t + ` SET ` + rowHLCColumn + ` = '' WHERE id = ? AND ` + rowHLCColumn + ` <> ''`
+		db.rowv[t] = ri
 	}
 	return nil
 }
@@ -352,6 +377,9 @@ func (db *DB) TableChecksum(ctx context.Context, table string) (string, int, err
 			return "", 0, fmt.Errorf("store: checksum %s: %w", table, err)
 		}
 		for i, v := range vals {
+			if cols[i] == rowHLCColumn {
+				continue // sync bookkeeping, not data: it need not converge
+			}
 			nv, _ := normalize(v)
 			fmt.Fprintf(h, "%s=%T:%v\x1f", cols[i], nv, nv)
 		}

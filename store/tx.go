@@ -333,7 +333,7 @@ func (t *Tx) Put(table, id string, f Fields) (bool, error) {
 	if _, err := t.exec(`UPDATE `+table+` SET `+strings.Join(sets, ", ")+` WHERE id = ?`, args...); err != nil {
 		return false, fmt.Errorf("store: update %s %s: %w", table, id, err)
 	}
-	return true, t.record(table, id, "update", changed)
+	return true, t.record(table, id, "update", changed, t.db.clock.Now().String(), false)
 }
 
 // Insert adds a new row; it fails if the row exists. It is the only way to
@@ -350,16 +350,24 @@ func (t *Tx) Insert(table, id string, f Fields) error {
 }
 
 func (t *Tx) insert(table, id string, keys []string, f Fields, op string) error {
+	ts := t.db.clock.Now().String()
+	inRow := t.db.inRowVersions(table, keys, f)
 	marks := strings.Repeat(", ?", len(keys))
-	args := make([]any, 0, len(keys)+1)
+	args := make([]any, 0, len(keys)+2)
 	args = append(args, id)
 	for _, k := range keys {
 		args = append(args, f[k])
 	}
-	if _, err := t.exec(`INSERT INTO `+table+` (id, `+strings.Join(keys, ", ")+`) VALUES (?`+marks+`)`, args...); err != nil {
+	cols := strings.Join(keys, ", ")
+	if inRow {
+		cols += ", " + rowHLCColumn
+		marks += ", ?"
+		args = append(args, ts)
+	}
+	if _, err := t.exec(`INSERT INTO `+table+` (id, `+cols+`) VALUES (?`+marks+`)`, args...); err != nil {
 		return fmt.Errorf("store: insert %s %s: %w", table, id, err)
 	}
-	return t.record(table, id, op, f)
+	return t.record(table, id, op, f, ts, inRow)
 }
 
 // redacted columns never appear in the audit log's data.
@@ -377,7 +385,7 @@ func (t *Tx) readVersions(table, id string) (map[string]fieldVersion, error) {
 	err := t.queryRow(`SELECT versions FROM sync_versions WHERE tbl = ? AND row_id = ?`, table, id).Scan(&raw)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return map[string]fieldVersion{}, nil
+		return t.rowVersions(table, id)
 	case err != nil:
 		return nil, fmt.Errorf("store: read versions of %s %s: %w", table, id, err)
 	}
@@ -389,6 +397,15 @@ func (t *Tx) readVersions(table, id string) (map[string]fieldVersion, error) {
 }
 
 func (t *Tx) writeVersions(table, id string, v map[string]fieldVersion) error {
+	if ri := t.db.rowv[table]; ri != nil {
+		// The versions move to sync_versions: the row's own stop counting.
+		// Clearing them keeps one place per row, so an initial copy that
+		// leaves out a stable sync_versions entry leaves no older versions
+		// behind in the row either.
+		if _, err := t.exec(ri.clear, id); err != nil {
+			return fmt.Errorf("store: clear in-row versions of %s %s: %w", table, id, err)
+		}
+	}
 	b, err := encodeVersions(v, t.db.vcols[table])
 	if err != nil {
 		return fmt.Errorf("store: encode versions: %w", err)
@@ -410,16 +427,16 @@ func (t *Tx) putVersions(table, id string, b []byte, newest string) error {
 	return nil
 }
 
-// record logs a local change: sync_changes (with the base version of each
-// field, for the merge), the field versions, and the audit entry.
-func (t *Tx) record(table, id, op string, f Fields) error {
+// record logs a local change made at clock ts: sync_changes (with the base
+// version of each field, for the merge), the field versions (unless the
+// insert kept them in the row: inRow), and the audit entry.
+func (t *Tx) record(table, id, op string, f Fields, ts string, inRow bool) error {
 	data, err := json.Marshal(f)
 	if err != nil {
 		return fmt.Errorf("store: encode change of %s %s: %w", table, id, err)
 	}
-	ts := t.db.clock.Now().String()
 	base := map[string]string{}
-	if !appendOnly[table] {
+	if !appendOnly[table] && !inRow {
 		versions, err := t.readVersions(table, id)
 		if err != nil {
 			return err

@@ -586,22 +586,41 @@ func TestInitialCopyLeavesOutStableVersions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An edit moves the row's versions from the row to sync_versions.
+	x.Notes = "Recapiti verificati"
+	if x, err = a.svc.SaveCitizen(ctx, opA, x); err != nil {
+		t.Fatal(err)
+	}
+	// A row inserted and never edited keeps its versions in the row.
+	y, err := a.svc.SaveCitizen(ctx, opA, citizen.Citizen{Surname: "Galli", Name: "Marco", CodiceFiscale: cf(t, "Galli", "Marco", "1970-07-07")})
+	if err != nil {
+		t.Fatal(err)
+	}
 	a.sync(t)
-	b.sync(t) // B reports a floor past A's insert
+	b.sync(t) // B reports a floor past A's writes
 	a.sync(t) // and so does A
 
-	versionsOf := func(db *store.DB) int {
-		var n int
+	versionsOf := func(db *store.DB, id string) (n int, rowHLC string) {
 		if err := db.Read(ctx, func(q store.Querier) error {
-			return q.QueryRow(`SELECT count(*) FROM sync_versions WHERE tbl = 'citizens' AND row_id = ?`, x.ID).Scan(&n)
+			if err := q.QueryRow(`SELECT count(*) FROM sync_versions WHERE tbl = 'citizens' AND row_id = ?`, id).Scan(&n); err != nil {
+				return err
+			}
+			return q.QueryRow(`SELECT sync_hlc FROM citizens WHERE id = ?`, id).Scan(&rowHLC)
 		}); err != nil {
 			t.Fatal(err)
 		}
-		return n
+		return n, rowHLC
 	}
 	c := enroll(t, s, "DESK03", false)
-	if versionsOf(s.svc.DB()) != 1 || versionsOf(c.svc.DB()) != 0 {
-		t.Fatalf("versions of the stable row: server %d, new workstation %d (want 1, 0)", versionsOf(s.svc.DB()), versionsOf(c.svc.DB()))
+	sn, sh := versionsOf(s.svc.DB(), x.ID)
+	cn, ch := versionsOf(c.svc.DB(), x.ID)
+	if sn != 1 || sh != "" || cn != 0 || ch != "" {
+		t.Fatalf("versions of the stable row: server %d %q, new workstation %d %q (want 1 \"\", 0 \"\")", sn, sh, cn, ch)
+	}
+	sn, sh = versionsOf(s.svc.DB(), y.ID)
+	cn, ch = versionsOf(c.svc.DB(), y.ID)
+	if sn != 0 || sh == "" || cn != 0 || ch != sh {
+		t.Fatalf("in-row versions of a row never edited: server %d %q, new workstation %d %q (want them copied)", sn, sh, cn, ch)
 	}
 	got, err := c.svc.DB().Citizen(ctx, x.ID)
 	if err != nil || got.Phone != x.Phone {
