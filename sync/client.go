@@ -524,7 +524,10 @@ func (c *Client) uploadBlob(ctx context.Context, sha string) error {
 		}
 		total, off := fi.Size(), st.Size
 		mismatch := false
-		for off < total || total == 0 {
+		// At least one request, even when the server holds every byte
+		// already (it was stopped after receiving the last chunk and before
+		// verifying it): a request at offset total makes it finish the upload.
+		for first := true; first || off < total; first = false {
 			n := min(int64(chunk), total-off)
 			resp, err := c.do(ctx, http.MethodPut, "/v1/blobs/"+sha, io.NewSectionReader(f, off, n), map[string]string{
 				HeaderBlobSize: strconv.FormatInt(total, 10), HeaderOffset: strconv.FormatInt(off, 10), "Content-Type": "application/octet-stream"})

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -660,5 +661,31 @@ func TestInitialCopyLeavesOutStableVersions(t *testing.T) {
 		if d := checksums(t, r.svc.DB()); !mapsEqual(d, ss) {
 			t.Errorf("%s differs from the server", name)
 		}
+	}
+}
+
+// A server stopped after receiving an upload's last byte and before
+// verifying it keeps a complete partial file; the client still finishes the
+// upload (one request at the end offset) instead of giving up.
+func TestUploadReceivedWholeButNotVerifiedIsFinished(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	a := enroll(t, s, "DESK01", false)
+	content := pngBytes(7)
+	sha, _, err := a.svc.Blobs().Put(ctx, bytes.NewReader(content), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(s.sync.partPath(sha), content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.client.uploadBlob(ctx, sha); err != nil {
+		t.Fatalf("upload of a blob the server holds whole but unverified: %v", err)
+	}
+	if err := s.svc.Blobs().Verify(ctx, sha); err != nil {
+		t.Fatalf("server blob: %v", err)
+	}
+	if _, err := os.Stat(s.sync.partPath(sha)); !os.IsNotExist(err) {
+		t.Fatalf("partial file left behind: %v", err)
 	}
 }
