@@ -213,8 +213,9 @@ func (t *Tx) InsertRejection(ws string, r Rejection) error {
 }
 
 // ImportAudit appends audit entries received from a workstation after
-// checking that they continue its chain; a broken link is refused.
-func (t *Tx) ImportAudit(ws string, entries []audit.Entry) (int64, error) {
+// checking that they continue its chain; a broken link is refused. sealed,
+// when not nil, holds each entry's Sealed() computed ahead by the caller.
+func (t *Tx) ImportAudit(ws string, entries []audit.Entry, sealed []bool) (int64, error) {
 	var last int64
 	head := audit.Genesis
 	err := t.queryRow(`SELECT seq, hash FROM audit_log WHERE workstation_id = ? ORDER BY seq DESC LIMIT 1`, ws).Scan(&last, &head)
@@ -222,11 +223,17 @@ func (t *Tx) ImportAudit(ws string, entries []audit.Entry) (int64, error) {
 		return 0, fmt.Errorf("store: read audit head: %w", err)
 	}
 	v := audit.ResumeVerifier(ws, last, head)
-	for _, e := range entries {
+	for i, e := range entries {
 		if e.Seq <= last {
 			continue
 		}
-		if b := v.Add(e); b != nil {
+		var b *audit.Break
+		if sealed != nil {
+			b = v.AddSealed(e, sealed[i])
+		} else {
+			b = v.Add(e)
+		}
+		if b != nil {
 			return last, b
 		}
 		if _, err := t.exec(`INSERT INTO audit_log (id, workstation_id, seq, at, hlc, operator_id, action, tbl, row_id, data, prev_hash, hash)

@@ -44,7 +44,7 @@ type BackendTx interface {
 	RaiseFloorToClock(ws string) error
 	StableHorizon() (string, error)
 	InsertRejection(ws string, r store.Rejection) error
-	ImportAudit(ws string, entries []audit.Entry) (int64, error)
+	ImportAudit(ws string, entries []audit.Entry, sealed []bool) (int64, error)
 	OperatorByID(id string) (store.Operator, error)
 	RowConfidential(table, rowID string, data store.Fields) (bool, error)
 	ApplyRemoteFields(c store.Change, data store.Fields, o store.ApplyOptions) (store.ApplyResult, error)

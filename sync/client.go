@@ -592,14 +592,23 @@ func (c *Client) pullAll(ctx context.Context) error {
 	defer cancel()
 	type fetched struct {
 		b     batch
+		data  []store.Fields // the changes' data, decoded here (nil: left to ApplyRemote, which reports the error)
 		after int64
 		err   error
 	}
+	// The fetch goroutine also decodes the changes' data, off the writer.
 	fetch := func(after int64, floor string) <-chan fetched {
 		ch := make(chan fetched, 1)
 		go func() {
 			b, err := c.fetchPull(ctx, after, floor)
-			ch <- fetched{b, after, err}
+			var data []store.Fields
+			if err == nil {
+				data = make([]store.Fields, len(b.Changes))
+				for i, wc := range b.Changes {
+					data[i], _ = store.DecodeFields(wc.Data)
+				}
+			}
+			ch <- fetched{b, data, after, err}
 		}()
 		return ch
 	}
@@ -630,8 +639,14 @@ func (c *Client) pullAll(ctx context.Context) error {
 				stale = true
 				return nil
 			}
-			for _, wc := range pr.Changes {
-				res, err := tx.ApplyRemote(fromWire(wc), store.ApplyOptions{Unlogged: true})
+			for i, wc := range pr.Changes {
+				var res store.ApplyResult
+				var err error
+				if f.data[i] != nil {
+					res, err = tx.ApplyRemoteFields(fromWire(wc), f.data[i], store.ApplyOptions{Unlogged: true})
+				} else {
+					res, err = tx.ApplyRemote(fromWire(wc), store.ApplyOptions{Unlogged: true})
+				}
 				if err != nil {
 					return fmt.Errorf("sync: apply %s %s from %s: %w", wc.Table, wc.RowID, wc.WorkstationID, err)
 				}

@@ -433,12 +433,13 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 	// half of itself behind, so then the whole attempt is rolled back and the
 	// batch is applied again with every change in its own savepoint.
 	var resp PushResponse
+	pb := prepareBatch(req)
 	err := s.db.Update(r.Context(), store.Actor{OperatorID: "server"}, func(tx BackendTx) error {
-		return s.applyBatch(tx, ws, req, &resp, false)
+		return s.applyBatch(tx, ws, pb, &resp, false)
 	})
 	if errors.Is(err, errRetrySafe) {
 		err = s.db.Update(r.Context(), store.Actor{OperatorID: "server"}, func(tx BackendTx) error {
-			return s.applyBatch(tx, ws, req, &resp, true)
+			return s.applyBatch(tx, ws, pb, &resp, true)
 		})
 	}
 	if err != nil {
@@ -453,8 +454,35 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 // errRetrySafe aborts an attempt without savepoints after a change failed.
 var errRetrySafe = errors.New("sync: retry the batch with savepoints")
 
+// preparedBatch is a push with the work that needs no database done ahead,
+// outside the write transaction (and, with two pushes in flight, while the
+// previous one is being written): the changes' data decoded, the audit
+// entries' hashes checked.
+type preparedBatch struct {
+	req     PushRequest
+	data    []store.Fields // data[i] decodes req.Changes[i].Data
+	dataErr []error
+	audit   []audit.Entry
+	sealed  []bool // sealed[i] is audit[i].Sealed()
+}
+
+func prepareBatch(req PushRequest) *preparedBatch {
+	pb := &preparedBatch{req: req, data: make([]store.Fields, len(req.Changes)), dataErr: make([]error, len(req.Changes)),
+		audit: make([]audit.Entry, len(req.Audit)), sealed: make([]bool, len(req.Audit))}
+	for i, wc := range req.Changes {
+		pb.data[i], pb.dataErr[i] = store.DecodeFields(wc.Data)
+	}
+	for i, a := range req.Audit {
+		pb.audit[i] = a.Entry
+		pb.audit[i].PrevHash, pb.audit[i].Hash = a.PrevHash, a.Hash
+		pb.sealed[i] = pb.audit[i].Sealed()
+	}
+	return pb
+}
+
 // applyBatch applies a push in the caller's transaction and fills resp.
-func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, req PushRequest, resp *PushResponse, safe bool) error {
+func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatch, resp *PushResponse, safe bool) error {
+	req := pb.req
 	*resp = PushResponse{Rejected: []store.Rejection{}}
 	ops := map[string]store.Operator{}
 	last, lastAudit, err := tx.Peer(ws.ID)
@@ -465,7 +493,7 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, req PushRequest,
 	if err != nil {
 		return err
 	}
-	for _, wc := range req.Changes {
+	for i, wc := range req.Changes {
 		if wc.OriginSeq <= last {
 			continue // already applied: replay
 		}
@@ -473,7 +501,7 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, req PushRequest,
 			break // a gap: the client resends from last+1
 		}
 		c := fromWire(wc)
-		rej, err := s.applyOne(tx, ws, c, ops, stable, safe)
+		rej, err := s.applyOne(tx, ws, c, pb.data[i], pb.dataErr[i], ops, stable, safe)
 		if err != nil {
 			return err
 		}
@@ -485,12 +513,7 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, req PushRequest,
 		}
 		last = c.OriginSeq
 	}
-	entries := make([]audit.Entry, len(req.Audit))
-	for i, a := range req.Audit {
-		entries[i] = a.Entry
-		entries[i].PrevHash, entries[i].Hash = a.PrevHash, a.Hash
-	}
-	got, err := tx.ImportAudit(ws.ID, entries)
+	got, err := tx.ImportAudit(ws.ID, pb.audit, pb.sealed)
 	var brk *audit.Break
 	if errors.As(err, &brk) {
 		s.log.Warn("audit chain refused", "workstation", ws.Code, "break", brk.Error())
@@ -508,14 +531,13 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, req PushRequest,
 // reactions (definitive protocol numbers). With safe it works in a
 // savepoint, so a change that fails leaves nothing behind and is refused;
 // without, a failure after the checks returns errRetrySafe.
-func (s *Server) applyOne(tx BackendTx, ws store.Workstation, c store.Change, ops map[string]store.Operator, stable string, safe bool) (*store.Rejection, error) {
+func (s *Server) applyOne(tx BackendTx, ws store.Workstation, c store.Change, data store.Fields, dataErr error, ops map[string]store.Operator, stable string, safe bool) (*store.Rejection, error) {
 	var rej *store.Rejection
 	wrote := false
 	run := func() error {
-		data, err := store.DecodeFields(c.Data)
-		if err != nil {
+		if dataErr != nil {
 			rej = &store.Rejection{OriginSeq: c.OriginSeq, Table: c.Table, RowID: c.RowID, Code: CodeInvalidChange, Reason: "Dati della modifica non leggibili"}
-			return err
+			return dataErr
 		}
 		if c.Table == "operators" {
 			delete(ops, c.RowID) // a role change applies to the rest of the batch

@@ -77,9 +77,22 @@ func NewVerifier(ws string) *Verifier {
 	return &Verifier{ws: ws, prev: Genesis, nextSeq: 1}
 }
 
+// Sealed reports whether e's hash matches its content and PrevHash: the
+// costly half of a link check, which a caller can run ahead (in parallel,
+// outside a transaction) and hand to AddSealed.
+func (e Entry) Sealed() bool { return Compute(e.PrevHash, e) == e.Hash }
+
 // Add checks the next entry and returns the first break found so far (nil
 // while the chain holds). Entries after a break are not checked.
 func (v *Verifier) Add(e Entry) *Break {
+	if v.broken != nil {
+		return v.broken
+	}
+	return v.AddSealed(e, e.Sealed())
+}
+
+// AddSealed is Add for an entry whose Sealed() the caller computed already.
+func (v *Verifier) AddSealed(e Entry, sealed bool) *Break {
 	if v.broken != nil {
 		return v.broken
 	}
@@ -94,7 +107,7 @@ func (v *Verifier) Add(e Entry) *Break {
 		return fail(fmt.Sprintf("expected seq %d (an entry is missing or out of order)", v.nextSeq))
 	case e.PrevHash != v.prev:
 		return fail("prev_hash does not match the previous entry's hash")
-	case Compute(e.PrevHash, e) != e.Hash:
+	case !sealed:
 		return fail("hash does not match the entry's content (the entry was altered)")
 	}
 	v.prev = e.Hash
