@@ -71,6 +71,18 @@ func (t *Tx) ApplyRemote(c Change, o ApplyOptions) (ApplyResult, error) {
 // change's data (the server does, to check it first); data must be
 // DecodeFields(c.Data).
 func (t *Tx) ApplyRemoteFields(c Change, data Fields, o ApplyOptions) (ApplyResult, error) {
+	keys := make([]string, 0, len(data))
+	for k := range data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return t.ApplyRemoteDecoded(c, Decoded{Fields: data, Keys: keys}, o)
+}
+
+// ApplyRemoteDecoded is ApplyRemote for a caller that decoded the change's
+// data with DecodeChange (d must be DecodeChange(c.Data)).
+func (t *Tx) ApplyRemoteDecoded(c Change, d Decoded, o ApplyOptions) (ApplyResult, error) {
+	data, keys := d.Fields, d.Keys
 	var res ApplyResult
 	if c.WorkstationID == "" || c.OriginSeq <= 0 {
 		return res, fmt.Errorf("%w: missing origin", ErrInvalidChange)
@@ -92,7 +104,7 @@ func (t *Tx) ApplyRemoteFields(c Change, data Fields, o ApplyOptions) (ApplyResu
 	if len(data) == 0 {
 		return res, fmt.Errorf("%w: no columns", ErrInvalidChange)
 	}
-	for k := range data {
+	for _, k := range keys {
 		if !cols[k] || k == "id" {
 			return res, fmt.Errorf("%w: table %s has no column %q", ErrInvalidChange, c.Table, k)
 		}
@@ -121,11 +133,6 @@ func (t *Tx) ApplyRemoteFields(c Change, data Fields, o ApplyOptions) (ApplyResu
 	}
 	t.db.clock.Observe(remoteTS)
 
-	keys := make([]string, 0, len(data))
-	for k := range data {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	switch {
 	case appendOnly[c.Table]:
 		if _, err := t.insertIfAbsent(c.Table, c.RowID, keys, data); err != nil {
@@ -210,22 +217,37 @@ func (t *Tx) insertIfAbsentAt(table, id string, keys []string, f Fields, rowHLC 
 	for _, k := range keys {
 		args = append(args, f[k])
 	}
-	cols, marks := strings.Join(keys, ", "), strings.Repeat(", ?", len(keys))
+	n := len(keys)
 	if rowHLC != "" {
-		cols += ", " + rowHLCColumn
-		marks += ", ?"
 		args = append(args, rowHLC)
+		n++
 	}
-	q := `INSERT INTO ` + table + ` (id, ` + cols + `) VALUES (?` + marks + `) ON CONFLICT (id) DO NOTHING`
-	r, err := t.exec(q, args...)
+	var q strings.Builder
+	q.Grow(64 + len(table) + n*24)
+	q.WriteString(`INSERT INTO `)
+	q.WriteString(table)
+	q.WriteString(` (id`)
+	for _, k := range keys {
+		q.WriteString(`, `)
+		q.WriteString(k)
+	}
+	if rowHLC != "" {
+		q.WriteString(`, ` + rowHLCColumn)
+	}
+	q.WriteString(`) VALUES (?`)
+	for range n {
+		q.WriteString(`, ?`)
+	}
+	q.WriteString(`) ON CONFLICT (id) DO NOTHING`)
+	r, err := t.exec(q.String(), args...)
 	if err != nil {
 		return false, fmt.Errorf("store: apply insert into %s %s: %w", table, id, err)
 	}
-	n, err := r.RowsAffected()
+	affected, err := r.RowsAffected()
 	if err != nil {
 		return false, fmt.Errorf("store: apply insert into %s %s: %w", table, id, err)
 	}
-	return n == 1, nil
+	return affected == 1, nil
 }
 
 func (t *Tx) currentValues(table, id string, keys []string) (map[string]any, bool, error) {

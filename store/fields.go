@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -18,40 +19,76 @@ import (
 // that contain escapes or non-ASCII bytes are handed to encoding/json so the
 // result is the same as json.Unmarshal's (FuzzDecodeFields checks this).
 func DecodeFields(raw []byte) (Fields, error) {
+	f, _, err := decodeFields(raw, nil)
+	return f, err
+}
+
+// Decoded is a change's data decoded ahead of the transaction that applies
+// it (by a goroutine that is not the writer): its fields and their names,
+// sorted.
+type Decoded struct {
+	Fields Fields
+	Keys   []string
+}
+
+// DecodeChange is DecodeFields that also lists the keys, sorted. Replicas
+// write objects with sorted keys, so the order read is usually the one
+// wanted and no sort runs.
+func DecodeChange(raw []byte) (Decoded, error) {
+	f, keys, err := decodeFields(raw, make([]string, 0, 32))
+	if err != nil {
+		return Decoded{}, err
+	}
+	if len(keys) != len(f) || !slices.IsSorted(keys) {
+		keys = keys[:0]
+		for k := range f {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+	}
+	return Decoded{Fields: f, Keys: keys}, nil
+}
+
+// decodeFields decodes the object, appending its keys in order to keys
+// when keys is not nil.
+func decodeFields(raw []byte, keys []string) (Fields, []string, error) {
 	d := fieldDecoder{b: raw}
 	f := make(Fields, 32)
 	d.space()
 	if !d.eat('{') {
-		return nil, d.errorf("expected '{'")
+		return nil, nil, d.errorf("expected '{'")
 	}
 	d.space()
 	if d.eat('}') {
-		return f, d.end()
+		return f, keys, d.end()
 	}
 	for {
 		d.space()
 		key, err := d.str()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		d.space()
 		if !d.eat(':') {
-			return nil, d.errorf("expected ':' after key %q", key)
+			return nil, nil, d.errorf("expected ':' after key %q", key)
 		}
 		d.space()
 		v, err := d.value(key)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		f[key] = v
+		if keys != nil {
+			keys = append(keys, key)
+		}
 		d.space()
 		if d.eat(',') {
 			continue
 		}
 		if d.eat('}') {
-			return f, d.end()
+			return f, keys, d.end()
 		}
-		return nil, d.errorf("expected ',' or '}'")
+		return nil, nil, d.errorf("expected ',' or '}'")
 	}
 }
 

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // referenceDecodeFields is the encoding/json decoding DecodeFields must match.
@@ -48,7 +50,7 @@ func referenceDecodeFields(raw []byte) (Fields, error) {
 var fieldSeeds = []string{
 	`{}`, ` { } `, `{"a":1}`, `{"a":-0,"b":1.5,"c":1e3,"d":-12E-2,"e":99999999999999999999}`,
 	`{"s":"plain","t":"caf\u00e9","u":"città","v":"a\"b\\c\/d\n","w":"\ud83d\ude00","x":"\ud800"}`,
-	`{"n":null,"t":true,"f":false}`, `{"a":1,"a":2}`, `{"a":[1]}`, `{"a":{"b":1}}`,
+	`{"n":null,"t":true,"f":false}`, `{"a":1,"a":2}`, `{"b":1,"a":2}`, `{"b":1,"a":2,"b":3}`, `{"a":[1]}`, `{"a":{"b":1}}`,
 	`{"a":01}`, `{"a":1.}`, `{"a":.5}`, `{"a":-}`, `{"a":1e}`, `{"a":"\x01"}`, `{"a":"x`, `{"a":"\`,
 	`{"a":1}x`, `{"a":1} `, `{"a" 1}`, `{"a":1,}`, `{,}`, `[]`, `null`, `"s"`, ``, `{"a":nul}`, `{"a":tru}`,
 	`{"a":"\q"}`, `{"a":"\u12"}`, "{\"a\":\"\xff\xfe\"}", "{\"\xc3\":1}", `{"a":1e999}`, `{"a":"x"}{}`,
@@ -77,6 +79,24 @@ func checkDecodeFields(t *testing.T, raw []byte) {
 	if werr == nil {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("%q: %s", raw, diff)
+		}
+	}
+	// DecodeChange: the same fields, and their names once each, sorted.
+	d, derr := DecodeChange(raw)
+	if (derr == nil) != (gerr == nil) {
+		t.Fatalf("%q: DecodeFields error %v, DecodeChange error %v", raw, gerr, derr)
+	}
+	if derr == nil {
+		keys := make([]string, 0, len(want))
+		for k := range want {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		if diff := cmp.Diff(want, d.Fields); diff != "" {
+			t.Fatalf("%q: DecodeChange fields: %s", raw, diff)
+		}
+		if diff := cmp.Diff(keys, d.Keys, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("%q: DecodeChange keys: %s", raw, diff)
 		}
 	}
 }

@@ -47,7 +47,7 @@ type BackendTx interface {
 	ImportAudit(ws string, entries []audit.Entry, sealed []bool) (int64, error)
 	OperatorByID(id string) (store.Operator, error)
 	RowConfidential(table, rowID string, data store.Fields) (bool, error)
-	ApplyRemoteFields(c store.Change, data store.Fields, o store.ApplyOptions) (store.ApplyResult, error)
+	ApplyRemoteDecoded(c store.Change, d store.Decoded, o store.ApplyOptions) (store.ApplyResult, error)
 	AssignProtocolNumber(registrationID, aoo string, year int) (int64, bool, error)
 	QueueProtocolNotification(registrationID string) error
 	Setting(key string) (string, error)

@@ -592,7 +592,7 @@ func (c *Client) pullAll(ctx context.Context) error {
 	defer cancel()
 	type fetched struct {
 		b     batch
-		data  []store.Fields // the changes' data, decoded here (nil: left to ApplyRemote, which reports the error)
+		data  []store.Decoded // the changes' data, decoded here (nil Fields: left to ApplyRemote, which reports the error)
 		after int64
 		err   error
 	}
@@ -601,11 +601,11 @@ func (c *Client) pullAll(ctx context.Context) error {
 		ch := make(chan fetched, 1)
 		go func() {
 			b, err := c.fetchPull(ctx, after, floor)
-			var data []store.Fields
+			var data []store.Decoded
 			if err == nil {
-				data = make([]store.Fields, len(b.Changes))
+				data = make([]store.Decoded, len(b.Changes))
 				for i, wc := range b.Changes {
-					data[i], _ = store.DecodeFields(wc.Data)
+					data[i], _ = store.DecodeChange(wc.Data)
 				}
 			}
 			ch <- fetched{b, data, after, err}
@@ -623,6 +623,7 @@ func (c *Client) pullAll(ctx context.Context) error {
 			return f.err
 		}
 		pr := f.b
+
 		if pr.More {
 			next = fetch(pr.Cursor, "")
 		}
@@ -642,8 +643,8 @@ func (c *Client) pullAll(ctx context.Context) error {
 			for i, wc := range pr.Changes {
 				var res store.ApplyResult
 				var err error
-				if f.data[i] != nil {
-					res, err = tx.ApplyRemoteFields(fromWire(wc), f.data[i], store.ApplyOptions{Unlogged: true})
+				if f.data[i].Fields != nil {
+					res, err = tx.ApplyRemoteDecoded(fromWire(wc), f.data[i], store.ApplyOptions{Unlogged: true})
 				} else {
 					res, err = tx.ApplyRemote(fromWire(wc), store.ApplyOptions{Unlogged: true})
 				}

@@ -425,6 +425,7 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	pb := prepareBatch(req)
 	if len(req.Changes) > 0 {
 		defer s.awaitTurn(r.Context(), ws.ID, req.Changes[0].OriginSeq)()
 	}
@@ -433,7 +434,6 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 	// half of itself behind, so then the whole attempt is rolled back and the
 	// batch is applied again with every change in its own savepoint.
 	var resp PushResponse
-	pb := prepareBatch(req)
 	err := s.db.Update(r.Context(), store.Actor{OperatorID: "server"}, func(tx BackendTx) error {
 		return s.applyBatch(tx, ws, pb, &resp, false)
 	})
@@ -460,17 +460,17 @@ var errRetrySafe = errors.New("sync: retry the batch with savepoints")
 // entries' hashes checked.
 type preparedBatch struct {
 	req     PushRequest
-	data    []store.Fields // data[i] decodes req.Changes[i].Data
+	data    []store.Decoded // data[i] decodes req.Changes[i].Data
 	dataErr []error
 	audit   []audit.Entry
 	sealed  []bool // sealed[i] is audit[i].Sealed()
 }
 
 func prepareBatch(req PushRequest) *preparedBatch {
-	pb := &preparedBatch{req: req, data: make([]store.Fields, len(req.Changes)), dataErr: make([]error, len(req.Changes)),
+	pb := &preparedBatch{req: req, data: make([]store.Decoded, len(req.Changes)), dataErr: make([]error, len(req.Changes)),
 		audit: make([]audit.Entry, len(req.Audit)), sealed: make([]bool, len(req.Audit))}
 	for i, wc := range req.Changes {
-		pb.data[i], pb.dataErr[i] = store.DecodeFields(wc.Data)
+		pb.data[i], pb.dataErr[i] = store.DecodeChange(wc.Data)
 	}
 	for i, a := range req.Audit {
 		pb.audit[i] = a.Entry
@@ -531,7 +531,7 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 // reactions (definitive protocol numbers). With safe it works in a
 // savepoint, so a change that fails leaves nothing behind and is refused;
 // without, a failure after the checks returns errRetrySafe.
-func (s *Server) applyOne(tx BackendTx, ws store.Workstation, c store.Change, data store.Fields, dataErr error, ops map[string]store.Operator, stable string, safe bool) (*store.Rejection, error) {
+func (s *Server) applyOne(tx BackendTx, ws store.Workstation, c store.Change, d store.Decoded, dataErr error, ops map[string]store.Operator, stable string, safe bool) (*store.Rejection, error) {
 	var rej *store.Rejection
 	wrote := false
 	run := func() error {
@@ -542,11 +542,11 @@ func (s *Server) applyOne(tx BackendTx, ws store.Workstation, c store.Change, da
 		if c.Table == "operators" {
 			delete(ops, c.RowID) // a role change applies to the rest of the batch
 		}
-		if rej = s.check(tx, ws, c, data, ops); rej != nil {
+		if rej = s.check(tx, ws, c, d.Fields, ops); rej != nil {
 			return errors.New(rej.Code)
 		}
 		wrote = true
-		res, err := tx.ApplyRemoteFields(c, data, store.ApplyOptions{RecordConflicts: true, Forward: true, Stable: stable})
+		res, err := tx.ApplyRemoteDecoded(c, d, store.ApplyOptions{RecordConflicts: true, Forward: true, Stable: stable})
 		if err != nil {
 			code, reason := CodeConstraint, "La modifica contrasta con i dati del server"
 			if errors.Is(err, store.ErrInvalidChange) {
