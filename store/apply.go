@@ -191,7 +191,7 @@ func (t *Tx) writeInsertVersions(c Change, keys []string, data Fields, base map[
 			versions[k] = fieldVersion{H: c.HLC, B: base[k]}
 		}
 	}
-	return t.writeVersions(c.Table, c.RowID, versions)
+	return t.writeVersions(c.Table, c.RowID, versions, false)
 }
 
 // logged is what sync_changes keeps of a remote change's data or base: all
@@ -276,7 +276,7 @@ func (t *Tx) mergeFields(c Change, keys []string, data Fields, base map[string]s
 	if err != nil {
 		return err
 	}
-	versions, err := t.readVersions(c.Table, c.RowID)
+	versions, inRow, err := t.readVersions(c.Table, c.RowID)
 	if err != nil {
 		return err
 	}
@@ -359,7 +359,7 @@ func (t *Tx) mergeFields(c Change, keys []string, data Fields, base map[string]s
 			}
 		}
 	}
-	return t.writeVersions(c.Table, c.RowID, versions)
+	return t.writeVersions(c.Table, c.RowID, versions, inRow)
 }
 
 func sameValue(a, b any) bool {

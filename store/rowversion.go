@@ -96,12 +96,13 @@ func (db *DB) inRowVersions(table string, keys []string, f Fields) bool {
 }
 
 // rowVersions reads the versions a row keeps in itself (none when the table
-// has no sync_hlc, the row does not exist or its sync_hlc is empty).
-func (t *Tx) rowVersions(table, id string) (map[string]fieldVersion, error) {
+// has no sync_hlc, the row does not exist or its sync_hlc is empty), and
+// whether its sync_hlc is set.
+func (t *Tx) rowVersions(table, id string) (map[string]fieldVersion, bool, error) {
 	v := map[string]fieldVersion{}
 	ri := t.db.rowv[table]
 	if ri == nil {
-		return v, nil
+		return v, false, nil
 	}
 	cols := t.db.vcols[table]
 	vals := make([]any, len(cols)+1)
@@ -112,22 +113,22 @@ func (t *Tx) rowVersions(table, id string) (map[string]fieldVersion, error) {
 	err := t.queryRow(ri.read, id).Scan(ptrs...)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return v, nil
+		return v, false, nil
 	case err != nil:
-		return nil, fmt.Errorf("store: read in-row versions of %s %s: %w", table, id, err)
+		return nil, false, fmt.Errorf("store: read in-row versions of %s %s: %w", table, id, err)
 	}
 	h, _ := vals[0].(string)
 	if h == "" {
-		return v, nil
+		return v, false, nil
 	}
 	for i, c := range cols {
 		nv, err := normalize(vals[i+1])
 		if err != nil {
-			return nil, fmt.Errorf("store: read in-row versions of %s %s: %s: %w", table, id, c, err)
+			return nil, false, fmt.Errorf("store: read in-row versions of %s %s: %s: %w", table, id, c, err)
 		}
 		if !emptyValue(nv) {
 			v[c] = fieldVersion{H: h}
 		}
 	}
-	return v, nil
+	return v, true, nil
 }

@@ -14,7 +14,7 @@ func versionsIn(t *testing.T, db *DB, table, id string) (v map[string]fieldVersi
 	t.Helper()
 	if err := db.Write(context.Background(), Actor{}, func(tx *Tx) error {
 		var err error
-		if v, err = tx.readVersions(table, id); err != nil {
+		if v, _, err = tx.readVersions(table, id); err != nil {
 			return err
 		}
 		if err := tx.queryRow(`SELECT count(*) FROM sync_versions WHERE tbl = ? AND row_id = ?`, table, id).Scan(&entries); err != nil {

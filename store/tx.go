@@ -379,29 +379,31 @@ type fieldVersion struct {
 	B string `json:"b"` // HLC of the value that write overwrote ("" when new)
 }
 
-// readVersions returns the per-field versions of a row.
-func (t *Tx) readVersions(table, id string) (map[string]fieldVersion, error) {
+// readVersions returns the per-field versions of a row, and whether they
+// are the row's own (sync_hlc: no sync_versions entry yet).
+func (t *Tx) readVersions(table, id string) (map[string]fieldVersion, bool, error) {
 	var raw string
 	err := t.queryRow(`SELECT versions FROM sync_versions WHERE tbl = ? AND row_id = ?`, table, id).Scan(&raw)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return t.rowVersions(table, id)
 	case err != nil:
-		return nil, fmt.Errorf("store: read versions of %s %s: %w", table, id, err)
+		return nil, false, fmt.Errorf("store: read versions of %s %s: %w", table, id, err)
 	}
 	v, err := decodeVersions(raw, t.db.vcols[table])
 	if err != nil {
-		return nil, fmt.Errorf("store: decode versions of %s %s: %w", table, id, err)
+		return nil, false, fmt.Errorf("store: decode versions of %s %s: %w", table, id, err)
 	}
-	return v, nil
+	return v, false, nil
 }
 
-func (t *Tx) writeVersions(table, id string, v map[string]fieldVersion) error {
-	if ri := t.db.rowv[table]; ri != nil {
-		// The versions move to sync_versions: the row's own stop counting.
-		// Clearing them keeps one place per row, so an initial copy that
-		// leaves out a stable sync_versions entry leaves no older versions
-		// behind in the row either.
+// writeVersions stores a row's versions in sync_versions. inRow says that
+// readVersions found them in the row: the row's own stop counting and are
+// cleared, so a row keeps its versions in one place (an initial copy that
+// leaves out a stable sync_versions entry then leaves no older versions
+// behind in the row either).
+func (t *Tx) writeVersions(table, id string, v map[string]fieldVersion, inRow bool) error {
+	if ri := t.db.rowv[table]; ri != nil && inRow {
 		if _, err := t.exec(ri.clear, id); err != nil {
 			return fmt.Errorf("store: clear in-row versions of %s %s: %w", table, id, err)
 		}
@@ -437,7 +439,7 @@ func (t *Tx) record(table, id, op string, f Fields, ts string, inRow bool) error
 	}
 	base := map[string]string{}
 	if !appendOnly[table] && !inRow {
-		versions, err := t.readVersions(table, id)
+		versions, inRowBefore, err := t.readVersions(table, id)
 		if err != nil {
 			return err
 		}
@@ -450,7 +452,7 @@ func (t *Tx) record(table, id, op string, f Fields, ts string, inRow bool) error
 			}
 			versions[k] = fieldVersion{H: ts, B: versions[k].H}
 		}
-		if err := t.writeVersions(table, id, versions); err != nil {
+		if err := t.writeVersions(table, id, versions, inRowBefore); err != nil {
 			return err
 		}
 	}
