@@ -125,6 +125,13 @@ type Client struct {
 	onPulled []func(tables map[string]bool)
 	trigger  chan struct{}
 	once     gosync.Mutex // one SyncOnce at a time
+
+	// sequential makes the client send one request at a time, in an order
+	// fixed by its state alone (no push pipelining, one upload at a time,
+	// the next pull page fetched before, not while, the current one is
+	// applied): the deterministic simulation sets it, so that a seed
+	// replays the same exchange.
+	sequential bool
 }
 
 // NewClient returns a client; it does nothing until Run or SyncOnce.
@@ -417,6 +424,9 @@ func (c *Client) sendPush(ctx context.Context, b pushBatch) <-chan pushResult {
 		// than one core), so the server has them before the rows.
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(3)
+		if c.sequential {
+			g.SetLimit(1)
+		}
 		for _, sha := range b.blobs {
 			g.Go(func() error { return c.uploadBlob(gctx, sha) })
 		}
@@ -448,9 +458,13 @@ func (c *Client) pushPipeline(ctx context.Context, acked, auditSent int64) (done
 	}()
 	cur := c.preparePush(ctx, acked, auditSent)
 	progressed := false
+	inFlight := 2
+	if c.sequential {
+		inFlight = 1
+	}
 	for {
 		// Keep two batches in flight.
-		for len(queue) < 2 && cur.err == nil && cur.changes > 0 {
+		for len(queue) < inFlight && cur.err == nil && cur.changes > 0 {
 			queue = append(queue, c.sendPush(ctx, cur))
 			cur = c.preparePush(ctx, cur.lastSeq, cur.lastAudit)
 		}
@@ -599,7 +613,7 @@ func (c *Client) pullAll(ctx context.Context) error {
 	// The fetch goroutine also decodes the changes' data, off the writer.
 	fetch := func(after int64, floor string) <-chan fetched {
 		ch := make(chan fetched, 1)
-		go func() {
+		get := func() {
 			b, err := c.fetchPull(ctx, after, floor)
 			var data []store.Decoded
 			if err == nil {
@@ -609,7 +623,12 @@ func (c *Client) pullAll(ctx context.Context) error {
 				}
 			}
 			ch <- fetched{b, data, after, err}
-		}()
+		}
+		if c.sequential {
+			get()
+		} else {
+			go get()
+		}
 		return ch
 	}
 	floor, err := c.floor(ctx)
@@ -617,8 +636,17 @@ func (c *Client) pullAll(ctx context.Context) error {
 		return err
 	}
 	next := fetch(cursor, floor)
+	// A fetch still under way when pullAll returns is cancelled and waited
+	// for: no request of this sync outlives it.
+	defer func() {
+		cancel()
+		if next != nil {
+			<-next
+		}
+	}()
 	for {
 		f := <-next
+		next = nil
 		if f.err != nil {
 			return f.err
 		}
@@ -671,6 +699,9 @@ func (c *Client) pullAll(ctx context.Context) error {
 		if stale { // the cursor moved under the page: ask again from where it is
 			if cursor, err = c.metaInt(ctx, MetaPullCursor); err != nil {
 				return err
+			}
+			if next != nil {
+				<-next // the page prefetched after this one is stale too
 			}
 			next = fetch(cursor, "")
 			continue

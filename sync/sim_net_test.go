@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	gosync "sync"
 )
 
 // simMsg is one HTTP request as it travelled on the simulated network: its
@@ -38,6 +39,7 @@ type simDelayed struct {
 // at the n-th request it cancels the context the sync runs with, before or
 // after the server saw the request.
 type simNet struct {
+	mu   gosync.Mutex // one request of the replica on the network at a time
 	sim  *simulation
 	name string
 	rng  *rand.Rand
@@ -77,6 +79,11 @@ type simNetError struct{ what string }
 func (e *simNetError) Error() string { return "simulated network: " + e.what }
 
 func (n *simNet) RoundTrip(req *http.Request) (*http.Response, error) {
+	// Requests in flight together (a pipelined client) take turns: the
+	// server only ever waits for a push already inside it, so this never
+	// blocks one behind another.
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	var body []byte
 	if req.Body != nil {
 		b, err := io.ReadAll(req.Body)
@@ -134,7 +141,9 @@ func (n *simNet) RoundTrip(req *http.Request) (*http.Response, error) {
 		return n.sim.deliver(m), nil
 	case p < 27:
 		// A copy stays in the network and arrives again later, out of order.
+		n.sim.mu.Lock()
 		n.sim.delayed = append(n.sim.delayed, simDelayed{due: n.sim.step + 1 + n.rng.IntN(30), msg: m})
+		n.sim.mu.Unlock()
 		n.sim.count("net: replayed later")
 		if n.rng.IntN(2) == 0 {
 			return nil, &simNetError{"timeout (request delayed)"}
@@ -176,7 +185,9 @@ func (s *simulation) deliver(m simMsg) *http.Response {
 	req.Header = m.header.Clone()
 	rec := httptest.NewRecorder()
 	s.server.handler.ServeHTTP(rec, req)
+	s.mu.Lock()
 	s.delivered++
+	s.mu.Unlock()
 	return rec.Result()
 }
 
