@@ -60,27 +60,16 @@ var ErrInvalidChange = errors.New("store: invalid change")
 //   - a write that did not see the version it competes with is concurrent:
 //     with different values, the losing value is kept in sync_conflicts.
 func (t *Tx) ApplyRemote(c Change, o ApplyOptions) (ApplyResult, error) {
-	data, err := DecodeFields(c.Data)
+	d, err := DecodeChange(c.Data)
 	if err != nil {
 		return ApplyResult{}, fmt.Errorf("%w: data: %v", ErrInvalidChange, err)
 	}
-	return t.ApplyRemoteFields(c, data, o)
-}
-
-// ApplyRemoteFields is ApplyRemote for a caller that already decoded the
-// change's data (the server does, to check it first); data must be
-// DecodeFields(c.Data).
-func (t *Tx) ApplyRemoteFields(c Change, data Fields, o ApplyOptions) (ApplyResult, error) {
-	keys := make([]string, 0, len(data))
-	for k := range data {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return t.ApplyRemoteDecoded(c, Decoded{Fields: data, Keys: keys}, o)
+	return t.ApplyRemoteDecoded(c, d, o)
 }
 
 // ApplyRemoteDecoded is ApplyRemote for a caller that decoded the change's
-// data with DecodeChange (d must be DecodeChange(c.Data)).
+// data ahead, off the writer (the server to check it, a desk's pull
+// fetcher); d must be DecodeChange(c.Data).
 func (t *Tx) ApplyRemoteDecoded(c Change, d Decoded, o ApplyOptions) (ApplyResult, error) {
 	data, keys := d.Fields, d.Keys
 	var res ApplyResult
@@ -217,29 +206,11 @@ func (t *Tx) insertIfAbsentAt(table, id string, keys []string, f Fields, rowHLC 
 	for _, k := range keys {
 		args = append(args, f[k])
 	}
-	n := len(keys)
 	if rowHLC != "" {
 		args = append(args, rowHLC)
-		n++
 	}
-	var q strings.Builder
-	q.Grow(64 + len(table) + n*24)
-	q.WriteString(`INSERT INTO `)
-	q.WriteString(table)
-	q.WriteString(` (id`)
-	for _, k := range keys {
-		q.WriteString(`, `)
-		q.WriteString(k)
-	}
-	if rowHLC != "" {
-		q.WriteString(`, ` + rowHLCColumn)
-	}
-	q.WriteString(`) VALUES (?`)
-	for range n {
-		q.WriteString(`, ?`)
-	}
-	q.WriteString(`) ON CONFLICT (id) DO NOTHING`)
-	r, err := t.exec(q.String(), args...)
+	q := insertQuery(table, keys, rowHLC != "", ` ON CONFLICT (id) DO NOTHING`)
+	r, err := t.exec(q, args...)
 	if err != nil {
 		return false, fmt.Errorf("store: apply insert into %s %s: %w", table, id, err)
 	}
@@ -248,6 +219,34 @@ func (t *Tx) insertIfAbsentAt(table, id string, keys []string, f Fields, rowHLC 
 		return false, fmt.Errorf("store: apply insert into %s %s: %w", table, id, err)
 	}
 	return affected == 1, nil
+}
+
+// insertQuery is the INSERT of a row's id and columns keys (with its
+// sync_hlc when withRowHLC), followed by suffix.
+func insertQuery(table string, keys []string, withRowHLC bool, suffix string) string {
+	n := len(keys)
+	if withRowHLC {
+		n++
+	}
+	var q strings.Builder
+	q.Grow(64 + len(table) + len(suffix) + n*24)
+	q.WriteString(`INSERT INTO `)
+	q.WriteString(table)
+	q.WriteString(` (id`)
+	for _, k := range keys {
+		q.WriteString(`, `)
+		q.WriteString(k)
+	}
+	if withRowHLC {
+		q.WriteString(`, ` + rowHLCColumn)
+	}
+	q.WriteString(`) VALUES (?`)
+	for range n {
+		q.WriteString(`, ?`)
+	}
+	q.WriteString(`)`)
+	q.WriteString(suffix)
+	return q.String()
 }
 
 func (t *Tx) currentValues(table, id string, keys []string) (map[string]any, bool, error) {

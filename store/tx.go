@@ -352,19 +352,15 @@ func (t *Tx) Insert(table, id string, f Fields) error {
 func (t *Tx) insert(table, id string, keys []string, f Fields, op string) error {
 	ts := t.db.clock.Now().String()
 	inRow := t.db.inRowVersions(table, keys, f)
-	marks := strings.Repeat(", ?", len(keys))
 	args := make([]any, 0, len(keys)+2)
 	args = append(args, id)
 	for _, k := range keys {
 		args = append(args, f[k])
 	}
-	cols := strings.Join(keys, ", ")
 	if inRow {
-		cols += ", " + rowHLCColumn
-		marks += ", ?"
 		args = append(args, ts)
 	}
-	if _, err := t.exec(`INSERT INTO `+table+` (id, `+cols+`) VALUES (?`+marks+`)`, args...); err != nil {
+	if _, err := t.exec(insertQuery(table, keys, inRow, ""), args...); err != nil {
 		return fmt.Errorf("store: insert %s %s: %w", table, id, err)
 	}
 	return t.record(table, id, op, f, ts, inRow)
