@@ -316,7 +316,12 @@ func (t *Tx) mergeFields(c Change, keys []string, data Fields, base map[string]s
 			remoteWins = local == "" || local == nil
 		}
 		// Concurrent: the later writer did not overwrite the earlier one's version.
-		sawStable := base[k] == "" && o.Stable != "" && cur.H < o.Stable
+		// An update with no base over a version below the stable horizon
+		// comes from a replica whose initial copy held the value without its
+		// version: it saw it. An insert never saw it, whatever the horizon:
+		// its replica did not have the row (two desks created the same
+		// citizen, one of them before pulling the other's).
+		sawStable := c.Op == "update" && base[k] == "" && o.Stable != "" && cur.H < o.Stable
 		concurrent := (remoteWins && base[k] != cur.H && !sawStable) || (!remoteWins && cur.B != c.HLC && cur.B < c.HLC)
 		if concurrent && !sameValue(local, remote) && o.RecordConflicts && !bookkeeping[k] {
 			winVal, winTS, loseVal, loseTS, loser := remote, c.HLC, local, cur.H, originOf(cur.H)

@@ -8,6 +8,7 @@ import (
 
 	"sportello/internal/application"
 	"sportello/internal/citizen"
+	"sportello/internal/hlc"
 )
 
 type fakeClock struct{ t time.Time }
@@ -215,5 +216,54 @@ func TestResolveConflictRestoresLoser(t *testing.T) {
 		if got.Notes != "A" || len(open) != 0 {
 			t.Errorf("%s: notes %q, open conflicts %d", name, got.Notes, len(open))
 		}
+	}
+}
+
+// A citizen created on two replicas, the second creation reaching the server
+// after the stable horizon has passed the first: the second replica wrote an
+// insert (it did not have the row), so it never saw the first value and the
+// loser is kept in a conflict record. Only an update with no base over a
+// version below the horizon comes from a replica that saw the value in its
+// initial copy.
+func TestIndependentCreationPastHorizonKeepsConflict(t *testing.T) {
+	ctx := context.Background()
+	clkA := &fakeClock{time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	clkB := &fakeClock{clkA.t.Add(time.Hour)}
+	clkS := &fakeClock{clkA.t}
+	a, b, s := openAt(t, "a", clkA), openAt(t, "b", clkB), openAt(t, "s", clkS)
+	id := citizen.IDForCodiceFiscale("RSSMRA85T10A562S")
+	putCitizen(t, a, citizen.Citizen{ID: id, CodiceFiscale: "RSSMRA85T10A562S", Surname: "Rossi", Name: "Mario", Phone: "030 111"})
+	putCitizen(t, b, citizen.Citizen{ID: id, CodiceFiscale: "RSSMRA85T10A562S", Surname: "Rossi", Name: "Mario", Phone: "030 222"})
+	ship(t, a, s, true)
+	cs, err := b.ChangesAfter(ctx, 0, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stable := hlc.Timestamp{WallMillis: clkA.t.Add(30 * time.Minute).UnixMilli()}.String() // past A's write, before B's
+	var conflicts int
+	if err := s.Write(ctx, Actor{}, func(tx *Tx) error {
+		for _, c := range cs {
+			if c.WorkstationID != b.WorkstationID() {
+				continue
+			}
+			res, err := tx.ApplyRemote(c, ApplyOptions{RecordConflicts: true, Forward: true, Stable: stable})
+			if err != nil {
+				return err
+			}
+			conflicts += res.Conflicts
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if conflicts != 1 {
+		t.Fatalf("conflicts recorded: %d, want 1 (phone 030 111 lost to 030 222)", conflicts)
+	}
+	got, err := s.Citizen(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Phone != "030 222" {
+		t.Fatalf("phone %q, want the later write 030 222", got.Phone)
 	}
 }
