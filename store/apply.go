@@ -295,25 +295,19 @@ func (t *Tx) mergeFields(c Change, keys []string, data Fields, base map[string]s
 		if emptyInsert {
 			continue // two replicas created the same row: an empty value never erases a real one
 		}
-		if !has {
-			win[k] = remote
-			versions[k] = fieldVersion{H: c.HLC, B: base[k]}
-			continue
+		// With no version for the field (an initial copy left out the
+		// row's stable versions: every write still to come is later), the
+		// remote write wins by the clock; the value rules below still hold.
+		remoteWins := !has || c.HLC > cur.H
+		if decided, wins := valueRule(c.Table, k, local, remote); decided {
+			remoteWins = wins
 		}
-		remoteWins := c.HLC > cur.H
-		switch {
-		case c.Table == "applications" && k == "state":
-			ls, rs := application.State(fmt.Sprint(local)), application.State(fmt.Sprint(remote))
-			// Bozza and completa alternate (an edit after the check goes back
-			// to bozza): between them the later write wins, like any field.
-			// From protocollata on the lifecycle only moves forward: the state
-			// further along wins whatever the clocks. (A total order on writes,
-			// so every replica ends with the same state.)
-			if lp, rp := statePhase(ls), statePhase(rs); lp != rp {
-				remoteWins = rp > lp
+		if !has {
+			if remoteWins {
+				win[k] = remote
+				versions[k] = fieldVersion{H: c.HLC, B: base[k]}
 			}
-		case c.Table == "protocol_interruptions" && (k == "ended_at" || k == "ended_by"):
-			remoteWins = local == "" || local == nil
+			continue
 		}
 		// Concurrent: the later writer did not overwrite the earlier one's version.
 		// An update with no base over a version below the stable horizon
@@ -364,6 +358,27 @@ func (t *Tx) mergeFields(c Change, keys []string, data Fields, base map[string]s
 		}
 	}
 	return t.writeVersions(c.Table, c.RowID, versions, inRow)
+}
+
+// valueRule decides a merge by the values instead of the clocks, for the
+// fields whose rule says so; decided is false for every other field.
+//   - applications.state: bozza and completa alternate (an edit after the
+//     check goes back to bozza), so between them the later write wins like
+//     any field; from protocollata on the lifecycle only moves forward: the
+//     state further along wins whatever the clocks (a total order on
+//     writes, so every replica ends with the same state);
+//   - protocol_interruptions.ended_at/ended_by: set once, the first stays.
+func valueRule(table, col string, local, remote any) (decided, remoteWins bool) {
+	switch {
+	case table == "applications" && col == "state":
+		ls, rs := application.State(fmt.Sprint(local)), application.State(fmt.Sprint(remote))
+		if lp, rp := statePhase(ls), statePhase(rs); lp != rp {
+			return true, rp > lp
+		}
+	case table == "protocol_interruptions" && (col == "ended_at" || col == "ended_by"):
+		return true, local == "" || local == nil
+	}
+	return false, false
 }
 
 func sameValue(a, b any) bool {

@@ -267,3 +267,43 @@ func TestIndependentCreationPastHorizonKeepsConflict(t *testing.T) {
 		t.Fatalf("phone %q, want the later write 030 222", got.Phone)
 	}
 }
+
+// A replica whose initial copy left out a row's stable field versions still
+// keeps the lifecycle rule: a pulled earlier state (written later by the
+// clock on a desk that had not seen the protocol) does not move the
+// application back, as it did not on the server.
+func TestStateNeverMovesBackwardsWithoutVersions(t *testing.T) {
+	ctx := context.Background()
+	clkA := &fakeClock{time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	clkD := &fakeClock{clkA.t}
+	a, d := openAt(t, "a", clkA), openAt(t, "d", clkD)
+	putCitizen(t, a, citizen.Citizen{ID: "c1", Surname: "Neri"})
+	app := application.Application{ID: "app1", ProcedureID: "p", CitizenID: "c1", OfficeID: "o", State: application.Protocollata}
+	if err := a.Write(ctx, Actor{}, func(tx *Tx) error { _, err := tx.PutApplication(app); return err }); err != nil {
+		t.Fatal(err)
+	}
+	ship(t, a, d, false)
+	// What an initial copy that left out the row's stable versions holds:
+	// the values, no version.
+	if _, err := d.w.ExecContext(ctx, `UPDATE applications SET sync_hlc = ''`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.w.ExecContext(ctx, `DELETE FROM sync_versions WHERE tbl = 'applications'`); err != nil {
+		t.Fatal(err)
+	}
+	late := Change{WorkstationID: "desk-b", OriginSeq: 1, Table: "applications", RowID: "app1", Op: "update",
+		HLC: hlc.Timestamp{WallMillis: clkA.t.Add(time.Hour).UnixMilli(), Node: "desk-b"}.String(), Data: []byte(`{"state":"bozza"}`)}
+	if err := d.Write(ctx, Actor{}, func(tx *Tx) error {
+		_, err := tx.ApplyRemote(late, ApplyOptions{Unlogged: true})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.Application(ctx, "app1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != application.Protocollata {
+		t.Fatalf("state %s, want protocollata", got.State)
+	}
+}
