@@ -130,11 +130,19 @@ func (t *Tx) ApplyRemoteDecoded(c Change, d Decoded, o ApplyOptions) (ApplyResul
 	case c.Op == "insert":
 		// Fast path: a row nobody has yet is inserted whole, with no reads,
 		// its versions in the row when they fit there.
+		var inserted bool
 		rowHLC := ""
-		if len(base) == 0 && t.db.inRowVersions(c.Table, keys, data) {
-			rowHLC = c.HLC
+		if r := d.ready; r != nil && r.table == c.Table && r.rowID == c.RowID && r.hlc == c.HLC && len(base) == 0 {
+			if r.inRow {
+				rowHLC = c.HLC
+			}
+			inserted, err = t.execInsertIfAbsent(c.Table, c.RowID, r.query, r.args)
+		} else {
+			if len(base) == 0 && t.db.inRowVersions(c.Table, keys, data) {
+				rowHLC = c.HLC
+			}
+			inserted, err = t.insertIfAbsentAt(c.Table, c.RowID, keys, data, rowHLC)
 		}
-		inserted, err := t.insertIfAbsentAt(c.Table, c.RowID, keys, data, rowHLC)
 		if err != nil {
 			return res, err
 		}
@@ -201,6 +209,13 @@ func (t *Tx) insertIfAbsent(table, id string, keys []string, f Fields) (bool, er
 // insertIfAbsentAt is insertIfAbsent that also sets the row's sync_hlc
 // (its in-row field versions) when rowHLC is not empty.
 func (t *Tx) insertIfAbsentAt(table, id string, keys []string, f Fields, rowHLC string) (bool, error) {
+	q, args := insertIfAbsentQuery(table, id, keys, f, rowHLC)
+	return t.execInsertIfAbsent(table, id, q, args)
+}
+
+// insertIfAbsentQuery is the statement insertIfAbsentAt runs, with its
+// arguments.
+func insertIfAbsentQuery(table, id string, keys []string, f Fields, rowHLC string) (string, []any) {
 	args := make([]any, 0, len(keys)+2)
 	args = append(args, id)
 	for _, k := range keys {
@@ -209,7 +224,53 @@ func (t *Tx) insertIfAbsentAt(table, id string, keys []string, f Fields, rowHLC 
 	if rowHLC != "" {
 		args = append(args, rowHLC)
 	}
-	q := insertQuery(table, keys, rowHLC != "", ` ON CONFLICT (id) DO NOTHING`)
+	return insertQuery(table, keys, rowHLC != "", ` ON CONFLICT (id) DO NOTHING`), args
+}
+
+// readyInsert is the INSERT of a remote change's row, built ahead of the
+// write transaction by DB.PrepareInsert.
+type readyInsert struct {
+	table, rowID, hlc string // the change it was built for
+	query             string
+	args              []any
+	inRow             bool // the row keeps its field versions (sync_hlc = the change's clock)
+}
+
+// PrepareInsert builds, outside the write transaction, the statement that
+// inserts the row of a remote insert d decodes (DecodeChange(c.Data)), so
+// that applying it on the writer does not build it: the column list, the
+// arguments and whether the row can keep its field versions in itself.
+// Changes it cannot prepare (not an insert, an append-only table, a base,
+// anything invalid) are left as they are: ApplyRemoteDecoded checks and
+// handles them as before.
+func (db *DB) PrepareInsert(c Change, d *Decoded) {
+	d.ready = nil
+	if c.Op != "insert" || appendOnly[c.Table] || c.RowID == "" || len(d.Fields) == 0 || len(c.Base) > 2 {
+		return
+	}
+	cols, ok := db.cols[c.Table]
+	if !ok {
+		return
+	}
+	for _, k := range d.Keys {
+		if !cols[k] || k == "id" {
+			return
+		}
+	}
+	if _, err := hlc.Parse(c.HLC); err != nil {
+		return
+	}
+	rowHLC := ""
+	if db.inRowVersions(c.Table, d.Keys, d.Fields) {
+		rowHLC = c.HLC
+	}
+	q, args := insertIfAbsentQuery(c.Table, c.RowID, d.Keys, d.Fields, rowHLC)
+	d.ready = &readyInsert{table: c.Table, rowID: c.RowID, hlc: c.HLC, query: q, args: args, inRow: rowHLC != ""}
+}
+
+// execInsertIfAbsent runs an insertIfAbsentQuery and reports whether it
+// inserted the row.
+func (t *Tx) execInsertIfAbsent(table, id, q string, args []any) (bool, error) {
 	r, err := t.exec(q, args...)
 	if err != nil {
 		return false, fmt.Errorf("store: apply insert into %s %s: %w", table, id, err)

@@ -29,6 +29,8 @@ func DecodeFields(raw []byte) (Fields, error) {
 type Decoded struct {
 	Fields Fields
 	Keys   []string
+
+	ready *readyInsert // set by DB.PrepareInsert
 }
 
 // DecodeChange is DecodeFields that also lists the keys, sorted. Replicas

@@ -98,6 +98,10 @@ func (b SQLiteBackend) Confidential(ctx context.Context, changes []store.Change)
 	return out, err
 }
 
+// PrepareInsert builds a remote insert's statement ahead of the write
+// transaction (store.DB.PrepareInsert).
+func (b SQLiteBackend) PrepareInsert(c store.Change, d *store.Decoded) { b.DB.PrepareInsert(c, d) }
+
 func (b SQLiteBackend) Update(ctx context.Context, actor store.Actor, fn func(BackendTx) error) error {
 	return b.DB.Write(ctx, actor, func(tx *store.Tx) error { return fn(tx) })
 }

@@ -610,7 +610,8 @@ func (c *Client) pullAll(ctx context.Context) error {
 		after int64
 		err   error
 	}
-	// The fetch goroutine also decodes the changes' data, off the writer.
+	// The fetch goroutine also decodes the changes' data and builds the
+	// inserts of new rows, off the writer.
 	fetch := func(after int64, floor string) <-chan fetched {
 		ch := make(chan fetched, 1)
 		get := func() {
@@ -619,8 +620,11 @@ func (c *Client) pullAll(ctx context.Context) error {
 			if err == nil {
 				data = make([]store.Decoded, len(b.Changes))
 				for i, wc := range b.Changes {
-					data[i], _ = store.DecodeChange(wc.Data)
+					if data[i], err = store.DecodeChange(wc.Data); err == nil {
+						c.db.PrepareInsert(fromWire(wc), &data[i])
+					}
 				}
+				err = nil
 			}
 			ch <- fetched{b, data, after, err}
 		}

@@ -425,7 +425,7 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	pb := prepareBatch(req)
+	pb := prepareBatch(req, s.db)
 	if len(req.Changes) > 0 {
 		defer s.awaitTurn(r.Context(), ws.ID, req.Changes[0].OriginSeq)()
 	}
@@ -454,10 +454,10 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 // errRetrySafe aborts an attempt without savepoints after a change failed.
 var errRetrySafe = errors.New("sync: retry the batch with savepoints")
 
-// preparedBatch is a push with the work that needs no database done ahead,
+// preparedBatch is a push with the work that needs no write done ahead,
 // outside the write transaction (and, with two pushes in flight, while the
-// previous one is being written): the changes' data decoded, the audit
-// entries' hashes checked.
+// previous one is being written): the changes' data decoded, the inserts
+// of new rows built, the audit entries' hashes checked.
 type preparedBatch struct {
 	req     PushRequest
 	data    []store.Decoded // data[i] decodes req.Changes[i].Data
@@ -466,11 +466,21 @@ type preparedBatch struct {
 	sealed  []bool // sealed[i] is audit[i].Sealed()
 }
 
-func prepareBatch(req PushRequest) *preparedBatch {
+// insertPreparer is a Backend that can build the inserts of new rows ahead
+// of the write transaction (store.DB.PrepareInsert).
+type insertPreparer interface {
+	PrepareInsert(c store.Change, d *store.Decoded)
+}
+
+func prepareBatch(req PushRequest, db Backend) *preparedBatch {
 	pb := &preparedBatch{req: req, data: make([]store.Decoded, len(req.Changes)), dataErr: make([]error, len(req.Changes)),
 		audit: make([]audit.Entry, len(req.Audit)), sealed: make([]bool, len(req.Audit))}
+	ip, _ := db.(insertPreparer)
 	for i, wc := range req.Changes {
 		pb.data[i], pb.dataErr[i] = store.DecodeChange(wc.Data)
+		if pb.dataErr[i] == nil && ip != nil {
+			ip.PrepareInsert(fromWire(wc), &pb.data[i])
+		}
 	}
 	for i, a := range req.Audit {
 		pb.audit[i] = a.Entry
