@@ -2,11 +2,13 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/lang"
@@ -105,10 +107,24 @@ func extensionFilter(formats []catalog.Format) storage.FileFilter {
 	return storage.NewExtensionFileFilter(exts)
 }
 
-// writePDF writes a PDF produced by render to a new temporary file and
-// returns its path (prefix names the kind: modulo, ricevuta).
-func writePDF(ctx context.Context, prefix string, render func(context.Context, io.Writer) error) (string, error) {
-	f, err := os.CreateTemp("", "sportello-"+prefix+"-*.pdf")
+// printKeep is how long a printed PDF left behind (the application
+// stopped without closing) stays in Options.PrintDir before the next start
+// removes it.
+const printKeep = 12 * time.Hour
+
+// printPattern names the PDFs the desk prints; prunePrints removes only those.
+const printPattern = "sportello-*.pdf"
+
+// writePDF writes a PDF produced by render to a new file in dir (the
+// system's temporary folder when empty) and returns its path (prefix names
+// the kind: modulo, ricevuta).
+func writePDF(ctx context.Context, dir, prefix string, render func(context.Context, io.Writer) error) (string, error) {
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", fmt.Errorf("ui: print folder: %w", err)
+		}
+	}
+	f, err := os.CreateTemp(dir, strings.Replace(printPattern, "*", prefix+"-*", 1))
 	if err != nil {
 		return "", err
 	}
@@ -124,11 +140,31 @@ func writePDF(ctx context.Context, prefix string, render func(context.Context, i
 	return f.Name(), nil
 }
 
+// prunePrints removes the printed PDFs in dir last modified before cutoff.
+// A file it cannot remove (a viewer holds it open on Windows) is logged and
+// left for the next time.
+func prunePrints(dir string, cutoff time.Time) {
+	paths, err := filepath.Glob(filepath.Join(dir, printPattern))
+	if err != nil {
+		slog.Warn("printed PDFs", "dir", dir, "err", err)
+		return
+	}
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil || !fi.Mode().IsRegular() || !fi.ModTime().Before(cutoff) {
+			continue
+		}
+		if err := os.Remove(p); err != nil {
+			slog.Warn("remove printed PDF", "path", p, "err", err)
+		}
+	}
+}
+
 // openPDF renders a PDF in the background and opens it with the system
 // viewer; what names it in the status line.
 func (u *UI) openPDF(prefix, what string, render func(context.Context, io.Writer) error, done func(path string, err error)) {
 	runAsync(u, func(ctx context.Context) (string, error) {
-		return writePDF(ctx, prefix, render)
+		return writePDF(ctx, u.opts.PrintDir, prefix, render)
 	}, func(path string, err error) {
 		if err != nil {
 			u.showError(err)

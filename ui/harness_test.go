@@ -122,6 +122,9 @@ func newHarnessOpts(t *testing.T, dir string, o Options) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, svc: svc, dir: dir, queue: make(chan func(), 4096)}
+	if o.PrintDir == "" {
+		o.PrintDir = filepath.Join(dir, "stampe")
+	}
 	if o.Open == nil {
 		o.Open = func(path string) error {
 			h.opened = append(h.opened, path)

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	gosync "sync"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
@@ -54,6 +55,12 @@ type Options struct {
 	// Open opens a file with the system's viewer (PDFs). Default: the
 	// application's OpenURL with a file URL. Tests replace it.
 	Open func(path string) error
+
+	// PrintDir is the folder of the PDFs the desk prints (forms, receipts),
+	// created private to the user. They hold personal data, so Start removes
+	// those older than printKeep (left by a crash) and Close removes them
+	// all. Empty: the system's temporary folder, never pruned.
+	PrintDir string
 }
 
 // SyncControl is what the interface needs of the synchronisation client.
@@ -111,6 +118,9 @@ func New(a fyne.App, w fyne.Window, svc *desk.Service, o Options) *UI {
 // Start shows the startup screen (while Options.Setup runs) and then the login.
 func (u *UI) Start() {
 	u.keys.attach(u.win.Canvas())
+	if u.opts.PrintDir != "" {
+		prunePrints(u.opts.PrintDir, time.Now().Add(-printKeep))
+	}
 	if u.opts.Setup == nil {
 		u.showLogin()
 		return
@@ -128,8 +138,14 @@ func (u *UI) Start() {
 	})
 }
 
-// Close stops the background work still running.
-func (u *UI) Close() { u.cancel() }
+// Close stops the background work still running and removes the PDFs
+// printed in Options.PrintDir.
+func (u *UI) Close() {
+	u.cancel()
+	if u.opts.PrintDir != "" {
+		prunePrints(u.opts.PrintDir, time.Now().Add(time.Hour))
+	}
+}
 
 func (u *UI) showLogin() {
 	if u.shell != nil {

@@ -74,8 +74,9 @@ func run(dataFlag string) error {
 			}
 			return err
 		},
-		Sync:  sess,
-		Enrol: sess.Enrol,
+		Sync:     sess,
+		Enrol:    sess.Enrol,
+		PrintDir: filepath.Join(dir, "stampe"),
 	})
 	sess.setNotifier(u)
 	if err := sess.startSync(ctx); err != nil {
