@@ -6,7 +6,8 @@
 #                CGO_ENABLED=0, desktop app built and started in a real window under Xvfb
 #   make bench   the benchmarks of the issues, with baselines measured in the same run
 #   make fuzz    every fuzz target for FUZZTIME each (default 20s)
-#   make soak    the replication simulation with SOAK_SEEDS seeds of SOAK_STEPS steps (200 × 400)
+#   make soak    the replication simulation with SOAK_SEEDS seeds of SOAK_STEPS steps (200 × 400),
+#                then SOAK_RACE_SEEDS more (8) under the race detector
 #   make windows cross-compile the desktop app for Windows (bin/sportello.exe) with MinGW-w64
 
 GO        ?= go
@@ -61,11 +62,15 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeBatch -fuzztime=$(FUZZTIME) ./sync/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeFields -fuzztime=$(FUZZTIME) ./store/
 
-# The replication simulation with many more seeds than `make test` runs.
+# The replication simulation with many more seeds than `make test` runs,
+# then other seeds under the race detector (both modes of the client run:
+# every fourth seed keeps two pushes and a pull prefetch in flight).
 SOAK_SEEDS ?= 200
 SOAK_STEPS ?= 400
+SOAK_RACE_SEEDS ?= 8
 soak:
 	SPORTELLO_SIM_SEEDS=$(SOAK_SEEDS) SPORTELLO_SIM_STEPS=$(SOAK_STEPS) $(GO) test -tags $(TAGS) -count=1 -timeout 2h -run 'TestSimulation$$' ./sync/
+	SPORTELLO_SIM_SEEDS=$(SOAK_RACE_SEEDS) SPORTELLO_SIM_FIRST=100001 SPORTELLO_SIM_STEPS=$(SOAK_STEPS) $(GO) test -race -tags $(TAGS) -count=1 -timeout 2h -run 'TestSimulation$$' ./sync/
 
 # Windows build: cgo with the MinGW-w64 cross compiler, GUI subsystem (no console window).
 windows:
