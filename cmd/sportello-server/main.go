@@ -385,7 +385,41 @@ func workstationList(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", w.Code, w.Name, w.Kind, conf, state, last)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, w := range list {
+		if note := horizonNote(w, time.Now()); note != "" {
+			fmt.Fprintln(os.Stdout, note)
+		}
+	}
+	return nil
+}
+
+// horizonStale is how old the stable horizon gets before `workstation
+// list` names the workstation holding it.
+const horizonStale = 7 * 24 * time.Hour
+
+// horizonNote explains, for the workstation holding the stable horizon
+// back for more than horizonStale, what that costs and what to do ("" for
+// every other workstation).
+func horizonNote(w server.WorkstationInfo, now time.Time) string {
+	if !w.HoldsHorizon {
+		return ""
+	}
+	revoke := fmt.Sprintf("una postazione dismessa o smarrita va revocata (sportello-server workstation revoke -code %s)", w.Code)
+	if w.SyncedUpTo == "" {
+		if w.LastSeenAt == "" {
+			return fmt.Sprintf("\n%s non si è mai sincronizzata: finché non lo fa, le copie iniziali delle nuove postazioni portano tutte le versioni dei campi; %s.", w.Code, revoke)
+		}
+		return ""
+	}
+	t, err := time.Parse(time.RFC3339, w.SyncedUpTo)
+	if err != nil || now.Sub(t) < horizonStale {
+		return ""
+	}
+	return fmt.Sprintf("\n%s non si sincronizza dal %s: finché non lo fa, le copie iniziali delle nuove postazioni portano anche le versioni dei campi scritte da allora; %s.",
+		w.Code, italianInstant(w.SyncedUpTo), revoke)
 }
 
 func italianInstant(s string) string {

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"sportello/internal/auth"
 	"sportello/internal/desk"
+	"sportello/internal/hlc"
 	"sportello/internal/ids"
 	"sportello/store"
 	"sportello/sync"
@@ -196,6 +198,13 @@ type WorkstationInfo struct {
 	Enrolled     bool   `json:"enrolled"`     // a token was issued
 	LastSeenAt   string `json:"last_seen_at"` // last push
 	LastSeq      int64  `json:"last_seq"`     // last change received
+	// SyncedUpTo is the instant of the workstation's floor: every change
+	// it will still push is later ("" until it reports one).
+	SyncedUpTo string `json:"synced_up_to"`
+	// HoldsHorizon marks the workstation whose floor is the stable horizon
+	// (store.Tx.StableHorizon): while it does not sync, initial copies
+	// keep the field versions written since.
+	HoldsHorizon bool `json:"holds_horizon"`
 }
 
 // Workstations lists the workstations known to the server, by code.
@@ -205,18 +214,37 @@ func Workstations(ctx context.Context, db *store.DB) ([]WorkstationInfo, error) 
 	err := db.Read(ctx, func(q store.Querier) error {
 		return q.QueryRow(`SELECT COALESCE(json_group_array(json_object('id', id, 'code', code, 'name', name, 'kind', kind,
 				'confidential', json(CASE WHEN confidential THEN 'true' ELSE 'false' END), 'active', json(CASE WHEN active THEN 'true' ELSE 'false' END),
-				'revoked_at', revoked_at, 'enrolled', json(CASE WHEN enrolled THEN 'true' ELSE 'false' END), 'last_seen_at', last_seen_at, 'last_seq', last_seq)), '[]')
+				'revoked_at', revoked_at, 'enrolled', json(CASE WHEN enrolled THEN 'true' ELSE 'false' END), 'last_seen_at', last_seen_at, 'last_seq', last_seq,
+				'floor', floor, 'counts', json(CASE WHEN counts THEN 'true' ELSE 'false' END))), '[]')
 			FROM (SELECT w.id, w.code, w.name, w.kind, w.confidential, w.active, w.revoked_at,
 					EXISTS (SELECT 1 FROM sync_tokens t WHERE t.workstation_id = w.id) AS enrolled,
-					COALESCE(p.last_seen_at, '') AS last_seen_at, COALESCE(p.last_seq, 0) AS last_seq
+					COALESCE(p.last_seen_at, '') AS last_seen_at, COALESCE(p.last_seq, 0) AS last_seq, COALESCE(p.floor_hlc, '') AS floor,
+					(w.active = 1 AND w.revoked_at = '' AND EXISTS (SELECT 1 FROM sync_tokens k WHERE k.workstation_id = w.id AND k.revoked_at = '')) AS counts
 				FROM workstations w LEFT JOIN sync_peers p ON p.workstation_id = w.id ORDER BY w.code)`).Scan(&raw)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: list workstations: %w", err)
 	}
-	var out []WorkstationInfo
-	if err := json.Unmarshal([]byte(raw), &out); err != nil {
+	var rows []struct {
+		WorkstationInfo
+		Floor  string `json:"floor"`  // sync_peers.floor_hlc
+		Counts bool   `json:"counts"` // counts for the stable horizon: active, not revoked, with a valid token
+	}
+	if err := json.Unmarshal([]byte(raw), &rows); err != nil {
 		return nil, fmt.Errorf("server: list workstations: %w", err)
+	}
+	horizon, err := db.StableHorizon(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("server: list workstations: %w", err)
+	}
+	out := make([]WorkstationInfo, len(rows))
+	for i, r := range rows {
+		w := r.WorkstationInfo
+		if ts, err := hlc.Parse(r.Floor); err == nil {
+			w.SyncedUpTo = time.UnixMilli(ts.WallMillis).UTC().Format(time.RFC3339)
+		}
+		w.HoldsHorizon = r.Counts && r.Floor == horizon
+		out[i] = w
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Code < out[j].Code })
 	return out, nil

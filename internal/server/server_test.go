@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -20,8 +21,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"sportello/internal/auth"
 	"sportello/internal/desk"
+	"sportello/internal/hlc"
 	"sportello/internal/protocol"
 	"sportello/internal/replica"
 	"sportello/store"
@@ -423,5 +427,59 @@ func TestDailyRegister(t *testing.T) {
 	}
 	if _, err := BuildDailyRegister(ctx, svc.DB(), "01/01/2026"); err == nil || !strings.Contains(desk.UserMessage(err), "AAAA-MM-GG") {
 		t.Fatalf("bad date: %v", err)
+	}
+}
+
+// The workstation list says up to when each workstation is known to have
+// synced and which one holds the stable horizon back; a revoked one never
+// does.
+func TestWorkstationsHorizon(t *testing.T) {
+	ctx := context.Background()
+	svc, err := desk.Open(ctx, t.TempDir(), desk.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	ids := map[string]string{}
+	for _, code := range []string{"DESK01", "DESK02", "OLD01"} {
+		ws, _, err := CreateWorkstation(ctx, svc.DB(), code, code, "desk", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[code] = ws.ID
+	}
+	march := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	floors := map[string]time.Time{"DESK01": march.AddDate(0, 0, 30), "DESK02": march, "OLD01": march.AddDate(0, 0, -60)}
+	if err := svc.DB().Write(ctx, store.Actor{OperatorID: "server"}, func(tx *store.Tx) error {
+		for code, at := range floors {
+			if err := tx.InsertToken("token-"+code, ids[code]); err != nil {
+				return err
+			}
+			if err := tx.RaiseFloor(ids[code], hlc.Timestamp{WallMillis: at.UnixMilli(), Node: ids[code]}.String()); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := RevokeWorkstation(ctx, svc.DB(), "OLD01"); err != nil {
+		t.Fatal(err)
+	}
+	list, err := Workstations(ctx, svc.DB())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, w := range list {
+		got[w.Code] = fmt.Sprintf("%s holds=%v", w.SyncedUpTo, w.HoldsHorizon)
+	}
+	want := map[string]string{
+		"DESK01": "2026-04-01T09:00:00Z holds=false",
+		"DESK02": "2026-03-02T09:00:00Z holds=true",
+		"OLD01":  "2026-01-01T09:00:00Z holds=false", // revoked: no longer counts
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("workstations (-want +got):\n%s", diff)
 	}
 }
