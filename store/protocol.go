@@ -213,10 +213,21 @@ type RegistrationFilter struct {
 	DateTo        string
 	Text          string // in subject or correspondent
 	ApplicationID string
-	Limit         int
+	// Repeated keeps only the registrations, not annulled, of an application
+	// that more than one registration not annulled refers to (two desks
+	// protocolled it while offline), ordered by application and time.
+	Repeated bool
+	Limit    int
 }
 
-// Registrations lists registrations matching f, newest first.
+// repeatedRegistrations is the Repeated condition of RegistrationFilter.
+const repeatedRegistrations = `NOT EXISTS (SELECT 1 FROM protocol_annulments a WHERE a.registration_id = r.id)
+	AND r.application_id IN (SELECT r2.application_id FROM protocol_registrations r2
+		WHERE r2.application_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM protocol_annulments a WHERE a.registration_id = r2.id)
+		GROUP BY r2.application_id HAVING count(*) > 1)`
+
+// Registrations lists registrations matching f, newest first (Repeated: by
+// application, oldest first).
 func (db *DB) Registrations(ctx context.Context, f RegistrationFilter) ([]Registration, error) {
 	where := []string{"1=1"}
 	var args []any
@@ -241,12 +252,17 @@ func (db *DB) Registrations(ctx context.Context, f RegistrationFilter) ([]Regist
 		where = append(where, `r.application_id = ?`)
 		args = append(args, f.ApplicationID)
 	}
+	order := `r.registered_at DESC`
+	if f.Repeated {
+		where = append(where, repeatedRegistrations)
+		order = `r.application_id, r.registered_at, r.id`
+	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 200
 	}
 	rows, err := db.r.QueryContext(ctx, `SELECT `+regCols+` FROM protocol_registrations r LEFT JOIN protocol_numbers n ON n.registration_id = r.id
-		WHERE `+strings.Join(where, " AND ")+` ORDER BY r.registered_at DESC LIMIT ?`, append(args, limit)...)
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list registrations: %w", err)
 	}

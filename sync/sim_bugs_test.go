@@ -6,7 +6,9 @@ import (
 	"testing"
 
 	"sportello/internal/application"
+	"sportello/internal/auth"
 	"sportello/internal/citizen"
+	"sportello/internal/desk"
 	"sportello/store"
 )
 
@@ -262,6 +264,74 @@ func TestSimSameCodiceFiscaleOnTwoRecords(t *testing.T) {
 			if got, _, _ := r.svc.DB().TableChecksum(s.ctx, table); got != want {
 				t.Errorf("%s differs from the server on %s", table, r.code)
 			}
+		}
+	}
+}
+
+// The same application protocolled on two desks while both were offline
+// gets two registrations, each with its own definitive number: neither is
+// lost, and every replica lists the pair as repeated for the protocol
+// office; annulling one ends the listing everywhere.
+func TestSimSameApplicationProtocolledOnTwoOfflineDesks(t *testing.T) {
+	s := newSimulation(t, 1, 2)
+	defer s.close()
+	a, b := s.replicas[0], s.replicas[1]
+	app := simFiledDraft(s, a, "richiesta-informazioni")
+	if probs, err := a.svc.MarkComplete(s.ctx, a.sess, app.ID); err != nil || len(probs) > 0 {
+		t.Fatalf("complete: %v %+v", err, probs)
+	}
+	for _, r := range []*simReplica{a, b} {
+		if err := r.sync(false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.faults = true // only the link down: nothing gets through
+	for _, r := range []*simReplica{a, b} {
+		r.net.link = linkDown
+		if err := r.sync(false); err == nil {
+			t.Fatalf("%s synced with the link down", r.code)
+		}
+		s.clock.advance(1e9)
+		res, err := r.svc.ProtocolApplication(s.ctx, r.sess, app.ID)
+		if err != nil || !res.Emergency {
+			t.Fatalf("offline protocol on %s: %+v %v", r.code, res, err)
+		}
+	}
+	s.faults = false
+	heal := func() {
+		t.Helper()
+		for _, r := range []*simReplica{a, b, a, b} {
+			r.net.link = linkGood
+			if err := r.sync(false); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	heal()
+	admin := desk.Session{OperatorID: "op-protocollo", Role: auth.Protocollo}
+	services := map[string]*desk.Service{"server": s.server.svc, a.code: a.svc, b.code: b.svc}
+	var first string
+	for name, svc := range services {
+		regs, err := svc.RepeatedRegistrations(s.ctx, admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(regs) != 2 || regs[0].ApplicationID != app.ID || regs[1].ApplicationID != app.ID || regs[0].Number == 0 || regs[1].Number == 0 || regs[0].Number == regs[1].Number {
+			t.Fatalf("%s: repeated registrations %+v", name, regs)
+		}
+		if first == "" {
+			first = regs[0].ID
+		} else if regs[0].ID != first {
+			t.Fatalf("%s: order differs: %s first, elsewhere %s", name, regs[0].ID, first)
+		}
+	}
+	if err := a.svc.Annul(s.ctx, admin, first, "Doppia registrazione della stessa pratica", "Disposizione del responsabile n. 1/2026"); err != nil {
+		t.Fatal(err)
+	}
+	heal()
+	for name, svc := range services {
+		if regs, err := svc.RepeatedRegistrations(s.ctx, admin); err != nil || len(regs) != 0 {
+			t.Fatalf("%s after the annulment: %+v %v", name, regs, err)
 		}
 	}
 }

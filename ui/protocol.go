@@ -36,6 +36,8 @@ type protocolSection struct {
 	emergencyBtn           *button
 	searching              *widget.ProgressBarInfinite
 	info                   *widget.Label
+	repeatedInfo           *widget.Label // applications registered more than once
+	repeatedBtn            *button
 	list                   *list
 	results                []store.Registration
 	gen                    int
@@ -83,6 +85,12 @@ func newProtocolSection(u *UI) *protocolSection {
 	s.searching = progress()
 	s.info = widget.NewLabel("")
 	s.info.Importance = widget.LowImportance
+	s.repeatedInfo = widget.NewLabel("")
+	s.repeatedInfo.Wrapping = fyne.TextWrapWord
+	s.repeatedInfo.Importance = widget.WarningImportance
+	s.repeatedInfo.Hide()
+	s.repeatedBtn = newButton(k, lang.L("protocol.repeated.show"), theme.WarningIcon(), s.showRepeated)
+	s.repeatedBtn.Hide()
 	s.list = newList(k,
 		func() int { return len(s.results) },
 		func() fyne.CanvasObject {
@@ -121,7 +129,7 @@ func newProtocolSection(u *UI) *protocolSection {
 		filters,
 		container.NewGridWithColumns(2, s.searchBtn, s.emergencyBtn),
 		s.registerBtn,
-		s.searching, s.info), nil, nil, nil, s.list)
+		s.searching, s.info, s.repeatedInfo, s.repeatedBtn), nil, nil, nil, s.list)
 	s.page = container.NewStack(placeholder(lang.L("protocol.none.open")))
 	split := container.NewHSplit(left, s.page)
 	split.Offset = 0.36
@@ -249,6 +257,60 @@ func (s *protocolSection) search() {
 		} else {
 			s.info.SetText(lang.L("protocol.search.count", map[string]any{"Count": len(rs)}))
 		}
+	})
+	s.checkRepeated()
+}
+
+// checkRepeated shows, above the list, how many applications have more
+// than one registration not annulled (two desks protocolled them while
+// offline), for the protocol office to annul the extra ones.
+func (s *protocolSection) checkRepeated() {
+	u := s.u
+	runAsync(u, func(ctx context.Context) ([]store.Registration, error) {
+		return u.svc.RepeatedRegistrations(ctx, u.sess)
+	}, func(rs []store.Registration, err error) {
+		if err != nil {
+			logUnexpected(err)
+			return
+		}
+		apps := map[string]bool{}
+		for _, r := range rs {
+			apps[r.ApplicationID] = true
+		}
+		if len(apps) == 0 {
+			s.repeatedInfo.Hide()
+			s.repeatedBtn.Hide()
+			return
+		}
+		s.repeatedInfo.SetText(lang.L("protocol.repeated.info", map[string]any{"Count": len(apps)}))
+		s.repeatedInfo.Show()
+		s.repeatedBtn.Show()
+	})
+}
+
+// showRepeated lists the registrations of the applications registered
+// more than once, by application and time.
+func (s *protocolSection) showRepeated() {
+	s.gen++
+	gen := s.gen
+	u := s.u
+	s.searching.Show()
+	runAsync(u, func(ctx context.Context) ([]store.Registration, error) {
+		return u.svc.RepeatedRegistrations(ctx, u.sess)
+	}, func(rs []store.Registration, err error) {
+		if gen != s.gen {
+			return
+		}
+		s.searching.Hide()
+		if err != nil {
+			logUnexpected(err)
+			s.info.SetText(desk.UserMessage(err))
+			return
+		}
+		s.results = rs
+		s.list.Refresh()
+		s.syncSelection()
+		s.info.SetText(lang.L("protocol.repeated.count", map[string]any{"Count": len(rs)}))
 	})
 }
 

@@ -417,6 +417,16 @@ func (s *Service) Registrations(ctx context.Context, sess Session, f store.Regis
 	return out, nil
 }
 
+// RepeatedRegistrations lists the registrations, not annulled, of the
+// applications registered more than once — two desks protocolled the same
+// application while offline, and each registration got its definitive
+// number — by application and time, so that the protocol office annuls the
+// extra ones (art. 54). Confidential ones are listed only for roles that
+// may read them.
+func (s *Service) RepeatedRegistrations(ctx context.Context, sess Session) ([]store.Registration, error) {
+	return s.Registrations(ctx, sess, store.RegistrationFilter{Repeated: true, Limit: 1000})
+}
+
 // Registration reads one registration (confidentiality checked).
 func (s *Service) Registration(ctx context.Context, sess Session, id string) (store.Registration, error) {
 	r, err := s.db.Registration(ctx, id)

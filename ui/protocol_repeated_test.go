@@ -1,0 +1,62 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"sportello/internal/citizen"
+	"sportello/internal/desk"
+	"sportello/internal/protocol"
+	"sportello/store"
+)
+
+// An application protocolled on two desks while offline arrives with two
+// registrations: the protocol tab says so and lists them, for the office to
+// annul the extra one.
+func TestProtocolTabShowsRepeatedRegistrations(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	sess, err := h.svc.Login(ctx, "sportello", desk.DemoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := h.svc.SaveCitizen(ctx, sess, citizen.Citizen{Surname: "Moretti", Name: "Elena", CodiceFiscale: "MRTLNE80A41B157B"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := h.svc.NewApplication(ctx, sess, "richiesta-informazioni", c.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What two offline desks' registrations of it look like once synced.
+	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	if err := h.svc.DB().Write(ctx, store.Actor{OperatorID: sess.OperatorID}, func(tx *store.Tx) error {
+		for i, id := range []string{"reg-desk-1", "reg-desk-2"} {
+			if err := tx.InsertRegistration(store.Registration{ID: id, Direction: protocol.Incoming, RegisteredAt: at.Add(time.Duration(i) * time.Minute),
+				RegDate: "2026-03-02", Year: 2026, RegisterKind: "ordinario", Correspondent: "Moretti Elena", Subject: "Richiesta di informazioni - Moretti Elena",
+				ApplicationID: app.ID}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h.loginOK("protocollo")
+	ps := h.u.shell.protocol
+	h.u.shell.tabs.Select(ps.tab())
+	h.waitFor("warning", func() bool { return ps.repeatedInfo.Visible() && ps.repeatedBtn.Visible() })
+	if !strings.Contains(ps.repeatedInfo.Text, "più di una registrazione") || !strings.Contains(ps.repeatedInfo.Text, ": 1.") {
+		t.Errorf("warning %q", ps.repeatedInfo.Text)
+	}
+	h.tap(ps.repeatedBtn)
+	h.waitFor("listed", func() bool {
+		return len(ps.results) == 2 && ps.results[0].ID == "reg-desk-1" && ps.results[1].ID == "reg-desk-2"
+	})
+	h.waitFor("count", func() bool { return ps.info.Text == "Registrazioni ripetute: 2" })
+	if !h.shows("Registrazioni ripetute: 2") {
+		t.Errorf("count not on screen; texts %q", h.texts())
+	}
+}
