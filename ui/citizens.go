@@ -3,6 +3,8 @@ package ui
 import (
 	"context"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,6 +37,8 @@ type citizensSection struct {
 	importBtn *button
 	searching *widget.ProgressBarInfinite
 	info      *widget.Label
+	dupInfo   *widget.Label // codici fiscali on more than one record
+	dupBtn    *button
 	list      *list
 	results   []citizen.Citizen
 
@@ -65,6 +69,11 @@ func newCitizensSection(u *UI) *citizensSection {
 	s.searching = progress()
 	s.info = textLabel(lang.L("citizens.search.hint"))
 	s.info.Importance = widget.LowImportance
+	s.dupInfo = textLabel("")
+	s.dupInfo.Importance = widget.WarningImportance
+	s.dupInfo.Hide()
+	s.dupBtn = newButton(u.keys, lang.L("citizens.duplicates.show"), theme.WarningIcon(), s.showDuplicates)
+	s.dupBtn.Hide()
 
 	s.list = newList(u.keys,
 		func() int { return len(s.results) },
@@ -86,6 +95,8 @@ func newCitizensSection(u *UI) *citizensSection {
 			container.NewGridWithColumns(2, s.newBtn, s.importBtn),
 			s.searching,
 			s.info,
+			s.dupInfo,
+			s.dupBtn,
 		),
 		nil, nil, nil, s.list)
 
@@ -93,7 +104,69 @@ func newCitizensSection(u *UI) *citizensSection {
 	split := container.NewHSplit(left, s.page)
 	split.Offset = 0.34
 	s.item = container.NewTabItemWithIcon(lang.L("tab.citizens"), theme.AccountIcon(), split)
+	s.checkDuplicates()
 	return s
+}
+
+func (s *citizensSection) shown() { s.checkDuplicates() }
+
+// checkDuplicates shows, above the list, how many codici fiscali more than
+// one record carries (the same person registered on two desks while
+// offline, once without the codice fiscale), for an operator to review.
+func (s *citizensSection) checkDuplicates() {
+	runAsync(s.u, func(ctx context.Context) (map[string][]string, error) {
+		return s.u.svc.DuplicateCitizens(ctx)
+	}, func(d map[string][]string, err error) {
+		if err != nil {
+			logUnexpected(err)
+			return
+		}
+		if len(d) == 0 {
+			s.dupInfo.Hide()
+			s.dupBtn.Hide()
+			return
+		}
+		s.dupInfo.SetText(lang.L("citizens.duplicates.info", map[string]any{"Count": len(d)}))
+		s.dupInfo.Show()
+		s.dupBtn.Show()
+	})
+}
+
+// showDuplicates lists the records that share a codice fiscale, by codice
+// fiscale, oldest first.
+func (s *citizensSection) showDuplicates() {
+	s.searchGen++
+	gen := s.searchGen
+	s.searching.Show()
+	runAsync(s.u, func(ctx context.Context) ([]citizen.Citizen, error) {
+		d, err := s.u.svc.DuplicateCitizens(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var out []citizen.Citizen
+		for _, cf := range slices.Sorted(maps.Keys(d)) {
+			for _, id := range d[cf] {
+				c, err := s.u.svc.Citizen(ctx, id)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, c)
+			}
+		}
+		return out, nil
+	}, func(res []citizen.Citizen, err error) {
+		if gen != s.searchGen {
+			return
+		}
+		s.searching.Hide()
+		if err != nil {
+			logUnexpected(err)
+			s.info.SetText(desk.UserMessage(err))
+			return
+		}
+		s.setResults(res)
+		s.info.SetText(lang.L("citizens.duplicates.count", map[string]any{"Count": len(res)}))
+	})
 }
 
 func (s *citizensSection) tab() *container.TabItem { return s.item }
@@ -270,6 +343,7 @@ func (s *citizensSection) dirty() bool { return s.form != nil && s.form.dirty() 
 // saved is called by the form after a successful save.
 func (s *citizensSection) saved(c citizen.Citizen) {
 	s.u.setStatus(lang.L("citizen.saved", map[string]any{"Name": c.FullName()}))
+	s.checkDuplicates()
 	if strings.TrimSpace(s.search.Text) != "" {
 		s.runSearch()
 	} else {

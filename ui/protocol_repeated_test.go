@@ -60,3 +60,41 @@ func TestProtocolTabShowsRepeatedRegistrations(t *testing.T) {
 		t.Errorf("count not on screen; texts %q", h.texts())
 	}
 }
+
+// The same person registered on two desks while offline (once without the
+// codice fiscale, added later) ends up on two records: the citizens tab
+// says so and lists them side by side.
+func TestCitizensTabShowsDuplicateRecords(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	if err := h.svc.DB().Write(ctx, store.Actor{OperatorID: "op-sportello"}, func(tx *store.Tx) error {
+		for _, id := range []string{"rec-desk-1", "rec-desk-2"} {
+			if _, err := tx.PutCitizen(citizen.Citizen{ID: id, Surname: "Moretti", Name: "Elena", CodiceFiscale: "MRTLNE80A41B157B"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h.loginOK("sportello")
+	cs := h.u.shell.citizens
+	h.waitFor("warning", func() bool { return cs.dupInfo.Visible() && cs.dupBtn.Visible() })
+	if !strings.Contains(cs.dupInfo.Text, "più schede") || !strings.Contains(cs.dupInfo.Text, ": 1.") {
+		t.Errorf("warning %q", cs.dupInfo.Text)
+	}
+	h.tap(cs.dupBtn)
+	h.waitFor("listed", func() bool {
+		return len(cs.results) == 2 && cs.results[0].CodiceFiscale == "MRTLNE80A41B157B" && cs.results[1].CodiceFiscale == "MRTLNE80A41B157B"
+	})
+	h.waitFor("count", func() bool { return cs.info.Text == "Schede con lo stesso codice fiscale: 2" })
+	// Correcting one record (here: its codice fiscale removed) ends the warning.
+	if err := h.svc.DB().Write(ctx, store.Actor{OperatorID: "op-sportello"}, func(tx *store.Tx) error {
+		_, err := tx.Put("citizens", "rec-desk-2", store.Fields{"codice_fiscale": nil})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cs.shown()
+	h.waitFor("warning gone", func() bool { return !cs.dupInfo.Visible() && !cs.dupBtn.Visible() })
+}
