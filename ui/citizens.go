@@ -39,6 +39,7 @@ type citizensSection struct {
 	info      *widget.Label
 	dupInfo   *widget.Label // codici fiscali on more than one record
 	dupBtn    *button
+	dupAt     time.Time // last check (checkDuplicates)
 	list      *list
 	results   []citizen.Citizen
 
@@ -108,12 +109,21 @@ func newCitizensSection(u *UI) *citizensSection {
 	return s
 }
 
-func (s *citizensSection) shown() { s.checkDuplicates() }
+func (s *citizensSection) shown() {
+	if time.Since(s.dupAt) >= recheckEvery {
+		s.checkDuplicates()
+	}
+}
+
+// recheckEvery is how often switching back to a tab re-reads a warning
+// that scans a whole table (duplicate records, repeated registrations).
+const recheckEvery = time.Minute
 
 // checkDuplicates shows, above the list, how many codici fiscali more than
 // one record carries (the same person registered on two desks while
 // offline, once without the codice fiscale), for an operator to review.
 func (s *citizensSection) checkDuplicates() {
+	s.dupAt = time.Now()
 	runAsync(s.u, func(ctx context.Context) (map[string][]string, error) {
 		return s.u.svc.DuplicateCitizens(ctx)
 	}, func(d map[string][]string, err error) {
@@ -343,7 +353,9 @@ func (s *citizensSection) dirty() bool { return s.form != nil && s.form.dirty() 
 // saved is called by the form after a successful save.
 func (s *citizensSection) saved(c citizen.Citizen) {
 	s.u.setStatus(lang.L("citizen.saved", map[string]any{"Name": c.FullName()}))
-	s.checkDuplicates()
+	if s.dupInfo.Visible() { // the save may have corrected one of them
+		s.checkDuplicates()
+	}
 	if strings.TrimSpace(s.search.Text) != "" {
 		s.runSearch()
 	} else {

@@ -38,6 +38,7 @@ type protocolSection struct {
 	info                   *widget.Label
 	repeatedInfo           *widget.Label // applications registered more than once
 	repeatedBtn            *button
+	repeatedAt             time.Time // last check (checkRepeated)
 	list                   *list
 	results                []store.Registration
 	gen                    int
@@ -135,6 +136,7 @@ func newProtocolSection(u *UI) *protocolSection {
 	split.Offset = 0.36
 	s.item = container.NewTabItemWithIcon(lang.L("tab.protocol"), theme.StorageIcon(), split)
 	s.search()
+	s.checkRepeated()
 	return s
 }
 
@@ -145,7 +147,12 @@ func (s *protocolSection) focusSearch() {
 	s.text.Entry.TypedShortcut(&fyne.ShortcutSelectAll{})
 }
 
-func (s *protocolSection) shown() { s.search() }
+func (s *protocolSection) shown() {
+	s.search()
+	if time.Since(s.repeatedAt) >= recheckEvery {
+		s.checkRepeated()
+	}
+}
 
 func (s *protocolSection) setPage(o fyne.CanvasObject) {
 	s.page.Objects = []fyne.CanvasObject{o}
@@ -258,13 +265,15 @@ func (s *protocolSection) search() {
 			s.info.SetText(lang.L("protocol.search.count", map[string]any{"Count": len(rs)}))
 		}
 	})
-	s.checkRepeated()
 }
 
 // checkRepeated shows, above the list, how many applications have more
 // than one registration not annulled (two desks protocolled them while
-// offline), for the protocol office to annul the extra ones.
+// offline), for the protocol office to annul the extra ones. It reads the
+// whole register, so it runs after an annulment and when the tab is shown
+// again at most once every recheckEvery, not at every search.
 func (s *protocolSection) checkRepeated() {
+	s.repeatedAt = time.Now()
 	u := s.u
 	runAsync(u, func(ctx context.Context) ([]store.Registration, error) {
 		return u.svc.RepeatedRegistrations(ctx, u.sess)
@@ -490,6 +499,7 @@ func (s *protocolSection) askAnnul(r store.Registration) {
 			}
 			u.setStatus(lang.L("protocol.annul.done", map[string]any{"Label": r.Label()}))
 			s.search()
+			s.checkRepeated()
 			if s.shownID == id && s.form == nil {
 				s.openRegistration(id)
 			}
