@@ -33,6 +33,22 @@ func simFiledDraft(s *simulation, r *simReplica, procedure string) application.A
 	return a
 }
 
+// simCompletedOn files an application on the first replica, checks it
+// complete and syncs every replica in turn, so that all of them hold it
+// completa.
+func simCompletedOn(s *simulation, rs ...*simReplica) application.Application {
+	app := simFiledDraft(s, rs[0], "richiesta-informazioni")
+	if probs, err := rs[0].svc.MarkComplete(s.ctx, rs[0].sess, app.ID); err != nil || len(probs) > 0 {
+		s.fatalf("complete: %v %+v", err, probs)
+	}
+	for _, r := range rs {
+		if err := r.sync(false); err != nil {
+			s.fatalf("sync %s: %v", r.code, err)
+		}
+	}
+	return app
+}
+
 // An application checked complete, synced, then edited (which moves it back
 // to bozza, a legal move of the lifecycle) stays completa on the server and
 // on every other replica: the merge rule "the state never moves backwards"
@@ -171,15 +187,7 @@ func TestSimRestoringALosingStateKeepsReplicasEqual(t *testing.T) {
 	s := newSimulation(t, 1, 2)
 	defer s.close()
 	a, b := s.replicas[0], s.replicas[1]
-	app := simFiledDraft(s, a, "richiesta-informazioni")
-	if probs, err := a.svc.MarkComplete(s.ctx, a.sess, app.ID); err != nil || len(probs) > 0 {
-		t.Fatalf("complete: %v %+v", err, probs)
-	}
-	for _, r := range []*simReplica{a, b} {
-		if err := r.sync(false); err != nil {
-			t.Fatal(err)
-		}
-	}
+	app := simCompletedOn(s, a, b)
 	// Offline: A protocols it, B edits it (back to bozza).
 	s.clock.advance(1e9)
 	if _, err := a.svc.ProtocolApplication(s.ctx, a.sess, app.ID); err != nil {
@@ -276,15 +284,7 @@ func TestSimSameApplicationProtocolledOnTwoOfflineDesks(t *testing.T) {
 	s := newSimulation(t, 1, 2)
 	defer s.close()
 	a, b := s.replicas[0], s.replicas[1]
-	app := simFiledDraft(s, a, "richiesta-informazioni")
-	if probs, err := a.svc.MarkComplete(s.ctx, a.sess, app.ID); err != nil || len(probs) > 0 {
-		t.Fatalf("complete: %v %+v", err, probs)
-	}
-	for _, r := range []*simReplica{a, b} {
-		if err := r.sync(false); err != nil {
-			t.Fatal(err)
-		}
-	}
+	app := simCompletedOn(s, a, b)
 	s.faults = true // only the link down: nothing gets through
 	for _, r := range []*simReplica{a, b} {
 		r.net.link = linkDown

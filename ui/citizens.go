@@ -37,9 +37,7 @@ type citizensSection struct {
 	importBtn *button
 	searching *widget.ProgressBarInfinite
 	info      *widget.Label
-	dupInfo   *widget.Label // codici fiscali on more than one record
-	dupBtn    *button
-	dupAt     time.Time // last check (checkDuplicates)
+	dups      *tableWarning // codici fiscali on more than one record
 	list      *list
 	results   []citizen.Citizen
 
@@ -70,11 +68,7 @@ func newCitizensSection(u *UI) *citizensSection {
 	s.searching = progress()
 	s.info = textLabel(lang.L("citizens.search.hint"))
 	s.info.Importance = widget.LowImportance
-	s.dupInfo = textLabel("")
-	s.dupInfo.Importance = widget.WarningImportance
-	s.dupInfo.Hide()
-	s.dupBtn = newButton(u.keys, lang.L("citizens.duplicates.show"), theme.WarningIcon(), s.showDuplicates)
-	s.dupBtn.Hide()
+	s.dups = newTableWarning(u.keys, "citizens.duplicates.show", s.showDuplicates)
 
 	s.list = newList(u.keys,
 		func() int { return len(s.results) },
@@ -96,8 +90,8 @@ func newCitizensSection(u *UI) *citizensSection {
 			container.NewGridWithColumns(2, s.newBtn, s.importBtn),
 			s.searching,
 			s.info,
-			s.dupInfo,
-			s.dupBtn,
+			s.dups.label,
+			s.dups.btn,
 		),
 		nil, nil, nil, s.list)
 
@@ -110,35 +104,18 @@ func newCitizensSection(u *UI) *citizensSection {
 }
 
 func (s *citizensSection) shown() {
-	if time.Since(s.dupAt) >= recheckEvery {
+	if s.dups.due() {
 		s.checkDuplicates()
 	}
 }
-
-// recheckEvery is how often switching back to a tab re-reads a warning
-// that scans a whole table (duplicate records, repeated registrations).
-const recheckEvery = time.Minute
 
 // checkDuplicates shows, above the list, how many codici fiscali more than
 // one record carries (the same person registered on two desks while
 // offline, once without the codice fiscale), for an operator to review.
 func (s *citizensSection) checkDuplicates() {
-	s.dupAt = time.Now()
-	runAsync(s.u, func(ctx context.Context) (map[string][]string, error) {
-		return s.u.svc.DuplicateCitizens(ctx)
-	}, func(d map[string][]string, err error) {
-		if err != nil {
-			logUnexpected(err)
-			return
-		}
-		if len(d) == 0 {
-			s.dupInfo.Hide()
-			s.dupBtn.Hide()
-			return
-		}
-		s.dupInfo.SetText(lang.L("citizens.duplicates.info", map[string]any{"Count": len(d)}))
-		s.dupInfo.Show()
-		s.dupBtn.Show()
+	s.dups.read(s.u, "citizens.duplicates.info", func(ctx context.Context) (int, error) {
+		d, err := s.u.svc.DuplicateCitizens(ctx)
+		return len(d), err
 	})
 }
 
@@ -353,7 +330,7 @@ func (s *citizensSection) dirty() bool { return s.form != nil && s.form.dirty() 
 // saved is called by the form after a successful save.
 func (s *citizensSection) saved(c citizen.Citizen) {
 	s.u.setStatus(lang.L("citizen.saved", map[string]any{"Name": c.FullName()}))
-	if s.dupInfo.Visible() { // the save may have corrected one of them
+	if s.dups.label.Visible() { // the save may have corrected one of them
 		s.checkDuplicates()
 	}
 	if strings.TrimSpace(s.search.Text) != "" {

@@ -36,9 +36,7 @@ type protocolSection struct {
 	emergencyBtn           *button
 	searching              *widget.ProgressBarInfinite
 	info                   *widget.Label
-	repeatedInfo           *widget.Label // applications registered more than once
-	repeatedBtn            *button
-	repeatedAt             time.Time // last check (checkRepeated)
+	repeated               *tableWarning // applications registered more than once
 	list                   *list
 	results                []store.Registration
 	gen                    int
@@ -86,12 +84,7 @@ func newProtocolSection(u *UI) *protocolSection {
 	s.searching = progress()
 	s.info = widget.NewLabel("")
 	s.info.Importance = widget.LowImportance
-	s.repeatedInfo = widget.NewLabel("")
-	s.repeatedInfo.Wrapping = fyne.TextWrapWord
-	s.repeatedInfo.Importance = widget.WarningImportance
-	s.repeatedInfo.Hide()
-	s.repeatedBtn = newButton(k, lang.L("protocol.repeated.show"), theme.WarningIcon(), s.showRepeated)
-	s.repeatedBtn.Hide()
+	s.repeated = newTableWarning(k, "protocol.repeated.show", s.showRepeated)
 	s.list = newList(k,
 		func() int { return len(s.results) },
 		func() fyne.CanvasObject {
@@ -130,7 +123,7 @@ func newProtocolSection(u *UI) *protocolSection {
 		filters,
 		container.NewGridWithColumns(2, s.searchBtn, s.emergencyBtn),
 		s.registerBtn,
-		s.searching, s.info, s.repeatedInfo, s.repeatedBtn), nil, nil, nil, s.list)
+		s.searching, s.info, s.repeated.label, s.repeated.btn), nil, nil, nil, s.list)
 	s.page = container.NewStack(placeholder(lang.L("protocol.none.open")))
 	split := container.NewHSplit(left, s.page)
 	split.Offset = 0.36
@@ -149,7 +142,7 @@ func (s *protocolSection) focusSearch() {
 
 func (s *protocolSection) shown() {
 	s.search()
-	if time.Since(s.repeatedAt) >= recheckEvery {
+	if s.repeated.due() {
 		s.checkRepeated()
 	}
 }
@@ -240,13 +233,23 @@ func (s *protocolSection) search() {
 		s.info.SetText(problem)
 		return
 	}
+	s.load(func(ctx context.Context) ([]store.Registration, error) {
+		return s.u.svc.Registrations(ctx, s.u.sess, f)
+	}, func(n int) string {
+		if n == 0 {
+			return lang.L("protocol.search.none")
+		}
+		return lang.L("protocol.search.count", map[string]any{"Count": n})
+	})
+}
+
+// load lists what fetch returns, in the background; a newer load drops an
+// older one's answer. describe gives the line under the filters.
+func (s *protocolSection) load(fetch func(context.Context) ([]store.Registration, error), describe func(n int) string) {
 	s.gen++
 	gen := s.gen
-	u := s.u
 	s.searching.Show()
-	runAsync(u, func(ctx context.Context) ([]store.Registration, error) {
-		return u.svc.Registrations(ctx, u.sess, f)
-	}, func(rs []store.Registration, err error) {
+	runAsync(s.u, fetch, func(rs []store.Registration, err error) {
 		if gen != s.gen {
 			return
 		}
@@ -259,11 +262,7 @@ func (s *protocolSection) search() {
 		s.results = rs
 		s.list.Refresh()
 		s.syncSelection()
-		if len(rs) == 0 {
-			s.info.SetText(lang.L("protocol.search.none"))
-		} else {
-			s.info.SetText(lang.L("protocol.search.count", map[string]any{"Count": len(rs)}))
-		}
+		s.info.SetText(describe(len(rs)))
 	})
 }
 
@@ -273,54 +272,22 @@ func (s *protocolSection) search() {
 // whole register, so it runs after an annulment and when the tab is shown
 // again at most once every recheckEvery, not at every search.
 func (s *protocolSection) checkRepeated() {
-	s.repeatedAt = time.Now()
-	u := s.u
-	runAsync(u, func(ctx context.Context) ([]store.Registration, error) {
-		return u.svc.RepeatedRegistrations(ctx, u.sess)
-	}, func(rs []store.Registration, err error) {
-		if err != nil {
-			logUnexpected(err)
-			return
-		}
+	s.repeated.read(s.u, "protocol.repeated.info", func(ctx context.Context) (int, error) {
+		rs, err := s.u.svc.RepeatedRegistrations(ctx, s.u.sess)
 		apps := map[string]bool{}
 		for _, r := range rs {
 			apps[r.ApplicationID] = true
 		}
-		if len(apps) == 0 {
-			s.repeatedInfo.Hide()
-			s.repeatedBtn.Hide()
-			return
-		}
-		s.repeatedInfo.SetText(lang.L("protocol.repeated.info", map[string]any{"Count": len(apps)}))
-		s.repeatedInfo.Show()
-		s.repeatedBtn.Show()
+		return len(apps), err
 	})
 }
 
 // showRepeated lists the registrations of the applications registered
 // more than once, by application and time.
 func (s *protocolSection) showRepeated() {
-	s.gen++
-	gen := s.gen
-	u := s.u
-	s.searching.Show()
-	runAsync(u, func(ctx context.Context) ([]store.Registration, error) {
-		return u.svc.RepeatedRegistrations(ctx, u.sess)
-	}, func(rs []store.Registration, err error) {
-		if gen != s.gen {
-			return
-		}
-		s.searching.Hide()
-		if err != nil {
-			logUnexpected(err)
-			s.info.SetText(desk.UserMessage(err))
-			return
-		}
-		s.results = rs
-		s.list.Refresh()
-		s.syncSelection()
-		s.info.SetText(lang.L("protocol.repeated.count", map[string]any{"Count": len(rs)}))
-	})
+	s.load(func(ctx context.Context) ([]store.Registration, error) {
+		return s.u.svc.RepeatedRegistrations(ctx, s.u.sess)
+	}, func(n int) string { return lang.L("protocol.repeated.count", map[string]any{"Count": n}) })
 }
 
 func (s *protocolSection) syncSelection() {

@@ -47,11 +47,11 @@ func TestProtocolTabShowsRepeatedRegistrations(t *testing.T) {
 	h.loginOK("protocollo")
 	ps := h.u.shell.protocol
 	h.u.shell.tabs.Select(ps.tab())
-	h.waitFor("warning", func() bool { return ps.repeatedInfo.Visible() && ps.repeatedBtn.Visible() })
-	if !strings.Contains(ps.repeatedInfo.Text, "più di una registrazione") || !strings.Contains(ps.repeatedInfo.Text, ": 1.") {
-		t.Errorf("warning %q", ps.repeatedInfo.Text)
+	h.waitFor("warning", func() bool { return ps.repeated.label.Visible() && ps.repeated.btn.Visible() })
+	if !strings.Contains(ps.repeated.label.Text, "più di una registrazione") || !strings.Contains(ps.repeated.label.Text, ": 1.") {
+		t.Errorf("warning %q", ps.repeated.label.Text)
 	}
-	h.tap(ps.repeatedBtn)
+	h.tap(ps.repeated.btn)
 	h.waitFor("listed", func() bool {
 		return len(ps.results) == 2 && ps.results[0].ID == "reg-desk-1" && ps.results[1].ID == "reg-desk-2"
 	})
@@ -79,11 +79,11 @@ func TestCitizensTabShowsDuplicateRecords(t *testing.T) {
 	}
 	h.loginOK("sportello")
 	cs := h.u.shell.citizens
-	h.waitFor("warning", func() bool { return cs.dupInfo.Visible() && cs.dupBtn.Visible() })
-	if !strings.Contains(cs.dupInfo.Text, "più schede") || !strings.Contains(cs.dupInfo.Text, ": 1.") {
-		t.Errorf("warning %q", cs.dupInfo.Text)
+	h.waitFor("warning", func() bool { return cs.dups.label.Visible() && cs.dups.btn.Visible() })
+	if !strings.Contains(cs.dups.label.Text, "più schede") || !strings.Contains(cs.dups.label.Text, ": 1.") {
+		t.Errorf("warning %q", cs.dups.label.Text)
 	}
-	h.tap(cs.dupBtn)
+	h.tap(cs.dups.btn)
 	h.waitFor("listed", func() bool {
 		return len(cs.results) == 2 && cs.results[0].CodiceFiscale == "MRTLNE80A41B157B" && cs.results[1].CodiceFiscale == "MRTLNE80A41B157B"
 	})
@@ -97,9 +97,9 @@ func TestCitizensTabShowsDuplicateRecords(t *testing.T) {
 	}
 	cs.shown() // within a minute of the last check: not read again
 	h.drain()
-	if !cs.dupInfo.Visible() {
+	if !cs.dups.label.Visible() {
 		t.Fatal("warning re-read at once on showing the tab")
 	}
 	cs.saved(citizen.Citizen{ID: "rec-desk-2", Surname: "Moretti", Name: "Elena"}) // what the form calls after saving
-	h.waitFor("warning gone", func() bool { return !cs.dupInfo.Visible() && !cs.dupBtn.Visible() })
+	h.waitFor("warning gone", func() bool { return !cs.dups.label.Visible() && !cs.dups.btn.Visible() })
 }

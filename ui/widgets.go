@@ -1,6 +1,9 @@
 package ui
 
 import (
+	"context"
+	"time"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/lang"
@@ -198,4 +201,48 @@ func (w fixedWidth) Layout(objects []fyne.CanvasObject, size fyne.Size) {
 		o.Move(fyne.NewPos(0, 0))
 		o.Resize(fyne.NewSize(float32(w), size.Height))
 	}
+}
+
+// tableWarning is a warning above a section's list about records that need
+// a person (duplicate registry records, repeated registrations), with a
+// button that lists them. Reading them scans a whole table, so a section
+// re-reads it at most once every recheckEvery when shown again.
+type tableWarning struct {
+	label *widget.Label
+	btn   *button
+	at    time.Time // last read
+}
+
+// recheckEvery is how often showing a tab again re-reads its warning.
+const recheckEvery = time.Minute
+
+func newTableWarning(k *keymap, showKey string, show func()) *tableWarning {
+	w := &tableWarning{label: textLabel(""), btn: newButton(k, lang.L(showKey), theme.WarningIcon(), show)}
+	w.label.Importance = widget.WarningImportance
+	w.label.Hide()
+	w.btn.Hide()
+	return w
+}
+
+// due reports whether the warning was last read more than recheckEvery ago.
+func (w *tableWarning) due() bool { return time.Since(w.at) >= recheckEvery }
+
+// read runs count in the background and shows the warning (text key with
+// the count) when it is not zero, hides it when it is.
+func (w *tableWarning) read(u *UI, key string, count func(context.Context) (int, error)) {
+	w.at = time.Now()
+	runAsync(u, count, func(n int, err error) {
+		if err != nil {
+			logUnexpected(err)
+			return
+		}
+		if n == 0 {
+			w.label.Hide()
+			w.btn.Hide()
+			return
+		}
+		w.label.SetText(lang.L(key, map[string]any{"Count": n}))
+		w.label.Show()
+		w.btn.Show()
+	})
 }
