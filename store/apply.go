@@ -130,19 +130,15 @@ func (t *Tx) ApplyRemoteDecoded(c Change, d Decoded, o ApplyOptions) (ApplyResul
 	case c.Op == "insert":
 		// Fast path: a row nobody has yet is inserted whole, with no reads,
 		// its versions in the row when they fit there.
-		var inserted bool
-		rowHLC := ""
-		if r := d.ready; r != nil && r.table == c.Table && r.rowID == c.RowID && r.hlc == c.HLC && len(base) == 0 {
-			if r.inRow {
-				rowHLC = c.HLC
-			}
-			inserted, err = t.execInsertIfAbsent(c.Table, c.RowID, r.query, r.args)
-		} else {
-			if len(base) == 0 && t.db.inRowVersions(c.Table, keys, data) {
-				rowHLC = c.HLC
-			}
-			inserted, err = t.insertIfAbsentAt(c.Table, c.RowID, keys, data, rowHLC)
+		r := d.ready
+		if r == nil || r.table != c.Table || r.rowID != c.RowID || r.hlc != c.HLC || len(base) != 0 {
+			r = t.db.readyInsertOf(c, keys, data, len(base) == 0)
 		}
+		rowHLC := ""
+		if r.inRow {
+			rowHLC = c.HLC
+		}
+		inserted, err := t.execInsertIfAbsent(c.Table, c.RowID, r.query, r.args)
 		if err != nil {
 			return res, err
 		}
@@ -240,32 +236,25 @@ type readyInsert struct {
 // inserts the row of a remote insert d decodes (DecodeChange(c.Data)), so
 // that applying it on the writer does not build it: the column list, the
 // arguments and whether the row can keep its field versions in itself.
-// Changes it cannot prepare (not an insert, an append-only table, a base,
-// anything invalid) are left as they are: ApplyRemoteDecoded checks and
-// handles them as before.
+// Nothing is checked here: ApplyRemoteDecoded checks the change as always
+// and uses the statement only for the change it was built for.
 func (db *DB) PrepareInsert(c Change, d *Decoded) {
 	d.ready = nil
-	if c.Op != "insert" || appendOnly[c.Table] || c.RowID == "" || len(d.Fields) == 0 || len(c.Base) > 2 {
-		return
+	if c.Op == "insert" && !appendOnly[c.Table] && len(c.Base) <= 2 && len(d.Fields) > 0 {
+		d.ready = db.readyInsertOf(c, d.Keys, d.Fields, true)
 	}
-	cols, ok := db.cols[c.Table]
-	if !ok {
-		return
-	}
-	for _, k := range d.Keys {
-		if !cols[k] || k == "id" {
-			return
-		}
-	}
-	if _, err := hlc.Parse(c.HLC); err != nil {
-		return
-	}
+}
+
+// readyInsertOf builds the insert of c's row (keys are f's columns,
+// sorted); the row keeps its field versions in itself when inRowAllowed
+// (the change has no base) and the values allow it (inRowVersions).
+func (db *DB) readyInsertOf(c Change, keys []string, f Fields, inRowAllowed bool) *readyInsert {
 	rowHLC := ""
-	if db.inRowVersions(c.Table, d.Keys, d.Fields) {
+	if inRowAllowed && db.inRowVersions(c.Table, keys, f) {
 		rowHLC = c.HLC
 	}
-	q, args := insertIfAbsentQuery(c.Table, c.RowID, d.Keys, d.Fields, rowHLC)
-	d.ready = &readyInsert{table: c.Table, rowID: c.RowID, hlc: c.HLC, query: q, args: args, inRow: rowHLC != ""}
+	q, args := insertIfAbsentQuery(c.Table, c.RowID, keys, f, rowHLC)
+	return &readyInsert{table: c.Table, rowID: c.RowID, hlc: c.HLC, query: q, args: args, inRow: rowHLC != ""}
 }
 
 // execInsertIfAbsent runs an insertIfAbsentQuery and reports whether it
