@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"sportello/internal/application"
@@ -99,7 +100,10 @@ func benchCitizen(i int) citizen.Citizen {
 
 // RunSync measures push and pull of n changes, blob transfer of blobBytes and
 // the initial copy of snapshotRows rows, with their baselines.
-func RunSync(ctx context.Context, dir string, n int, blobBytes int64, snapshotRows int, progress io.Writer) (SyncResult, error) {
+//
+// When pushProfile is not empty, the CPU profile of the push (desk and server,
+// both in this process) is written to that file, for `go tool pprof`.
+func RunSync(ctx context.Context, dir string, n int, blobBytes int64, snapshotRows int, pushProfile string, progress io.Writer) (SyncResult, error) {
 	res := SyncResult{Changes: n, BlobBytes: blobBytes, SnapshotRows: snapshotRows}
 	env, err := startSyncServer(ctx, filepath.Join(dir, "server"))
 	if err != nil {
@@ -134,11 +138,19 @@ func RunSync(ctx context.Context, dir string, n int, blobBytes int64, snapshotRo
 		}
 	}
 	settle()
+	stopProfile, err := startProfile(pushProfile)
+	if err != nil {
+		return res, err
+	}
 	t0 := time.Now()
-	if err := ca.SyncOnce(ctx); err != nil {
+	err = ca.SyncOnce(ctx)
+	res.Push = time.Since(t0)
+	if perr := stopProfile(); perr != nil && err == nil {
+		err = perr
+	}
+	if err != nil {
 		return res, fmt.Errorf("push: %w", err)
 	}
-	res.Push = time.Since(t0)
 	settle()
 	t0 = time.Now()
 	if err := cb.SyncOnce(ctx); err != nil {
@@ -441,3 +453,26 @@ func (r SyncResult) Report(w io.Writer) {
 }
 
 type appAttachment = application.Attachment
+
+// startProfile starts a CPU profile into path (nothing when path is empty)
+// and returns the function that stops it and closes the file.
+func startProfile(path string) (stop func() error, err error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		return nil
+	}, nil
+}
