@@ -294,12 +294,24 @@ func (t *Tx) RowConfidential(table, rowID string, data Fields) (bool, error) {
 	return RowConfidentialQ(t, table, rowID, data)
 }
 
+// RowConfidential is Tx.RowConfidential on the row as stored.
+func (db *DB) RowConfidential(ctx context.Context, table, rowID string) (bool, error) {
+	var conf bool
+	err := db.Read(ctx, func(q Querier) error {
+		var err error
+		conf, err = RowConfidentialQ(q, table, rowID, nil)
+		return err
+	})
+	return conf, err
+}
+
 // MayBeConfidential reports whether rows of table can belong to a
 // confidential record (RowConfidential is false for every other table).
 func MayBeConfidential(table string) bool {
 	switch table {
 	case "applications", "application_attachments", "application_history",
-		"protocol_registrations", "protocol_documents", "protocol_numbers", "protocol_annulments", "notifications":
+		"protocol_registrations", "protocol_documents", "protocol_numbers", "protocol_annulments", "notifications",
+		"sync_conflicts":
 		return true
 	}
 	return false
@@ -349,6 +361,24 @@ func RowConfidentialQ(qr Querier, table, rowID string, data Fields) (bool, error
 		} else {
 			q = `SELECT r.confidential FROM protocol_registrations r JOIN notifications n ON n.ref_id = r.id AND n.ref_table = 'protocol_registrations' WHERE n.id = ?`
 		}
+	case "sync_conflicts":
+		// A conflict record holds both values of a field of its row: it is
+		// as confidential as that row.
+		tbl, ok1 := data["tbl"].(string)
+		ref, ok2 := data["row_id"].(string)
+		if !ok1 || !ok2 {
+			err := qr.QueryRow(`SELECT tbl, row_id FROM sync_conflicts WHERE id = ?`, rowID).Scan(&tbl, &ref)
+			if errors.Is(err, sql.ErrNoRows) {
+				return false, nil
+			}
+			if err != nil {
+				return false, fmt.Errorf("store: read confidentiality of conflict: %w", err)
+			}
+		}
+		if tbl == "sync_conflicts" {
+			return false, nil // never made, and no endless recursion if it were
+		}
+		return RowConfidentialQ(qr, tbl, ref, nil)
 	default:
 		return false, nil
 	}

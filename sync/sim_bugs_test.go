@@ -203,7 +203,7 @@ func TestSimRestoringALosingStateKeepsReplicasEqual(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	conflicts, _ := a.svc.Conflicts(s.ctx, true)
+	conflicts, _, _ := a.svc.Conflicts(s.ctx, a.sess, true)
 	resolved := false
 	for _, c := range conflicts {
 		if c.Table == "applications" && c.Column == "state" {

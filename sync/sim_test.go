@@ -869,7 +869,7 @@ func (s *simulation) actProtocol(r *simReplica) {
 }
 
 func (s *simulation) actResolveConflict(r *simReplica) {
-	cs, err := r.svc.Conflicts(s.ctx, true)
+	cs, _, err := r.svc.Conflicts(s.ctx, r.sess, true)
 	if err != nil {
 		s.fatalf("conflicts on %s: %v", r.code, err)
 	}

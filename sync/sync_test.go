@@ -11,6 +11,7 @@ import (
 	"image/png"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"sportello/internal/auth"
 	"sportello/internal/catalog"
 	"sportello/internal/citizen"
 	"sportello/internal/codicefiscale"
@@ -570,6 +572,150 @@ func TestConfidentialRecordsNeverReachADesk(t *testing.T) {
 		if n := count(late.svc.DB(), q, app.ID); n != 0 {
 			t.Errorf("the initial copy of a desk holds %d %s of a confidential application", n, what)
 		}
+	}
+}
+
+// Two interview rooms editing the same confidential application offline
+// make a conflict record on the server holding both versions of its form
+// data: it is as confidential as the application, and reaches neither a
+// desk's pull nor a desk's initial copy.
+func TestConflictOnConfidentialRecordNeverReachesADesk(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	room := enroll(t, s, "COLL01", true)
+	room2 := enroll(t, s, "COLL02", true)
+	desk1 := enroll(t, s, "DESK01", false)
+	op := login(t, room.svc, "colloqui")
+	x, err := room.svc.SaveCitizen(ctx, op, citizen.Citizen{Surname: "Greco", Name: "Francesca", CodiceFiscale: cf(t, "Greco", "Francesca", "1965-01-25")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, _ := room.svc.Catalog(ctx)
+	p, _ := cat.Procedure("contributo-economico")
+	app, err := room.svc.NewApplication(ctx, op, p.ID, x.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := fill(p, x)
+	values["provincia_residenza"] = "BS"
+	if err := room.svc.SaveDraft(ctx, op, app.ID, values, nil); err != nil {
+		t.Fatal(err)
+	}
+	room.sync(t)
+	room2.sync(t)
+	// Offline, both rooms change the form.
+	for i, r := range []*replica{room, room2} {
+		v := maps.Clone(values)
+		v["provincia_residenza"] = []string{"MI", "BG"}[i]
+		if err := r.svc.SaveDraft(ctx, login(t, r.svc, "colloqui"), app.ID, v, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	room.sync(t)
+	room2.sync(t)
+	room.sync(t)
+	desk1.sync(t)
+	count := func(db *store.DB) int {
+		var n int
+		if err := db.Read(ctx, func(q store.Querier) error {
+			return q.QueryRow(`SELECT count(*) FROM sync_conflicts WHERE row_id = ?`, app.ID).Scan(&n)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if count(s.svc.DB()) == 0 || count(room.svc.DB()) == 0 {
+		t.Fatalf("no conflict recorded (server %d, interview room %d)", count(s.svc.DB()), count(room.svc.DB()))
+	}
+	if n := count(desk1.svc.DB()); n != 0 {
+		t.Errorf("a desk pulled %d conflict records of a confidential application", n)
+	}
+	late := enroll(t, s, "DESK02", false)
+	if n := count(late.svc.DB()); n != 0 {
+		t.Errorf("a desk's initial copy holds %d conflict records of a confidential application", n)
+	}
+	late2 := enroll(t, s, "COLL03", true)
+	if n := count(late2.svc.DB()); n == 0 {
+		t.Errorf("an interview room's initial copy lacks the conflict record")
+	}
+	// In the interview room, an operator of the front desk neither sees
+	// nor resolves it; the operator of the interview room does.
+	front := login(t, room.svc, "sportello")
+	cs, hidden, err := room.svc.Conflicts(ctx, front, true)
+	if err != nil || len(cs) != 0 || hidden != 1 {
+		t.Fatalf("conflicts for a front-desk operator: %d shown, %d hidden, %v; want 0, 1", len(cs), hidden, err)
+	}
+	cs, hidden, err = room.svc.Conflicts(ctx, login(t, room.svc, "colloqui"), true)
+	if err != nil || len(cs) != 1 || hidden != 0 {
+		t.Fatalf("conflicts for the interview-room operator: %d shown, %d hidden, %v; want 1, 0", len(cs), hidden, err)
+	}
+	err = room.svc.ResolveConflict(ctx, front, cs[0].ID, true)
+	if !errors.Is(err, auth.ErrForbidden) {
+		t.Fatalf("a front-desk operator resolved a confidential conflict: %v", err)
+	}
+	if msg := desk.UserMessage(err); !strings.HasPrefix(msg, "il ruolo «") {
+		t.Errorf("message for the operator: %q", msg)
+	}
+	if err := room.svc.ResolveConflict(ctx, login(t, room.svc, "colloqui"), cs[0].ID, true); err != nil {
+		t.Fatal(err)
+	}
+	room.sync(t)
+	desk1.sync(t)
+	if n := count(desk1.svc.DB()); n != 0 {
+		t.Errorf("the resolution brought %d conflict records to a desk", n)
+	}
+}
+
+// An operator allowed confidential records, logged in at a front desk that
+// is not, is refused before anything is written — a confidential application
+// or registration saved there would be refused by the server at the next sync
+// and stay on a replica that may not hold it. At an interview room the same
+// operator files it.
+func TestConfidentialRecordRefusedAtADesk(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	room := enroll(t, s, "COLL01", true)
+	desk1 := enroll(t, s, "DESK01", false)
+	for _, r := range []*replica{room, desk1} {
+		r.sync(t)
+	}
+	op := login(t, desk1.svc, "colloqui")
+	x, err := desk1.svc.SaveCitizen(ctx, op, citizen.Citizen{Surname: "Greco", Name: "Francesca", CodiceFiscale: cf(t, "Greco", "Francesca", "1965-01-25")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending := func() int {
+		n, err := desk1.svc.DB().CountLocalChangesAfter(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := pending()
+	_, err = desk1.svc.NewApplication(ctx, op, "contributo-economico", x.ID, "")
+	if !errors.Is(err, desk.ErrNotConfidentialWorkstation) {
+		t.Fatalf("confidential application at a desk: %v, want ErrNotConfidentialWorkstation", err)
+	}
+	if msg := desk.UserMessage(err); !strings.Contains(msg, "postazione dei colloqui") {
+		t.Errorf("message for the operator: %q", msg)
+	}
+	reg := protocol.Registration{Direction: protocol.Incoming, Subject: "Segnalazione riservata", Correspondent: "Mario Rossi", Confidential: true}
+	_, err = desk1.svc.RegisterDocument(ctx, op, reg, []desk.NamedFile{{Name: "lettera.pdf", Data: strings.NewReader("%PDF-1.4\n%%EOF\n")}})
+	if !errors.Is(err, desk.ErrNotConfidentialWorkstation) {
+		t.Fatalf("confidential registration at a desk: %v, want ErrNotConfidentialWorkstation", err)
+	}
+	if got := pending(); got != before {
+		t.Errorf("the refusals wrote %d changes", got-before)
+	}
+	// The same records in the interview room.
+	desk1.sync(t)
+	room.sync(t)
+	op = login(t, room.svc, "colloqui")
+	if _, err := room.svc.NewApplication(ctx, op, "contributo-economico", x.ID, ""); err != nil {
+		t.Fatalf("confidential application in the interview room: %v", err)
+	}
+	if _, err := room.svc.RegisterDocument(ctx, op, reg, []desk.NamedFile{{Name: "lettera.pdf", Data: strings.NewReader("%PDF-1.4\n%%EOF\n")}}); err != nil {
+		t.Fatalf("confidential registration in the interview room: %v", err)
 	}
 }
 

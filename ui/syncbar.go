@@ -238,19 +238,28 @@ func (b *syncBar) showConflicts() {
 	d := dialog.NewCustom(lang.L("sync.conflicts.title"), lang.L("dialog.close"), scroll, u.win)
 	var load func()
 	load = func() {
-		runAsync(u, func(ctx context.Context) ([]store.Conflict, error) {
-			return u.svc.Conflicts(ctx, true)
-		}, func(cs []store.Conflict, err error) {
+		type listed struct {
+			cs     []store.Conflict
+			hidden int
+		}
+		runAsync(u, func(ctx context.Context) (listed, error) {
+			cs, hidden, err := u.svc.Conflicts(ctx, u.sess, true)
+			return listed{cs, hidden}, err
+		}, func(l listed, err error) {
 			if err != nil {
 				box.Objects = []fyne.CanvasObject{textLabel(desk.UserMessage(err))}
 				box.Refresh()
 				return
 			}
+			cs := l.cs
 			var objs []fyne.CanvasObject
 			if len(cs) == 0 {
 				objs = append(objs, textLabel(lang.L("sync.conflicts.none")))
 			} else {
 				objs = append(objs, textLabel(lang.L("sync.conflicts.intro")))
+			}
+			if l.hidden > 0 {
+				objs = append(objs, textLabel(lang.L("sync.conflicts.hidden", map[string]any{"Count": l.hidden})))
 			}
 			for _, c := range cs {
 				c := c

@@ -90,6 +90,11 @@ func (s *Service) NewApplication(ctx context.Context, sess Session, procedureID,
 	if !p.Active {
 		return application.Application{}, userErr(fmt.Sprintf("Il procedimento «%s» non è più attivo", p.Name))
 	}
+	if p.Confidential {
+		if err := s.requireConfidentialWorkstation(ctx); err != nil {
+			return application.Application{}, err
+		}
+	}
 	c, err := s.db.Citizen(ctx, citizenID)
 	if err != nil {
 		return application.Application{}, fmt.Errorf("desk: new application: %w", err)

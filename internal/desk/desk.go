@@ -99,10 +99,12 @@ func UserMessage(err error) string {
 		return de.Message
 	}
 	if errors.Is(err, auth.ErrForbidden) {
-		msg := err.Error()
-		if i := strings.Index(msg, ": "); i >= 0 {
-			return msg[i+2:]
+		// auth.Role.Require's text, however deep it was wrapped.
+		msg, mark := err.Error(), auth.ErrForbidden.Error()+": "
+		if i := strings.LastIndex(msg, mark); i >= 0 {
+			return msg[i+len(mark):]
 		}
+		return "Operazione non consentita a questo ruolo"
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return "Il dato richiesto non esiste (potrebbe non essere ancora arrivato con la sincronizzazione)"
@@ -256,4 +258,29 @@ func (s *Service) CreateOperator(ctx context.Context, sess Session, id, username
 		_, err := tx.PutOperator(store.Operator{ID: id, Username: username, FullName: fullName, Role: string(role), OfficeID: officeID, PasswordHash: hash, Active: true})
 		return err
 	})
+}
+
+// ErrNotConfidentialWorkstation is the error (errors.Is) of an operation on
+// confidential records at a workstation the server does not let hold them.
+var ErrNotConfidentialWorkstation = &Error{Message: "Questa postazione non è abilitata ai dati riservati: la pratica va aperta in una postazione dei colloqui"}
+
+// requireConfidentialWorkstation refuses, before anything is written, a
+// confidential record created at an enrolled workstation that is not an
+// interview room or otherwise allowed confidential records: the server would
+// refuse it at the next sync (sync.CodeConfidential), after the operator had
+// been told it was saved, and it would stay on a replica that may not hold
+// it. A standalone installation (no workstation record: never enrolled) has
+// no server to answer to.
+func (s *Service) requireConfidentialWorkstation(ctx context.Context) error {
+	w, err := s.db.WorkstationByID(ctx, s.db.WorkstationID())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("desk: read this workstation: %w", err)
+	}
+	if !w.Confidential {
+		return ErrNotConfidentialWorkstation
+	}
+	return nil
 }

@@ -255,6 +255,9 @@ func (s *Service) RegisterDocument(ctx context.Context, sess Session, reg protoc
 		if err := sess.Role.Require(auth.ReadConfidential); err != nil {
 			return res, err
 		}
+		if err := s.requireConfidentialWorkstation(ctx); err != nil {
+			return res, err
+		}
 	}
 	if len(files) == 0 {
 		return res, userErr("Allegare il documento da protocollare: la registrazione deve riportarne l'impronta")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"sportello/internal/auth"
 	"sportello/store"
 )
 
@@ -24,9 +25,29 @@ func (s *Service) SetLocalSetting(ctx context.Context, key, value string) error 
 }
 
 // Conflicts lists the concurrent edits the server resolved, for a person to
-// review (open ones first).
-func (s *Service) Conflicts(ctx context.Context, onlyOpen bool) ([]store.Conflict, error) {
-	return s.db.Conflicts(ctx, onlyOpen)
+// review (open ones first). Conflicts about confidential records are left
+// out for a role that may not read them (an operator of the front desk
+// logged in at an interview room): hidden says how many.
+func (s *Service) Conflicts(ctx context.Context, sess Session, onlyOpen bool) (visible []store.Conflict, hidden int, err error) {
+	all, err := s.db.Conflicts(ctx, onlyOpen)
+	if err != nil {
+		return nil, 0, err
+	}
+	if sess.Role.Can(auth.ReadConfidential) {
+		return all, 0, nil
+	}
+	for _, c := range all {
+		conf, err := s.db.RowConfidential(ctx, c.Table, c.RowID)
+		if err != nil {
+			return nil, 0, fmt.Errorf("desk: conflicts: %w", err)
+		}
+		if conf {
+			hidden++
+			continue
+		}
+		visible = append(visible, c)
+	}
+	return visible, hidden, nil
 }
 
 // ResolveConflict closes a conflict: keep the value that won, or restore the
@@ -35,7 +56,22 @@ func (s *Service) ResolveConflict(ctx context.Context, sess Session, id string, 
 	if sess.OperatorID == "" {
 		return userErr("Accesso richiesto")
 	}
-	err := s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error { return tx.ResolveConflict(id, restoreLoser) })
+	err := s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
+		if !sess.Role.Can(auth.ReadConfidential) {
+			c, err := tx.ConflictTx(id)
+			if err != nil {
+				return err
+			}
+			conf, err := tx.RowConfidential(c.Table, c.RowID, nil)
+			if err != nil {
+				return err
+			}
+			if conf {
+				return sess.Role.Require(auth.ReadConfidential)
+			}
+		}
+		return tx.ResolveConflict(id, restoreLoser)
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return userErr("Il conflitto non esiste più")
 	}
