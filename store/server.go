@@ -305,6 +305,22 @@ func (db *DB) RowConfidential(ctx context.Context, table, rowID string) (bool, e
 	return conf, err
 }
 
+// BlobReadableOutsideConfidential reports whether a file is named by a row
+// that is not confidential (an attachment of an application, a document of
+// a registration): only then may a workstation outside the confidential
+// scope download it.
+func (db *DB) BlobReadableOutsideConfidential(ctx context.Context, sha string) (bool, error) {
+	var ok bool
+	err := db.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM application_attachments x JOIN applications a ON a.id = x.application_id
+			WHERE x.sha256 = ?1 AND a.confidential = 0)
+		OR EXISTS (SELECT 1 FROM protocol_documents d JOIN protocol_registrations r ON r.id = d.registration_id
+			WHERE d.sha256 = ?1 AND r.confidential = 0)`, sha).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("store: readers of file %s: %w", sha, err)
+	}
+	return ok, nil
+}
+
 // MayBeConfidential reports whether rows of table can belong to a
 // confidential record (RowConfidential is false for every other table).
 func MayBeConfidential(table string) bool {

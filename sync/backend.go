@@ -22,6 +22,9 @@ type Backend interface {
 	// Confidential reports, for each change, whether its row belongs to a
 	// confidential record, seen in one consistent snapshot.
 	Confidential(ctx context.Context, changes []store.Change) ([]bool, error)
+	// BlobReadableOutsideConfidential reports whether a file is named by a
+	// row that is not confidential (store.DB.BlobReadableOutsideConfidential).
+	BlobReadableOutsideConfidential(ctx context.Context, sha string) (bool, error)
 	// Snapshot writes a SQLite database file for a new workstation's initial
 	// copy and returns the feed position it corresponds to.
 	Snapshot(ctx context.Context, path string, f store.SnapshotFor) (int64, error)
@@ -76,6 +79,10 @@ func (b SQLiteBackend) Snapshot(ctx context.Context, path string, f store.Snapsh
 
 func (b SQLiteBackend) StableHorizon(ctx context.Context) (string, error) {
 	return b.DB.StableHorizon(ctx)
+}
+
+func (b SQLiteBackend) BlobReadableOutsideConfidential(ctx context.Context, sha string) (bool, error) {
+	return b.DB.BlobReadableOutsideConfidential(ctx, sha)
 }
 
 func (b SQLiteBackend) Confidential(ctx context.Context, changes []store.Change) ([]bool, error) {

@@ -237,6 +237,20 @@ func (s *Server) blobDownload(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if ws := workstationOf(r); !ws.Confidential {
+		// Outside the confidential scope, only files a readable row names;
+		// the answer is the same as for a file the server lacks, so that
+		// a digest tells nothing about confidential documents.
+		readable, err := s.db.BlobReadableOutsideConfidential(r.Context(), sha)
+		if err != nil {
+			s.internal(w, err)
+			return
+		}
+		if !readable {
+			fail(w, http.StatusNotFound, CodeBlobMissing, "Allegato non presente sul server", nil)
+			return
+		}
+	}
 	f, err := s.blobs.Open(sha)
 	if errors.Is(err, store.ErrNotFound) {
 		fail(w, http.StatusNotFound, CodeBlobMissing, "Allegato non presente sul server", nil)

@@ -562,6 +562,29 @@ func TestConfidentialRecordsNeverReachADesk(t *testing.T) {
 			t.Errorf("the desk replica holds %d %s of a confidential application", n, what)
 		}
 	}
+	// Nor its files, even asked for by digest (the protocol register
+	// prints the impronta of every document).
+	var sha string
+	if err := s.svc.DB().Read(ctx, func(q store.Querier) error {
+		return q.QueryRow(`SELECT sha256 FROM application_attachments WHERE application_id = ? ORDER BY sha256 LIMIT 1`, app.ID).Scan(&sha)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if desk1.svc.Blobs().Has(sha) {
+		t.Error("the desk replica holds a file of a confidential application")
+	}
+	var se *ServerError
+	if resp, err := desk1.client.do(ctx, http.MethodGet, "/v1/blobs/"+sha, nil, nil); err == nil {
+		resp.Body.Close()
+		t.Error("the server gave a desk a file of a confidential application")
+	} else if !errors.As(err, &se) || se.Status != http.StatusNotFound || se.Body.Code != CodeBlobMissing {
+		t.Errorf("a desk asking for a confidential file: %v, want 404 %s", err, CodeBlobMissing)
+	}
+	resp, err := room2.client.do(ctx, http.MethodGet, "/v1/blobs/"+sha, nil, nil)
+	if err != nil {
+		t.Fatalf("the other interview room asking for the file: %v", err)
+	}
+	resp.Body.Close()
 	// The citizen is not confidential: every replica has them.
 	if _, err := desk1.svc.DB().Citizen(ctx, x.ID); err != nil {
 		t.Errorf("desk replica lacks the citizen: %v", err)
