@@ -131,7 +131,7 @@ func TestSimSnapshotAttachmentsAreDownloaded(t *testing.T) {
 	if err := a.sync(false); err != nil {
 		t.Fatal(err)
 	}
-	late := s.enroll("SIM09", false)
+	late := s.enroll("SIM09", false, false)
 	for range 2 {
 		if err := late.sync(false); err != nil {
 			t.Fatal(err)

@@ -143,6 +143,9 @@ type simReplica struct {
 	sess   desk.Session
 	online bool // the last sync succeeded: the desk protocols online
 	batch  int  // changes per push: small, so that pushes take several batches
+	// confidential: an interview room, where an operator allowed
+	// confidential records files confidential applications too.
+	confidential bool
 }
 
 // Online and SyncNow make the replica the desk's Connector. Online is
@@ -198,6 +201,9 @@ type simulation struct {
 	clock *simClock
 	ctx   context.Context
 	sess  desk.Session
+	// sessRoom is the operator of the interview rooms (confidential
+	// replicas), allowed confidential records.
+	sessRoom desk.Session
 
 	faults    bool
 	server    *simServer
@@ -305,7 +311,9 @@ func newSimulation(t *testing.T, seed uint64, replicas int) *simulation {
 	}
 	s.startServer(dir)
 	for i := range replicas {
-		s.enroll(fmt.Sprintf("SIM%02d", i+1), false)
+		// The fourth is an interview room: the others must never see what
+		// it files under a confidential procedure.
+		s.enroll(fmt.Sprintf("SIM%02d", i+1), false, i == 3)
 	}
 	return s
 }
@@ -417,8 +425,12 @@ const simURL = "https://sportello.sim"
 // enroll creates a workstation on the server and enrols a new replica with
 // it over the simulated network (faulty or not: a failed enrolment is
 // repeated with a new code, as an administrator would).
-func (s *simulation) enroll(code string, faulty bool) *simReplica {
-	r := &simReplica{sim: s, idx: len(s.replicas), code: code, dir: s.t.TempDir(), batch: 1 + s.rng.IntN(12)}
+func (s *simulation) enroll(code string, faulty, confidential bool) *simReplica {
+	r := &simReplica{sim: s, idx: len(s.replicas), code: code, dir: s.t.TempDir(), batch: 1 + s.rng.IntN(12), confidential: confidential}
+	kind := "desk"
+	if confidential {
+		kind = "interview"
+	}
 	r.net = &simNet{sim: s, name: code, rng: rand.New(rand.NewPCG(s.seed, uint64(1000+r.idx)))}
 	r.hc = &http.Client{Transport: r.net}
 	saved := s.faults
@@ -429,7 +441,7 @@ func (s *simulation) enroll(code string, faulty bool) *simReplica {
 			s.faults = false
 		}
 		var enrol string
-		if _, enrol, err = CreateWorkstation(s.ctx, s.server.svc.DB(), code, "Postazione "+code, "desk", false); err != nil {
+		if _, enrol, err = CreateWorkstation(s.ctx, s.server.svc.DB(), code, "Postazione "+code, kind, confidential); err != nil {
 			s.fatalf("create workstation %s: %v", code, err)
 		}
 		if _, err = Enroll(s.ctx, filepath.Join(r.dir, "sportello.db"), simURL, "", enrol, r.hc); err == nil {
@@ -450,6 +462,16 @@ func (s *simulation) enroll(code string, faulty bool) *simReplica {
 		s.sess = sess
 	}
 	r.sess = s.sess // the same operator moves between desks (a login costs an Argon2id hash)
+	if confidential {
+		if s.sessRoom.OperatorID == "" {
+			sess, err := r.svc.Login(s.ctx, "colloqui", desk.DemoPassword)
+			if err != nil {
+				s.fatalf("login on %s: %v", code, err)
+			}
+			s.sessRoom = sess
+		}
+		r.sess = s.sessRoom
+	}
 	s.replicas = append(s.replicas, r)
 	return r
 }
@@ -538,7 +560,7 @@ func (s *simulation) run(steps int) {
 		s.clock.advance(time.Duration(1+s.rng.IntN(20)) * time.Second)
 		s.deliverDue(false)
 		if s.step == lateJoin {
-			s.enroll("SIM06", true)
+			s.enroll("SIM06", true, s.seed%2 == 1) // an interview room or a desk, by seed
 			s.count("late enrolment")
 			continue
 		}
@@ -698,6 +720,9 @@ func (s *simulation) procedure(r *simReplica, id string) catalog.Procedure {
 // simValues fills the form of p with valid values, varied by n.
 func simValues(p catalog.Procedure, c citizen.Citizen, n int) map[string]string {
 	v := fill(p, c)
+	if _, ok := v["provincia_residenza"]; ok {
+		v["provincia_residenza"] = "BS" // a province's code, not free text
+	}
 	for _, f := range p.Fields {
 		if f.Type == catalog.LongText || f.Type == catalog.Text && v[f.Key] == "Testo di prova" {
 			v[f.Key] = fmt.Sprintf("Testo di prova %d", n)
@@ -713,6 +738,9 @@ func (s *simulation) actNewApplication(r *simReplica) {
 	}
 	c := cs[s.rng.IntN(len(cs))]
 	procID := []string{"reclamo", "richiesta-informazioni"}[s.rng.IntN(2)]
+	if r.confidential && s.rng.IntN(3) == 0 {
+		procID = simConfidentialProcedure
+	}
 	a, err := r.svc.NewApplication(s.ctx, r.sess, procID, c.ID, "")
 	if err != nil {
 		if s.expected("new application", err) {
@@ -731,7 +759,27 @@ func (s *simulation) actNewApplication(r *simReplica) {
 		s.fatalf("save draft on %s: %v", r.code, err)
 	}
 	s.recordForm(r, app)
+	if procID == simConfidentialProcedure {
+		s.count("confidential application")
+		// Its required attachments: the ISEE statement and an identity document.
+		s.pngSerial++
+		isee := fmt.Sprintf("%%PDF-1.4\n%% sim %d %d\n1 0 obj <<>> endobj\ntrailer <<>>\n%%%%EOF\n", s.seed, s.pngSerial)
+		for _, f := range []struct {
+			typ, name string
+			data      []byte
+		}{{"attestazione_isee", "isee.pdf", []byte(isee)}, {"documento_identita", "documento.png", simPNG(s.pngSerial, s.seed)}} {
+			att, err := r.svc.AddAttachment(s.ctx, r.sess, a.ID, f.typ, f.name, bytes.NewReader(f.data), false)
+			if err != nil {
+				s.fatalf("add %s on %s: %v", f.typ, r.code, err)
+			}
+			s.atts = append(s.atts, simAttachment{id: att.ID, appID: a.ID, sha: att.SHA256})
+		}
+	}
 }
+
+// simConfidentialProcedure is the demo catalog's confidential procedure,
+// filed only in interview rooms.
+const simConfidentialProcedure = "contributo-economico"
 
 // recordForm records the form data the replica now holds as confirmed when
 // it differs from the last value the replica wrote or saw.
@@ -822,10 +870,34 @@ func (s *simulation) actComplete(r *simReplica) {
 		s.count("complete: form data not arrived yet")
 		return
 	}
+	if len(probs) > 0 && !s.attachmentsArrived(r, a.ID) {
+		s.count("complete: attachments not arrived yet")
+		return
+	}
 	if len(probs) > 0 {
 		s.fatalf("application %s filled with valid values is incomplete on %s: %+v\nits writes: %+v\nits history on %s:%s\non the server:%s", a.ID, r.code, probs,
 			s.appByID[a.ID].forms, r.code, s.rowHistory(r.svc.DB(), "applications", a.ID), s.rowHistory(s.server.svc.DB(), "applications", a.ID))
 	}
+}
+
+// attachmentsArrived reports whether every attachment confirmed for an
+// application is on replica r.
+func (s *simulation) attachmentsArrived(r *simReplica, appID string) bool {
+	for _, att := range s.atts {
+		if att.appID != appID {
+			continue
+		}
+		var n int
+		if err := r.svc.DB().Read(s.ctx, func(q store.Querier) error {
+			return q.QueryRow(`SELECT count(*) FROM application_attachments WHERE id = ?`, att.id).Scan(&n)
+		}); err != nil {
+			s.fatalf("attachments on %s: %v", r.code, err)
+		}
+		if n == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *simulation) actProtocol(r *simReplica) {
@@ -998,18 +1070,30 @@ func (s *simulation) verify() {
 		s.t.Logf("seed %d: rejection %s", s.seed, rej)
 	}
 
-	// 1. Every replicated table of every replica is identical to the server's.
-	want := map[string]string{}
+	// 1. Every replicated table of every interview room is identical to
+	// the server's; every desk's, to the server's without the confidential
+	// records (what the initial copy of a new desk holds, made by a filter
+	// of its own, not the pull's).
+	deskView := s.deskView()
 	tables := srv.ReplicatedTables()
 	sort.Strings(tables)
-	for _, table := range tables {
-		sum, n, err := srv.TableChecksum(ctx, table)
-		if err != nil {
-			s.fatalf("checksum %s on the server: %v", table, err)
+	checksums := func(db *store.DB, who string) map[string]string {
+		out := map[string]string{}
+		for _, table := range tables {
+			sum, n, err := db.TableChecksum(ctx, table)
+			if err != nil {
+				s.fatalf("checksum %s on %s: %v", table, who, err)
+			}
+			out[table] = fmt.Sprintf("%s (%d rows)", sum[:12], n)
 		}
-		want[table] = fmt.Sprintf("%s (%d rows)", sum[:12], n)
+		return out
 	}
+	wantAll, wantDesk := checksums(srv, "the server"), checksums(deskView, "the server's desk view")
 	for _, r := range s.replicas {
+		want, ref, what := wantDesk, deskView, "the server without confidential records"
+		if r.confidential {
+			want, ref, what = wantAll, srv, "the server"
+		}
 		var diff []string
 		for _, table := range tables {
 			sum, n, err := r.svc.DB().TableChecksum(ctx, table)
@@ -1017,12 +1101,23 @@ func (s *simulation) verify() {
 				s.fatalf("checksum %s on %s: %v", table, r.code, err)
 			}
 			if got := fmt.Sprintf("%s (%d rows)", sum[:12], n); got != want[table] {
-				diff = append(diff, fmt.Sprintf("%s: %s, server %s", table, got, want[table]))
-				s.explainDiff(r, table)
+				diff = append(diff, fmt.Sprintf("%s: %s, %s %s", table, got, what, want[table]))
+				s.explainDiff(r, ref, table)
+			}
+		}
+		if !r.confidential {
+			var n int
+			if err := r.svc.DB().Read(ctx, func(q store.Querier) error {
+				return q.QueryRow(`SELECT (SELECT count(*) FROM applications WHERE confidential = 1) + (SELECT count(*) FROM protocol_registrations WHERE confidential = 1)`).Scan(&n)
+			}); err != nil {
+				s.fatalf("confidential rows on %s: %v", r.code, err)
+			}
+			if n > 0 {
+				s.fatalf("desk %s holds %d confidential applications or registrations", r.code, n)
 			}
 		}
 		if len(diff) > 0 {
-			s.fatalf("replica %s differs from the server after healing:\n\t%s", r.code, strings.Join(diff, "\n\t"))
+			s.fatalf("replica %s differs from %s after healing:\n\t%s", r.code, what, strings.Join(diff, "\n\t"))
 		}
 		if err := r.svc.DB().IntegrityCheck(ctx); err != nil {
 			s.fatalf("replica %s: %v", r.code, err)
@@ -1089,16 +1184,24 @@ func (s *simulation) verify() {
 		}
 	}
 	// Every file named by an attachment or protocol document is on the
-	// server and on every replica, and matches its digest.
-	var shas []string
-	s.jsonRows(srv, `SELECT json_quote(sha256) AS x FROM application_attachments UNION SELECT json_quote(sha256) FROM protocol_documents`, &shas)
+	// server and on every replica whose rows name it, and matches its
+	// digest; no desk holds a file only confidential records name.
+	const named = `SELECT json_quote(sha256) AS x FROM application_attachments UNION SELECT json_quote(sha256) FROM protocol_documents`
+	var shas, deskShas []string
+	s.jsonRows(srv, named, &shas)
+	s.jsonRows(deskView, named, &deskShas)
 	for _, sha := range shas {
 		if err := s.server.svc.Blobs().Verify(ctx, sha); err != nil {
 			s.fatalf("file %s on the server: %v", sha, err)
 		}
 		for _, r := range s.replicas {
-			if err := r.svc.Blobs().Verify(ctx, sha); err != nil {
-				s.fatalf("file %s on replica %s (its rows name it): %v", sha, r.code, err)
+			switch {
+			case r.confidential || slices.Contains(deskShas, sha):
+				if err := r.svc.Blobs().Verify(ctx, sha); err != nil {
+					s.fatalf("file %s on replica %s (its rows name it): %v", sha, r.code, err)
+				}
+			case r.svc.Blobs().Has(sha):
+				s.fatalf("desk %s holds file %s, which only confidential records name", r.code, sha)
 			}
 		}
 	}
@@ -1182,11 +1285,27 @@ func (s *simulation) verify() {
 	}
 }
 
+// deskView is the server's database as a desk may hold it: the initial
+// copy the server makes for a workstation outside the confidential scope.
+func (s *simulation) deskView() *store.DB {
+	path := filepath.Join(s.t.TempDir(), "desk-view.db")
+	if _, err := s.server.svc.DB().Snapshot(s.ctx, path, store.SnapshotFor{WorkstationID: "sim-desk-view", WorkstationCode: "SIMVIEW"}); err != nil {
+		s.fatalf("desk view of the server: %v", err)
+	}
+	db, err := store.Open(s.ctx, path, store.Options{Synchronous: "OFF"})
+	if err != nil {
+		s.fatalf("open the desk view: %v", err)
+	}
+	s.t.Cleanup(func() { db.Close() })
+	return db
+}
+
 // explainDiff logs a few rows of a table that differ between a replica and
-// the server, for the failure message of a seed.
-func (s *simulation) explainDiff(r *simReplica, table string) {
+// a reference (the server, or its desk view), for the failure message of a
+// seed.
+func (s *simulation) explainDiff(r *simReplica, ref *store.DB, table string) {
 	var cols []string
-	s.jsonRows(s.server.svc.DB(), `SELECT json_quote(name) AS x FROM pragma_table_info('`+table+`')`, &cols)
+	s.jsonRows(ref, `SELECT json_quote(name) AS x FROM pragma_table_info('`+table+`')`, &cols)
 	args := make([]string, len(cols))
 	for i, c := range cols {
 		args[i] = "'" + c + "', " + c
@@ -1201,7 +1320,7 @@ func (s *simulation) explainDiff(r *simReplica, table string) {
 		}
 		return m
 	}
-	a, b := rows(r.svc.DB()), rows(s.server.svc.DB())
+	a, b := rows(r.svc.DB()), rows(ref)
 	n := 0
 	for _, id := range slices.Sorted(maps.Keys(b)) {
 		if a[id] != b[id] && n < 6 {
