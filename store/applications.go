@@ -144,13 +144,14 @@ type ApplicationSummary struct {
 	ProtocolLabel string // definitive number, else emergency number, else ""
 	Emergency     bool   // ProtocolLabel is an emergency number still waiting for its definitive one
 	ProtocolDate  string // Europe/Rome date of the registration
+	Confidential  bool   // an application of a confidential procedure
 }
 
 // ApplicationsOfCitizen lists a citizen's applications, newest first.
 func (db *DB) ApplicationsOfCitizen(ctx context.Context, citizenID string) ([]ApplicationSummary, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT a.id, a.procedure_id, COALESCE(p.name, a.procedure_id), a.state, a.created_at, a.updated_at,
 			COALESCE(r.emergency_register, ''), COALESCE(r.emergency_number, 0), COALESCE(r.year, 0), COALESCE(r.reg_date, ''),
-			COALESCE(n.number, 0), COALESCE(n.year, 0)
+			COALESCE(n.number, 0), COALESCE(n.year, 0), a.confidential
 		FROM applications a
 		LEFT JOIN procedures p ON p.id = a.procedure_id
 		LEFT JOIN protocol_registrations r ON r.application_id = a.id
@@ -166,12 +167,13 @@ func (db *DB) ApplicationsOfCitizen(ctx context.Context, citizenID string) ([]Ap
 	for rows.Next() {
 		var s ApplicationSummary
 		var state, created, updated, register string
-		var emNum, regYear, number, numYear int64
-		if err := rows.Scan(&s.ID, &s.ProcedureID, &s.ProcedureName, &state, &created, &updated, &register, &emNum, &regYear, &s.ProtocolDate, &number, &numYear); err != nil {
+		var emNum, regYear, number, numYear, conf int64
+		if err := rows.Scan(&s.ID, &s.ProcedureID, &s.ProcedureName, &state, &created, &updated, &register, &emNum, &regYear, &s.ProtocolDate, &number, &numYear, &conf); err != nil {
 			return nil, fmt.Errorf("store: list applications: %w", err)
 		}
 		s.State, s.CreatedAt, s.UpdatedAt = application.State(state), parseInstant(created), parseInstant(updated)
 		s.ProtocolLabel, s.Emergency = protocolLabel(register, emNum, regYear, number, numYear)
+		s.Confidential = conf != 0
 		out = append(out, s)
 	}
 	return out, rows.Err()

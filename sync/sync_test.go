@@ -218,7 +218,7 @@ func TestTwoReplicasConvergeAndProtocolGetsDefinitiveNumber(t *testing.T) {
 	}
 	a.sync(t) // push: the server numbers the registration
 	a.sync(t) // pull: the number comes back
-	apps, _ := a.svc.ApplicationsOfCitizen(ctx, x.ID)
+	apps, _ := a.svc.ApplicationsOfCitizen(ctx, opA, x.ID)
 	_, year := protocol.LegalDate(time.Now())
 	if len(apps) != 1 || apps[0].Emergency || apps[0].ProtocolLabel != protocol.NumberLabel(1, year) {
 		t.Fatalf("definitive number not back on A: %+v", apps)

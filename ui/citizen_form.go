@@ -27,8 +27,8 @@ type appRow struct {
 }
 
 // loadApplications lists a citizen's applications as lines to show.
-func loadApplications(ctx context.Context, svc *desk.Service, citizenID string) ([]appRow, error) {
-	sums, err := svc.ApplicationsOfCitizen(ctx, citizenID)
+func loadApplications(ctx context.Context, svc *desk.Service, sess desk.Session, citizenID string) ([]appRow, error) {
+	sums, err := svc.ApplicationsOfCitizen(ctx, sess, citizenID)
 	if err != nil {
 		return nil, err
 	}

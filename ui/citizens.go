@@ -287,7 +287,7 @@ func (s *citizensSection) openCitizen(id string) {
 		if err != nil {
 			return loaded{}, err
 		}
-		apps, err := loadApplications(ctx, s.u.svc, id)
+		apps, err := loadApplications(ctx, s.u.svc, s.u.sess, id)
 		return loaded{c, apps}, err
 	}, func(l loaded, err error) {
 		if err != nil {
@@ -441,7 +441,7 @@ func (s *citizensSection) applicationsChanged(citizenID string) {
 		return
 	}
 	runAsync(s.u, func(ctx context.Context) ([]appRow, error) {
-		return loadApplications(ctx, s.u.svc, citizenID)
+		return loadApplications(ctx, s.u.svc, s.u.sess, citizenID)
 	}, func(rows []appRow, err error) {
 		if err != nil || s.form != f {
 			return

@@ -156,9 +156,22 @@ func (s *Service) SearchCitizens(ctx context.Context, query string, limit int) (
 	return s.db.SearchCitizens(ctx, query, limit)
 }
 
-// ApplicationsOfCitizen lists a citizen's applications with their protocol numbers.
-func (s *Service) ApplicationsOfCitizen(ctx context.Context, citizenID string) ([]store.ApplicationSummary, error) {
-	return s.db.ApplicationsOfCitizen(ctx, citizenID)
+// ApplicationsOfCitizen lists a citizen's applications with their protocol
+// numbers. Confidential ones are listed only for roles that may read them:
+// the name of the procedure alone (an economic contribution, a social
+// service) is a special category of personal data.
+func (s *Service) ApplicationsOfCitizen(ctx context.Context, sess Session, citizenID string) ([]store.ApplicationSummary, error) {
+	all, err := s.db.ApplicationsOfCitizen(ctx, citizenID)
+	if err != nil || sess.Role.Can(auth.ReadConfidential) {
+		return all, err
+	}
+	out := all[:0]
+	for _, a := range all {
+		if !a.Confidential {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 // AddDelegation records that delegate may act for citizen.

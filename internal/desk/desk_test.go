@@ -229,7 +229,7 @@ func TestApplicationPath(t *testing.T) {
 	if got := strings.Join(states, ","); got != "bozza,completa,protocollata,inoltrata" {
 		t.Fatalf("history %s", got)
 	}
-	apps, _ := s.ApplicationsOfCitizen(ctx, c.ID)
+	apps, _ := s.ApplicationsOfCitizen(ctx, desk1, c.ID)
 	if len(apps) != 2 || apps[0].ProtocolLabel == "" || !apps[0].Emergency {
 		t.Fatalf("citizen's applications: %+v", apps)
 	}
@@ -285,6 +285,14 @@ func TestConfidentialityAndAnnulment(t *testing.T) {
 	}
 	if _, err := s.Application(ctx, desk1, a.ID); !errors.Is(err, auth.ErrForbidden) {
 		t.Fatalf("desk operator read a confidential application: %v", err)
+	}
+	// Nor is it in the citizen's list for them (the procedure's name says
+	// enough); the interview-room operator sees it.
+	if apps, err := s.ApplicationsOfCitizen(ctx, desk1, c.ID); err != nil || len(apps) != 0 {
+		t.Fatalf("citizen's applications for a desk operator: %+v %v", apps, err)
+	}
+	if apps, err := s.ApplicationsOfCitizen(ctx, room, c.ID); err != nil || len(apps) != 1 || !apps[0].Confidential {
+		t.Fatalf("citizen's applications for the interview room: %+v %v", apps, err)
 	}
 	if err := s.SaveDraft(ctx, room, a.ID, map[string]string{"motivo": "Spese mediche"}, nil); err != nil {
 		t.Fatal(err)
