@@ -585,6 +585,18 @@ func TestConfidentialRecordsNeverReachADesk(t *testing.T) {
 		t.Fatalf("the other interview room asking for the file: %v", err)
 	}
 	resp.Body.Close()
+	// A registration is named by its number and subject where it is held.
+	roomOp := login(t, room2.svc, "colloqui")
+	reg, err := room2.svc.Registration(ctx, roomOp, res.Registration.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := room2.svc.RecordLabel(ctx, roomOp, "protocol_registrations", reg.ID); err != nil || got != reg.Label()+" — "+reg.Subject || reg.Number == 0 {
+		t.Errorf("registration's label: %q %v (registration %+v)", got, err, reg)
+	}
+	if got, err := desk1.svc.RecordLabel(ctx, login(t, desk1.svc, "sportello"), "protocol_registrations", reg.ID); err != nil || got != "" {
+		t.Errorf("a desk named a registration it does not hold: %q %v", got, err)
+	}
 	// The citizen is not confidential: every replica has them.
 	if _, err := desk1.svc.DB().Citizen(ctx, x.ID); err != nil {
 		t.Errorf("desk replica lacks the citizen: %v", err)
@@ -671,6 +683,13 @@ func TestConflictOnConfidentialRecordNeverReachesADesk(t *testing.T) {
 	cs, hidden, err = room.svc.Conflicts(ctx, login(t, room.svc, "colloqui"), true)
 	if err != nil || len(cs) != 1 || hidden != 0 {
 		t.Fatalf("conflicts for the interview-room operator: %d shown, %d hidden, %v; want 1, 0", len(cs), hidden, err)
+	}
+	// The record it is about, named for the operator who may read it.
+	if got, err := room.svc.RecordLabel(ctx, login(t, room.svc, "colloqui"), cs[0].Table, cs[0].RowID); err != nil || got != app.Subject {
+		t.Errorf("conflict's record for the interview-room operator: %q %v, want %q", got, err, app.Subject)
+	}
+	if got, err := room.svc.RecordLabel(ctx, front, cs[0].Table, cs[0].RowID); err != nil || got != "(dato riservato)" {
+		t.Errorf("conflict's record for a front-desk operator: %q %v", got, err)
 	}
 	err = room.svc.ResolveConflict(ctx, front, cs[0].ID, true)
 	if !errors.Is(err, auth.ErrForbidden) {

@@ -22,6 +22,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"sportello/internal/application"
+	"sportello/internal/citizen"
 	"sportello/internal/desk"
 	"sportello/store"
 	"sportello/sync"
@@ -610,14 +611,27 @@ func TestSyncStatusAndSettings(t *testing.T) {
 	link.st.Online = false
 	link.st.LastError = "Server non raggiungibile: si continua a lavorare in locale"
 	link.st.Conflicts = 1
-	link.st.Rejected = []store.Rejection{{Table: "citizens", RowID: "c-1", Code: "forbidden", Reason: "Il ruolo non consente di modificare i cittadini"}}
+	sess, err := h.svc.Login(context.Background(), "sportello", desk.DemoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused, err := h.svc.SaveCitizen(context.Background(), sess, citizen.Citizen{Surname: "Moretti", Name: "Elena", CodiceFiscale: "MRTLNE80A41B157B"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	link.st.Rejected = []store.Rejection{
+		{Table: "citizens", RowID: refused.ID, Code: "forbidden", Reason: "Il ruolo non consente di modificare i cittadini"},
+		{Table: "citizens", RowID: "c-1", Code: "forbidden", Reason: "Operatore disattivato"},
+	}
 	h.u.NotifySync(link.st)
 	h.waitShows("Non in linea — lavoro locale")
 	h.waitShows("Conflitti: 1")
-	h.waitShows("Modifiche rifiutate: 1")
+	h.waitShows("Modifiche rifiutate: 2")
 	h.tap(bar.rejected)
 	h.waitShows("Il ruolo non consente di modificare i cittadini")
-	h.waitShows("Cittadino c-1")
+	// Each refused change names its record; one this workstation lacks, by ID.
+	h.waitShows("Cittadino «Moretti Elena (MRTLNE80A41B157B)»")
+	h.waitShows("Cittadino «record non presente su questa postazione (c-1)»")
 	h.u.closeTopDialog()
 	h.tap(bar.conflicts)
 	h.waitShows("Nessun conflitto da esaminare.")

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -241,10 +242,20 @@ func (b *syncBar) showConflicts() {
 		type listed struct {
 			cs     []store.Conflict
 			hidden int
+			labels []string // the record each is about, for the operator
 		}
 		runAsync(u, func(ctx context.Context) (listed, error) {
 			cs, hidden, err := u.svc.Conflicts(ctx, u.sess, true)
-			return listed{cs, hidden}, err
+			if err != nil {
+				return listed{}, err
+			}
+			l := listed{cs: cs, hidden: hidden, labels: make([]string, len(cs))}
+			for i, c := range cs {
+				if l.labels[i], err = u.svc.RecordLabel(ctx, u.sess, c.Table, c.RowID); err != nil {
+					return listed{}, err
+				}
+			}
+			return l, nil
 		}, func(l listed, err error) {
 			if err != nil {
 				box.Objects = []fyne.CanvasObject{textLabel(desk.UserMessage(err))}
@@ -261,9 +272,9 @@ func (b *syncBar) showConflicts() {
 			if l.hidden > 0 {
 				objs = append(objs, textLabel(lang.L("sync.conflicts.hidden", map[string]any{"Count": l.hidden})))
 			}
-			for _, c := range cs {
-				c := c
-				head := heading(lang.L("sync.conflict.head", map[string]any{"Table": tableLabel(c.Table), "Column": c.Column}))
+			for i, c := range cs {
+				head := heading(lang.L("sync.conflict.head", map[string]any{"Table": tableLabel(c.Table),
+					"Record": recordName(l.labels[i], c.RowID), "Column": columnLabel(c.Table, c.Column)}))
 				when := widget.NewLabel(lang.L("sync.conflict.when", map[string]any{"When": conflictTime(c.DetectedAt)}))
 				when.Importance = widget.LowImportance
 				winner := textLabel(lang.L("sync.conflict.winner", map[string]any{"Value": conflictValue(c.WinnerValue)}))
@@ -303,16 +314,67 @@ func conflictTime(s string) string {
 	return s
 }
 
-// showRejected lists the local changes the server refused.
+// showRejected lists the local changes the server refused, each with the
+// record it touched.
 func (b *syncBar) showRejected() {
 	u := b.u
+	rejected := slices.Clone(u.syncState.Rejected)
 	box := container.NewVBox(textLabel(lang.L("sync.rejected.intro")))
-	for _, r := range u.syncState.Rejected {
-		box.Add(widget.NewSeparator())
-		box.Add(heading(lang.L("sync.rejected.head", map[string]any{"Table": tableLabel(r.Table), "Row": r.RowID})))
-		box.Add(textLabel(r.Reason))
-	}
 	scroll := container.NewVScroll(box)
 	scroll.SetMinSize(fyne.NewSize(700, 360))
 	u.openDialog(dialog.NewCustom(lang.L("sync.rejected.title"), lang.L("dialog.close"), scroll, u.win))
+	runAsync(u, func(ctx context.Context) ([]string, error) {
+		labels := make([]string, len(rejected))
+		for i, r := range rejected {
+			var err error
+			if labels[i], err = u.svc.RecordLabel(ctx, u.sess, r.Table, r.RowID); err != nil {
+				return nil, err
+			}
+		}
+		return labels, nil
+	}, func(labels []string, err error) {
+		if err != nil {
+			box.Add(textLabel(desk.UserMessage(err)))
+			return
+		}
+		for i, r := range rejected {
+			box.Add(widget.NewSeparator())
+			box.Add(heading(lang.L("sync.rejected.head", map[string]any{"Table": tableLabel(r.Table), "Record": recordName(labels[i], r.RowID)})))
+			box.Add(textLabel(r.Reason))
+		}
+	})
+}
+
+// recordName is a record's label, or its ID when this workstation does not
+// hold it.
+func recordName(label, rowID string) string {
+	if label != "" {
+		return label
+	}
+	return lang.L("sync.record.absent", map[string]any{"ID": rowID})
+}
+
+// columnLabels name the columns that can be in conflict, by table.
+var columnLabels = map[string]map[string]string{
+	"citizens": {
+		"codice_fiscale": "citizen.cf", "surname": "citizen.surname", "name": "citizen.name", "sex": "citizen.sex",
+		"birth_date": "citizen.birth.date", "birth_place": "citizen.birth.place", "birth_place_code": "citizen.birth.code",
+		"phone": "citizen.phone", "email": "citizen.email", "pec": "citizen.pec", "address_street": "citizen.street",
+		"address_cap": "citizen.cap", "address_city": "citizen.city", "address_province": "citizen.province",
+		"doc_type": "citizen.doc.type", "doc_number": "citizen.doc.number", "doc_expires_on": "citizen.doc.expiry",
+		"privacy_consent": "citizen.privacy.consent", "notes": "column.notes",
+	},
+	"applications": {
+		"form_data": "column.form_data", "state": "appview.state", "subject": "protocol.field.subject",
+		"stamp_duty_ids": "catalog.stamp", "delegate_id": "column.delegate",
+	},
+}
+
+// columnLabel names a column for the operator (the column itself when
+// there is no label for it).
+func columnLabel(table, col string) string {
+	if key, ok := columnLabels[table][col]; ok {
+		return lang.L(key)
+	}
+	return col
 }

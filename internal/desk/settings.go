@@ -83,3 +83,25 @@ func (s *Service) ResolveConflict(ctx context.Context, sess Session, id string, 
 	}
 	return nil
 }
+
+// RecordLabel names a replicated row for the operator (a citizen's name and
+// codice fiscale, an application's subject, a registration's number…) in
+// the lists of conflicts and refused changes; "" when this replica does not
+// hold the row. A confidential row is not named for a role that may not
+// read it.
+func (s *Service) RecordLabel(ctx context.Context, sess Session, table, rowID string) (string, error) {
+	if !sess.Role.Can(auth.ReadConfidential) && store.MayBeConfidential(table) {
+		conf, err := s.db.RowConfidential(ctx, table, rowID)
+		if err != nil {
+			return "", fmt.Errorf("desk: name a record: %w", err)
+		}
+		if conf {
+			return "(dato riservato)", nil
+		}
+	}
+	label, err := s.db.RecordLabel(ctx, table, rowID)
+	if err != nil {
+		return "", fmt.Errorf("desk: name a record: %w", err)
+	}
+	return label, nil
+}
