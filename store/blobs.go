@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sportello/internal/protocol"
 	"strings"
+	"time"
 )
 
 // Blobs keeps attachment files by their SHA-256 digest (the AgID "impronta")
@@ -28,6 +29,12 @@ var ErrTooLarge = errors.New("store: file exceeds the size limit")
 // ErrCorrupt is returned when a stored blob no longer matches its digest.
 var ErrCorrupt = errors.New("store: stored file does not match its digest")
 
+// staleTemp is the age past which a temporary file in the blob folder is a
+// leftover of an interrupted write. A younger one may be a write in progress
+// of another process on the same folder (the server, while an administrator
+// runs a command or a backup): a file being written is touched continuously.
+const staleTemp = time.Hour
+
 // OpenBlobs opens (creating) the blob folder and removes temporary files left
 // by an interrupted write.
 func OpenBlobs(dir string) (*Blobs, error) {
@@ -39,7 +46,17 @@ func OpenBlobs(dir string) (*Blobs, error) {
 		return nil, fmt.Errorf("store: list blob temp folder: %w", err)
 	}
 	for _, e := range leftovers {
-		if err := os.Remove(filepath.Join(dir, "tmp", e.Name())); err != nil {
+		fi, err := e.Info()
+		if errors.Is(err, os.ErrNotExist) {
+			continue // its write just finished
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store: list blob temp folder: %w", err)
+		}
+		if time.Since(fi.ModTime()) < staleTemp {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, "tmp", e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("store: remove interrupted blob write: %w", err)
 		}
 	}

@@ -367,13 +367,20 @@ func TestBlobsAtomicAndVerified(t *testing.T) {
 	if err := b.Verify(ctx, digest); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("corruption not detected: %v", err)
 	}
-	// A leftover temp file from a crash is cleaned at open.
-	os.WriteFile(filepath.Join(dir, "tmp", "put-123"), []byte("half"), 0o600)
+	// A leftover temp file from a crash is cleaned at open; a recent one may
+	// be another process's write in progress (the server's, while a command
+	// opens its folder) and stays.
+	old, recent := filepath.Join(dir, "tmp", "put-123"), filepath.Join(dir, "tmp", "put-456")
+	os.WriteFile(old, []byte("half"), 0o600)
+	os.WriteFile(recent, []byte("writing"), 0o600)
+	if err := os.Chtimes(old, time.Now().Add(-2*time.Hour), time.Now().Add(-2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := OpenBlobs(dir); err != nil {
 		t.Fatal(err)
 	}
-	if entries, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(entries) != 0 {
-		t.Fatal("leftover temp file not removed")
+	if entries, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(entries) != 1 || entries[0].Name() != "put-456" {
+		t.Fatalf("temp files after open: %v; want only the recent one", entries)
 	}
 }
 
