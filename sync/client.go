@@ -108,6 +108,11 @@ type ServerError struct {
 	Body   ErrorBody
 }
 
+// Is makes a server's server_behind answer match ErrServerBehind.
+func (e *ServerError) Is(target error) bool {
+	return target == ErrServerBehind && e.Body.Code == CodeServerBehind
+}
+
 func (e *ServerError) Error() string {
 	return fmt.Sprintf("server %d %s: %s", e.Status, e.Body.Code, e.Body.Message)
 }
@@ -257,7 +262,17 @@ func (c *Client) SyncOnce(ctx context.Context) error {
 	return err
 }
 
+// ErrServerBehind: the server holds less than it once acknowledged to this
+// workstation, or than this workstation pulled from it (CodeServerBehind).
+var ErrServerBehind = errors.New("sync: the server holds less than this workstation synced with it")
+
+// serverBehindMessage tells the operator why sync stopped.
+const serverBehindMessage = "Il server ha meno dati di quanti questa postazione ne abbia già scambiati (è stato ripristinato da una copia di sicurezza?): la sincronizzazione resta sospesa finché l'amministratore non interviene; si continua a lavorare in locale"
+
 func userMessage(err error) string {
+	if errors.Is(err, ErrServerBehind) {
+		return serverBehindMessage
+	}
 	var se *ServerError
 	if errors.As(err, &se) && se.Body.Message != "" {
 		return se.Body.Message
@@ -477,6 +492,11 @@ func (c *Client) pushPipeline(ctx context.Context, acked, auditSent int64) (done
 			return false, acked, auditSent, res.err
 		}
 		pr := res.pr
+		if pr.AckedSeq < acked || pr.AckedAuditSeq < auditSent {
+			// The server once acknowledged more than it holds now.
+			return false, acked, auditSent, fmt.Errorf("%w: it acknowledges changes up to %d and audit entries up to %d, this workstation had %d and %d acknowledged",
+				ErrServerBehind, pr.AckedSeq, pr.AckedAuditSeq, acked, auditSent)
+		}
 		newSeq, newAudit := max(acked, pr.AckedSeq), max(auditSent, pr.AckedAuditSeq)
 		if newSeq == acked && newAudit == auditSent && len(pr.Rejected) == 0 {
 			if progressed {

@@ -37,6 +37,10 @@ const (
 	CodeOffset         = "offset_mismatch"
 	CodeEnrolment      = "enrolment_invalid"
 	CodeInternal       = "internal"
+	// CodeServerBehind: the server holds less than this workstation already
+	// synced with it (its database was restored from a backup): sync stops
+	// until an administrator intervenes, rather than skip what was lost.
+	CodeServerBehind = "server_behind"
 	// Per-change rejection codes (PushResponse.Rejected).
 	CodeForbidden     = "forbidden"
 	CodeConfidential  = "confidential"

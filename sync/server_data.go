@@ -50,6 +50,23 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, nil)
 		return
 	}
+	if len(cs) == 0 && after > 0 {
+		// Nothing new: the cursor must still be a change of this log. A
+		// server restored from a backup has a shorter log, and a workstation
+		// that pulled past its end would otherwise skip, without a word,
+		// every change that takes those positions again.
+		at, err := s.db.ChangesAfter(r.Context(), after-1, 1)
+		if err != nil {
+			s.log.Error("pull", "err", err)
+			s.internal(w, nil)
+			return
+		}
+		if len(at) == 0 || at[0].Seq != after {
+			s.log.Error("workstation ahead of the server's change log: restored from a backup?", "workstation", ws.Code, "cursor", after)
+			fail(w, http.StatusConflict, CodeServerBehind, serverBehindMessage, nil)
+			return
+		}
+	}
 	resp := PullResponse{Changes: []Change{}, Cursor: after, More: len(cs) == limit}
 	var conf []bool
 	if !ws.Confidential {

@@ -12,6 +12,7 @@
 //	sportello-server catalog import FILE
 //	sportello-server catalog export [-o FILE]
 //	sportello-server protocol export -date AAAA-MM-GG [-o FILE]
+//	sportello-server backup -o DIR
 //
 // Every subcommand accepts -data. Environment: SPORTELLO_SERVER_DATA,
 // SPORTELLO_SERVER_ADDR, SPORTELLO_SERVER_HOSTS (comma-separated),
@@ -61,7 +62,8 @@ const usageText = `uso:
   sportello-server workstation list [-json] [-data DIR]
   sportello-server catalog import FILE [-data DIR]
   sportello-server catalog export [-o FILE] [-data DIR]
-  sportello-server protocol export -date AAAA-MM-GG [-o FILE] [-data DIR]`
+  sportello-server protocol export -date AAAA-MM-GG [-o FILE] [-data DIR]
+  sportello-server backup -o CARTELLA [-data DIR]`
 
 func env(key, def string) string {
 	if v := os.Getenv(key); v != "" {
@@ -100,6 +102,8 @@ func main() {
 		})
 	case "protocol":
 		err = sub(args, map[string]func([]string) error{"export": func(a []string) error { return protocolExport(ctx, a) }})
+	case "backup":
+		err = backup(ctx, args)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprintln(os.Stdout, usageText)
 		return
@@ -538,5 +542,30 @@ func protocolExport(ctx context.Context, args []string) error {
 	if gaps := reg.Gaps(); len(gaps) > 0 {
 		fmt.Fprintf(os.Stderr, "Attenzione: mancano nel registro i numeri %v\n", gaps)
 	}
+	return nil
+}
+
+func backup(ctx context.Context, args []string) error {
+	fs, data := newFlags("backup")
+	out := fs.String("o", "", "backup folder (a data folder of its own; files already there are not copied again)")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *out == "" {
+		return cli.UsageError{Msg: "indicare la cartella della copia con -o CARTELLA"}
+	}
+	rep, err := server.Backup(ctx, *data, *out, time.Now())
+	if err != nil {
+		return err
+	}
+	cert := "no (certificato indicato con -tls-cert/-tls-key: copiarlo a parte)"
+	if rep.Certificate {
+		cert = "sì"
+	}
+	fmt.Fprintf(os.Stdout, "Copia di sicurezza in %s (%s)\n", rep.Dir, rep.At.In(protocol.Rome).Format("02/01/2006 15:04:05"))
+	fmt.Fprintf(os.Stdout, "  database: %.1f MiB, SHA-256 %s, integro, registro delle operazioni verificato\n", float64(rep.DBBytes)/(1<<20), rep.DBSHA256)
+	fmt.Fprintf(os.Stdout, "  allegati: %d copiati (%.1f MiB), %d già presenti, tutti quelli nominati dai dati presenti\n", rep.FilesCopied, float64(rep.BytesCopied)/(1<<20), rep.FilesKept)
+	fmt.Fprintf(os.Stdout, "  certificato del server: %s\n", cert)
+	fmt.Fprintf(os.Stdout, "  registrazioni di protocollo: %d, cittadini: %d, pratiche: %d\n", rep.Rows["protocol_registrations"], rep.Rows["citizens"], rep.Rows["applications"])
 	return nil
 }

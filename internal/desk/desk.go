@@ -126,7 +126,7 @@ type Options struct {
 // Open opens the replica in dataDir (creating it): database sportello.db and
 // the blob folder blobs/.
 func Open(ctx context.Context, dataDir string, o Options) (*Service, error) {
-	db, err := store.Open(ctx, filepath.Join(dataDir, "sportello.db"), store.Options{Synchronous: o.Synchronous, Now: o.Now})
+	db, err := store.Open(ctx, filepath.Join(dataDir, store.DBFile), store.Options{Synchronous: o.Synchronous, Now: o.Now})
 	if err != nil {
 		return nil, fmt.Errorf("desk: open replica: %w", err)
 	}

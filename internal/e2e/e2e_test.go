@@ -322,6 +322,12 @@ func TestServerAndReplicasSurviveCrashesAndConverge(t *testing.T) {
 	// Replica B dies without warning in the middle of its work and sync.
 	nB := len(b1.lines())
 	waitFor(t, "B working after the restart", 30*time.Second, []*proc{a, b1, srv}, func() bool { return len(b1.lines()) >= nB+20 })
+	// A backup by another process while the server serves both replicas.
+	backupOut := runBin(t, nil, serverBin, "backup", "-data", srvData, "-o", filepath.Join(root, "copia"))
+	if !strings.Contains(backupOut, "integro, registro delle operazioni verificato") {
+		t.Errorf("backup while serving: %s", backupOut)
+	}
+	phase("backup taken while serving")
 	b1.kill9(t)
 	phase("replica B killed")
 	b2 := startProc(t, "replica B (restarted)", replicaBin, []string{"SPORTELLO_PASSWORD=password-di-prova"},
@@ -345,6 +351,12 @@ func TestServerAndReplicasSurviveCrashesAndConverge(t *testing.T) {
 	phase("final sync done, server stopped")
 
 	stSrv, stA, stB := status(t, serverBin, srvData), status(t, replicaBin, dataA), status(t, replicaBin, dataB)
+	// The same folder backed up again: only what is new travels, and the
+	// copy is the server, table by table.
+	runBin(t, nil, serverBin, "backup", "-data", srvData, "-o", filepath.Join(root, "copia"))
+	for _, table := range replica.Diff(stSrv, status(t, serverBin, filepath.Join(root, "copia"))) {
+		t.Errorf("table %s of the backup differs from the server", table)
+	}
 	for _, st := range []replica.Status{stA, stB} {
 		if st.Pending != 0 || st.Rejected != 0 || !st.Enrolled {
 			t.Errorf("%s: pending %d, rejected %d, enrolled %v", st.Workstation, st.Pending, st.Rejected, st.Enrolled)

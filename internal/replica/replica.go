@@ -21,7 +21,7 @@ import (
 )
 
 // DBFile is the replica's database inside its data folder (as desk.Open uses it).
-const DBFile = "sportello.db"
+const DBFile = store.DBFile
 
 // Enroll exchanges a one-time enrolment code for the workstation's token and
 // installs the server's snapshot in dataDir. It returns the workstation code.

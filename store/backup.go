@@ -1,0 +1,132 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// DBFile is the database's name inside a data folder (desk.Open).
+const DBFile = "sportello.db"
+
+// BackupTo writes a consistent copy of the database to path (a new file)
+// while it stays in use: SQLite's VACUUM INTO reads one snapshot of a read
+// transaction (writers go on in the WAL) and writes a compact,
+// self-contained file, fsynced before BackupTo returns.
+func (db *DB) BackupTo(ctx context.Context, path string) error {
+	// A connection of its own: the readers are query-only (VACUUM INTO
+	// writes, if only to another file) and the writer stays free.
+	conn, err := sql.Open("sqlite", dsn(db.path, Options{BusyTimeout: db.busyTimeout(), Synchronous: "FULL"}, false))
+	if err != nil {
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
+		os.Remove(path)
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	if err := fsyncFile(path); err != nil {
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	return nil
+}
+
+// ReplaceDatabase moves a complete database file over path, removing the
+// WAL files an older database at path may have left, and makes the rename
+// durable: path holds the old database or the new one, whole.
+func ReplaceDatabase(from, path string) error {
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if err := os.Remove(path + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("store: replace database: %w", err)
+		}
+	}
+	if err := os.Rename(from, path); err != nil {
+		return fmt.Errorf("store: replace database: %w", err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// RowCount counts the rows of a replicated table.
+func (db *DB) RowCount(ctx context.Context, table string) (int, error) {
+	if _, ok := db.cols[table]; !ok {
+		return 0, fmt.Errorf("store: %q is not a replicated table", table)
+	}
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count %s: %w", table, err)
+	}
+	return n, nil
+}
+
+func fsyncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// CopyTo copies into dst every blob dst lacks. Each file is hashed while it
+// is copied: one whose content no longer matches its digest is reported
+// (ErrCorrupt) and not copied. It returns how many files and bytes it copied
+// and how many dst already had.
+func (b *Blobs) CopyTo(ctx context.Context, dst *Blobs) (copied, bytes, kept int64, err error) {
+	err = b.Walk(func(digest string) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if dst.Has(digest) {
+			kept++
+			return nil
+		}
+		n, err := b.copyOne(ctx, dst, digest)
+		if err != nil {
+			return err
+		}
+		copied++
+		bytes += n
+		return nil
+	})
+	return copied, bytes, kept, err
+}
+
+func (b *Blobs) copyOne(ctx context.Context, dst *Blobs, digest string) (int64, error) {
+	src, err := b.Open(digest)
+	if err != nil {
+		return 0, err
+	}
+	defer src.Close()
+	tmp, err := os.CreateTemp(filepath.Join(dst.dir, "tmp"), "copy-*")
+	if err != nil {
+		return 0, fmt.Errorf("store: copy file %s: %w", digest, err)
+	}
+	defer os.Remove(tmp.Name()) // a no-op once the file is placed
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(tmp, h), &ctxReader{ctx: ctx, r: src})
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: copy file %s: %w", digest, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != digest {
+		return 0, fmt.Errorf("%w: file %s holds content %s", ErrCorrupt, digest, got)
+	}
+	if err := dst.AdoptVerified(tmp.Name(), digest); err != nil {
+		return 0, err
+	}
+	return n, nil
+}

@@ -1,0 +1,112 @@
+package sync
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	gosync "sync"
+	"testing"
+
+	"sportello/internal/citizen"
+	"sportello/internal/desk"
+)
+
+// A server brought back from a backup holds less than the workstations
+// synced with it. Pulling on from their cursors would skip, silently, every
+// change that takes those positions in its log again; pushing would wait
+// forever for acknowledgements it already had. Both stop with
+// server_behind and an Italian message instead, and nothing changes.
+func TestServerRestoredFromBackupStopsSync(t *testing.T) {
+	ctx := context.Background()
+	var mu gosync.Mutex
+	var current http.Handler
+	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		h := current
+		mu.Unlock()
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	serve := func(svc *desk.Service, dir string) {
+		ss, err := NewServer(svc.DB(), svc.Blobs(), dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mux := http.NewServeMux()
+		ss.Register(mux)
+		mu.Lock()
+		current = mux
+		mu.Unlock()
+	}
+	dir := t.TempDir()
+	svc, err := desk.Open(ctx, dir, desk.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SeedDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	serve(svc, dir)
+	sum := sha256.Sum256(ts.Certificate().Raw)
+	s := &testServer{svc: svc, ts: ts, pin: hex.EncodeToString(sum[:])}
+	a, b := enroll(t, s, "DESK01", false), enroll(t, s, "DESK02", false)
+	opA := login(t, a.svc, "sportello")
+	save := func(surname string) {
+		if _, err := a.svc.SaveCitizen(ctx, opA, citizen.Citizen{Surname: surname, Name: "Anna", CodiceFiscale: cf(t, surname, "Anna", "1980-02-03")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	save("Rossi")
+	a.sync(t)
+	b.sync(t)
+
+	// The backup, then more work synced everywhere.
+	restored := t.TempDir()
+	if err := svc.DB().BackupTo(ctx, filepath.Join(restored, "sportello.db")); err != nil {
+		t.Fatal(err)
+	}
+	save("Verdi")
+	a.sync(t)
+	b.sync(t)
+
+	// The server's disk is lost; it comes back from the backup.
+	if err := svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	back, err := desk.Open(ctx, restored, desk.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { back.Close() })
+	serve(back, restored)
+	before, err := back.DB().CountCitizens(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// B only pulled: its cursor is past the restored log's end.
+	err = b.client.SyncOnce(ctx)
+	if !errors.Is(err, ErrServerBehind) {
+		t.Fatalf("pull from a restored server: %v, want ErrServerBehind", err)
+	}
+	if st := b.client.State(); st.LastError != serverBehindMessage {
+		t.Errorf("B's status: %q", st.LastError)
+	}
+	// A pushes something new: the server acknowledges less than before.
+	save("Bianchi")
+	if err := a.client.SyncOnce(ctx); !errors.Is(err, ErrServerBehind) {
+		t.Fatalf("push to a restored server: %v, want ErrServerBehind", err)
+	}
+	if st := a.client.State(); st.LastError != serverBehindMessage || st.Pending == 0 {
+		t.Errorf("A's status: %q, %d pending", st.LastError, st.Pending)
+	}
+	if after, err := back.DB().CountCitizens(ctx); err != nil || after != before {
+		t.Errorf("the restored server went from %d to %d citizens (%v)", before, after, err)
+	}
+}
