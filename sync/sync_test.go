@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"sportello/internal/application"
 	"sportello/internal/auth"
 	"sportello/internal/catalog"
 	"sportello/internal/citizen"
@@ -486,21 +487,23 @@ func TestOnlineProtocolGetsDefinitiveNumberAtOnce(t *testing.T) {
 	}
 }
 
-// A confidential application filed in an interview room reaches the server
-// and the other confidential workstation, but nothing of it — application,
-// history, registration, documents, definitive number, the citizen's
-// notification (its text names the application) — reaches a desk replica.
-func TestConfidentialRecordsNeverReachADesk(t *testing.T) {
-	ctx := context.Background()
-	s := startServer(t)
-	room := enroll(t, s, "COLL01", true)
-	room2 := enroll(t, s, "COLL02", true)
-	desk1 := enroll(t, s, "DESK01", false)
-	op := login(t, room.svc, "colloqui")
-	x, err := room.svc.SaveCitizen(ctx, op, citizen.Citizen{Surname: "Greco", Name: "Francesca", CodiceFiscale: cf(t, "Greco", "Francesca", "1965-01-25"), Email: "f.greco@example.it"})
+// greco registers the citizen of the confidentiality tests on r.
+func greco(t *testing.T, r *replica, op desk.Session) citizen.Citizen {
+	t.Helper()
+	x, err := r.svc.SaveCitizen(context.Background(), op, citizen.Citizen{Surname: "Greco", Name: "Francesca",
+		CodiceFiscale: cf(t, "Greco", "Francesca", "1965-01-25"), Email: "f.greco@example.it"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return x
+}
+
+// confidentialDraft files, on an interview room, a draft of the demo's
+// confidential procedure for greco with every field filled.
+func confidentialDraft(t *testing.T, room *replica, op desk.Session) (citizen.Citizen, catalog.Procedure, application.Application, map[string]string) {
+	t.Helper()
+	ctx := context.Background()
+	x := greco(t, room, op)
 	cat, _ := room.svc.Catalog(ctx)
 	p, _ := cat.Procedure("contributo-economico")
 	if !p.Confidential {
@@ -515,6 +518,21 @@ func TestConfidentialRecordsNeverReachADesk(t *testing.T) {
 	if err := room.svc.SaveDraft(ctx, op, app.ID, values, nil); err != nil {
 		t.Fatal(err)
 	}
+	return x, p, app, values
+}
+
+// A confidential application filed in an interview room reaches the server
+// and the other confidential workstation, but nothing of it — application,
+// history, registration, documents, definitive number, the citizen's
+// notification (its text names the application) — reaches a desk replica.
+func TestConfidentialRecordsNeverReachADesk(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	room := enroll(t, s, "COLL01", true)
+	room2 := enroll(t, s, "COLL02", true)
+	desk1 := enroll(t, s, "DESK01", false)
+	op := login(t, room.svc, "colloqui")
+	x, _, app, _ := confidentialDraft(t, room, op)
 	if _, err := room.svc.AddAttachment(ctx, op, app.ID, "attestazione_isee", "isee.pdf", strings.NewReader("%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"), false); err != nil {
 		t.Fatal(err)
 	}
@@ -621,21 +639,7 @@ func TestConflictOnConfidentialRecordNeverReachesADesk(t *testing.T) {
 	room2 := enroll(t, s, "COLL02", true)
 	desk1 := enroll(t, s, "DESK01", false)
 	op := login(t, room.svc, "colloqui")
-	x, err := room.svc.SaveCitizen(ctx, op, citizen.Citizen{Surname: "Greco", Name: "Francesca", CodiceFiscale: cf(t, "Greco", "Francesca", "1965-01-25")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, _ := room.svc.Catalog(ctx)
-	p, _ := cat.Procedure("contributo-economico")
-	app, err := room.svc.NewApplication(ctx, op, p.ID, x.ID, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	values := fill(p, x)
-	values["provincia_residenza"] = "BS"
-	if err := room.svc.SaveDraft(ctx, op, app.ID, values, nil); err != nil {
-		t.Fatal(err)
-	}
+	_, _, app, values := confidentialDraft(t, room, op)
 	room.sync(t)
 	room2.sync(t)
 	// Offline, both rooms change the form.
@@ -722,10 +726,7 @@ func TestConfidentialRecordRefusedAtADesk(t *testing.T) {
 		r.sync(t)
 	}
 	op := login(t, desk1.svc, "colloqui")
-	x, err := desk1.svc.SaveCitizen(ctx, op, citizen.Citizen{Surname: "Greco", Name: "Francesca", CodiceFiscale: cf(t, "Greco", "Francesca", "1965-01-25")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	x := greco(t, desk1, op)
 	pending := func() int {
 		n, err := desk1.svc.DB().CountLocalChangesAfter(ctx, 0)
 		if err != nil {
@@ -734,7 +735,7 @@ func TestConfidentialRecordRefusedAtADesk(t *testing.T) {
 		return n
 	}
 	before := pending()
-	_, err = desk1.svc.NewApplication(ctx, op, "contributo-economico", x.ID, "")
+	_, err := desk1.svc.NewApplication(ctx, op, "contributo-economico", x.ID, "")
 	if !errors.Is(err, desk.ErrNotConfidentialWorkstation) {
 		t.Fatalf("confidential application at a desk: %v, want ErrNotConfidentialWorkstation", err)
 	}
