@@ -131,6 +131,11 @@ type Client struct {
 	trigger  chan struct{}
 	once     gosync.Mutex // one SyncOnce at a time
 
+	// rejMu keeps the refused changes in the state and in MetaRejected
+	// together (a push adds to them while the operator dismisses some).
+	rejMu     gosync.Mutex
+	rejLoaded bool // MetaRejected read into the state (at the first sync)
+
 	// sequential makes the client send one request at a time, in an order
 	// fixed by its state alone (no push pipelining, one upload at a time,
 	// the next pull page fetched before, not while, the current one is
@@ -243,6 +248,9 @@ func (c *Client) SyncOnce(ctx context.Context) error {
 	defer c.once.Unlock()
 	if c.cfg.URL == "" || c.cfg.Token == "" {
 		return errors.New("sync: workstation not enrolled")
+	}
+	if err := c.loadRejected(ctx); err != nil {
+		return err
 	}
 	c.update(func(s *State) { s.Syncing = true })
 	err := c.syncOnce(ctx)
@@ -516,11 +524,8 @@ func (c *Client) pushPipeline(ctx context.Context, acked, auditSent int64) (done
 			return false, acked, auditSent, err
 		}
 		if len(pr.Rejected) > 0 {
-			c.update(func(s *State) { s.Rejected = append(s.Rejected, pr.Rejected...) })
-			if b, err := json.Marshal(c.State().Rejected); err == nil {
-				if err := c.db.SetMeta(ctx, MetaRejected, string(b)); err != nil {
-					return false, acked, auditSent, err
-				}
+			if err := c.editRejected(ctx, func(rs []store.Rejection) []store.Rejection { return append(rs, pr.Rejected...) }); err != nil {
+				return false, acked, auditSent, err
 			}
 		}
 		acked, auditSent = newSeq, newAudit
@@ -816,6 +821,58 @@ func (c *Client) downloadBlob(ctx context.Context, sha string) error {
 		return fmt.Errorf("sync: attachment %s arrived with content %s", sha, got)
 	}
 	return nil
+}
+
+// loadRejected reads the refused changes kept from earlier runs into the
+// state, once: the operator sees them after a restart of the app too.
+func (c *Client) loadRejected(ctx context.Context) error {
+	c.rejMu.Lock()
+	defer c.rejMu.Unlock()
+	if c.rejLoaded {
+		return nil
+	}
+	raw, err := c.db.Meta(ctx, MetaRejected)
+	if err != nil {
+		return err
+	}
+	var rs []store.Rejection
+	if raw != "" {
+		if err := json.Unmarshal([]byte(raw), &rs); err != nil {
+			return fmt.Errorf("sync: refused changes kept on this workstation: %w", err)
+		}
+	}
+	c.update(func(s *State) { s.Rejected = append(rs, s.Rejected...) })
+	c.rejLoaded = true
+	return nil
+}
+
+// editRejected changes the list of refused changes in the state and in
+// MetaRejected together.
+func (c *Client) editRejected(ctx context.Context, f func([]store.Rejection) []store.Rejection) error {
+	c.rejMu.Lock()
+	defer c.rejMu.Unlock()
+	rs := f(c.State().Rejected)
+	b, err := json.Marshal(rs)
+	if err != nil {
+		return fmt.Errorf("sync: refused changes: %w", err)
+	}
+	if err := c.db.SetMeta(ctx, MetaRejected, string(b)); err != nil {
+		return err
+	}
+	c.update(func(s *State) { s.Rejected = rs })
+	return nil
+}
+
+// DismissRejected removes the first n refused changes from the list the
+// operator sees, once read (the server keeps its own record of them); those
+// refused since the list was shown stay.
+func (c *Client) DismissRejected(ctx context.Context, n int) error {
+	if err := c.loadRejected(ctx); err != nil {
+		return err
+	}
+	return c.editRejected(ctx, func(rs []store.Rejection) []store.Rejection {
+		return append([]store.Rejection(nil), rs[min(n, len(rs)):]...)
+	})
 }
 
 // Online reports whether the server answered a complete sync recently, so

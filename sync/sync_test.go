@@ -376,6 +376,25 @@ func TestServerRefusesBadInputAndKeepsTheRest(t *testing.T) {
 	if _, err := s.svc.DB().CitizenByCF(ctx, cf(t, "Gialli", "Eva", "1971-01-01")); err != nil {
 		t.Fatalf("change after the refused one was not applied: %v", err)
 	}
+	// The refused change is still listed after the app restarts (a new
+	// client on the same replica), until the operator marks it read.
+	cfg, err := LoadConfig(ctx, a.svc.DB())
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := NewClient(a.svc.DB(), a.svc.Blobs(), cfg)
+	if err := again.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := again.State(); len(st.Rejected) != 1 || st.Rejected[0] != a.client.State().Rejected[0] {
+		t.Fatalf("refused changes after a restart: %+v", st.Rejected)
+	}
+	if err := again.DismissRejected(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if st := NewClient(a.svc.DB(), a.svc.Blobs(), cfg); st.SyncOnce(ctx) != nil || len(st.State().Rejected) != 0 || len(again.State().Rejected) != 0 {
+		t.Fatalf("refused changes after marking them read: %+v", st.State().Rejected)
+	}
 
 	// A change that passes the checks but fails while it is being written
 	// (a delegation for citizens the server does not have: foreign key). The

@@ -559,6 +559,11 @@ func (f *fakeLink) SyncNow(context.Context) error {
 	return nil
 }
 
+func (f *fakeLink) DismissRejected(_ context.Context, n int) error {
+	f.st.Rejected = f.st.Rejected[min(n, len(f.st.Rejected)):]
+	return nil
+}
+
 func (f *fakeLink) Server() (string, string) {
 	return "https://server.example:8443", strings.Repeat("ab", 32)
 }
@@ -632,7 +637,12 @@ func TestSyncStatusAndSettings(t *testing.T) {
 	// Each refused change names its record; one this workstation lacks, by ID.
 	h.waitShows("Cittadino «Moretti Elena (MRTLNE80A41B157B)»")
 	h.waitShows("Cittadino «record non presente su questa postazione (c-1)»")
-	h.u.closeTopDialog()
+	// Read: marked so, the list and the count go.
+	h.tap(bar.dismiss)
+	h.waitFor("refused changes dismissed", func() bool { return len(link.st.Rejected) == 0 && len(h.u.dialogs) == 0 })
+	if bar.rejected.Visible() {
+		t.Error("«Modifiche rifiutate» still shown after marking them read")
+	}
 	h.tap(bar.conflicts)
 	h.waitShows("Nessun conflitto da esaminare.")
 	h.u.closeTopDialog()

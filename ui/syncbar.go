@@ -80,6 +80,7 @@ type syncBar struct {
 	syncBtn   *button
 	conflicts *button
 	rejected  *button
+	dismiss   *button // in the refused changes dialog, while shown
 	settings  *button
 	busy      bool
 }
@@ -322,7 +323,24 @@ func (b *syncBar) showRejected() {
 	box := container.NewVBox(textLabel(lang.L("sync.rejected.intro")))
 	scroll := container.NewVScroll(box)
 	scroll.SetMinSize(fyne.NewSize(700, 360))
-	u.openDialog(dialog.NewCustom(lang.L("sync.rejected.title"), lang.L("dialog.close"), scroll, u.win))
+	d := dialog.NewCustom(lang.L("sync.rejected.title"), lang.L("dialog.close"), scroll, u.win)
+	// Once read, the list can be cleared: the server keeps its own record.
+	b.dismiss = newButton(u.keys, lang.L("sync.rejected.dismiss"), theme.ConfirmIcon(), func() {
+		runAsync(u, func(ctx context.Context) (sync.State, error) {
+			err := u.opts.Sync.DismissRejected(ctx, len(rejected))
+			return u.opts.Sync.State(), err
+		}, func(st sync.State, err error) {
+			if err != nil {
+				u.showError(err)
+				return
+			}
+			u.syncState = st
+			b.update(st)
+			d.Hide()
+		})
+	})
+	d.SetButtons([]fyne.CanvasObject{b.dismiss, widget.NewButton(lang.L("dialog.close"), d.Hide)})
+	u.openDialog(d)
 	runAsync(u, func(ctx context.Context) ([]string, error) {
 		labels := make([]string, len(rejected))
 		for i, r := range rejected {

@@ -71,6 +71,9 @@ type SyncControl interface {
 	SyncNow(ctx context.Context) error
 	// Server returns the server address and certificate fingerprint in use.
 	Server() (url, pin string)
+	// DismissRejected takes the first n refused changes off the list once
+	// the operator has read them.
+	DismissRejected(ctx context.Context, n int) error
 }
 
 // UI is the desktop interface over one local replica.

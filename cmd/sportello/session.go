@@ -185,6 +185,17 @@ func (s *session) SyncNow(ctx context.Context) error {
 	return c.SyncNow(ctx)
 }
 
+// DismissRejected takes refused changes off the list (ui.SyncControl).
+func (s *session) DismissRejected(ctx context.Context, n int) error {
+	s.mu.Lock()
+	c := s.client
+	s.mu.Unlock()
+	if c == nil {
+		return nil
+	}
+	return c.DismissRejected(ctx, n)
+}
+
 // Server is the address and certificate fingerprint in use (ui.SyncControl).
 func (s *session) Server() (string, string) {
 	s.mu.Lock()
