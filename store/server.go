@@ -203,6 +203,33 @@ type Rejection struct {
 	Reason    string `json:"reason"`
 }
 
+// RejectionRecord is a refused change as the server keeps it.
+type RejectionRecord struct {
+	Rejection
+	WorkstationID string
+	At            string // RFC 3339, UTC
+}
+
+// Rejections lists the changes the server refused, newest first: of one
+// workstation, or of all when workstationID is "".
+func (db *DB) Rejections(ctx context.Context, workstationID string, limit int) ([]RejectionRecord, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT workstation_id, origin_seq, tbl, row_id, code, reason, at FROM sync_rejections
+		WHERE ?1 = '' OR workstation_id = ?1 ORDER BY at DESC, workstation_id, origin_seq DESC LIMIT ?2`, workstationID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: list rejections: %w", err)
+	}
+	defer rows.Close()
+	var out []RejectionRecord
+	for rows.Next() {
+		var r RejectionRecord
+		if err := rows.Scan(&r.WorkstationID, &r.OriginSeq, &r.Table, &r.RowID, &r.Code, &r.Reason, &r.At); err != nil {
+			return nil, fmt.Errorf("store: list rejections: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
 // InsertRejection records a refused change.
 func (t *Tx) InsertRejection(ws string, r Rejection) error {
 	if _, err := t.exec(`INSERT INTO sync_rejections (workstation_id, origin_seq, tbl, row_id, code, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)

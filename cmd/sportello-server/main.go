@@ -9,6 +9,7 @@
 //	sportello-server workstation add -code DESK01 -name "..." -kind desk|interview|protocol|laptop [-confidential]
 //	sportello-server workstation revoke -code DESK01
 //	sportello-server workstation list [-json]
+//	sportello-server workstation rejections [-code DESK01] [-json]
 //	sportello-server catalog import FILE
 //	sportello-server catalog export [-o FILE]
 //	sportello-server protocol export -date AAAA-MM-GG [-o FILE]
@@ -60,6 +61,7 @@ const usageText = `uso:
   sportello-server workstation add -code DESK01 -name "Sportello 1" -kind desk|interview|protocol|laptop [-confidential] [-data DIR]
   sportello-server workstation revoke -code DESK01 [-data DIR]
   sportello-server workstation list [-json] [-data DIR]
+  sportello-server workstation rejections [-code DESK01] [-json] [-data DIR]
   sportello-server catalog import FILE [-data DIR]
   sportello-server catalog export [-o FILE] [-data DIR]
   sportello-server protocol export -date AAAA-MM-GG [-o FILE] [-data DIR]
@@ -91,9 +93,10 @@ func main() {
 		err = sub(args, map[string]func([]string) error{"add": func(a []string) error { return operatorAdd(ctx, a) }})
 	case "workstation":
 		err = sub(args, map[string]func([]string) error{
-			"add":    func(a []string) error { return workstationAdd(ctx, a) },
-			"revoke": func(a []string) error { return workstationRevoke(ctx, a) },
-			"list":   func(a []string) error { return workstationList(ctx, a) },
+			"add":        func(a []string) error { return workstationAdd(ctx, a) },
+			"revoke":     func(a []string) error { return workstationRevoke(ctx, a) },
+			"list":       func(a []string) error { return workstationList(ctx, a) },
+			"rejections": func(a []string) error { return workstationRejections(ctx, a) },
 		})
 	case "catalog":
 		err = sub(args, map[string]func([]string) error{
@@ -337,6 +340,55 @@ func workstationRevoke(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "Postazione %s revocata: le sue richieste saranno rifiutate\n", strings.ToUpper(*code))
+	return nil
+}
+
+// rejectionsShown is how many refused changes `workstation rejections` lists.
+const rejectionsShown = 500
+
+func workstationRejections(ctx context.Context, args []string) error {
+	fs, data := newFlags("workstation rejections")
+	code := fs.String("code", "", "only this workstation's")
+	asJSON := fs.Bool("json", false, "JSON output")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	svc, err := open(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	list, err := server.Rejections(ctx, svc.DB(), strings.TrimSpace(*code), rejectionsShown)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		if list == nil {
+			list = []server.RejectionInfo{}
+		}
+		return enc.Encode(list)
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(os.Stderr, "Nessuna modifica rifiutata")
+		return nil
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "QUANDO\tPOSTAZIONE\tDATO\tRECORD\tMOTIVO")
+	for _, r := range list {
+		record := r.Record
+		if record == "" {
+			record = r.RowID
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s (%s)\n", italianInstant(r.At), r.Workstation, r.Table, record, r.Reason, r.Code)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(list) == rejectionsShown {
+		fmt.Fprintf(os.Stderr, "Mostrate le %d più recenti (-json per elaborarle)\n", rejectionsShown)
+	}
 	return nil
 }
 

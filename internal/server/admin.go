@@ -249,3 +249,49 @@ func Workstations(ctx context.Context, db *store.DB) ([]WorkstationInfo, error) 
 	sort.Slice(out, func(i, j int) bool { return out[i].Code < out[j].Code })
 	return out, nil
 }
+
+// RejectionInfo is one row of `workstation rejections`.
+type RejectionInfo struct {
+	Workstation string `json:"workstation"` // its code
+	At          string `json:"at"`
+	Table       string `json:"table"`
+	RowID       string `json:"row_id"`
+	Record      string `json:"record"` // the row named for a person (store.DB.RecordLabel), "" when unknown
+	Code        string `json:"code"`
+	Reason      string `json:"reason"`
+	OriginSeq   int64  `json:"origin_seq"`
+}
+
+// Rejections lists the changes the server refused (of the workstation with
+// this code, or of all when code is ""), newest first, at most limit.
+func Rejections(ctx context.Context, db *store.DB, code string, limit int) ([]RejectionInfo, error) {
+	wsID := ""
+	codes := map[string]string{}
+	list, err := Workstations(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range list {
+		codes[w.ID] = w.Code
+		if strings.EqualFold(w.Code, code) {
+			wsID = w.ID
+		}
+	}
+	if code != "" && wsID == "" {
+		return nil, &desk.Error{Message: fmt.Sprintf("Nessuna postazione con codice «%s»", code)}
+	}
+	recs, err := db.Rejections(ctx, wsID, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]RejectionInfo, 0, len(recs))
+	for _, r := range recs {
+		label, err := db.RecordLabel(ctx, r.Table, r.RowID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, RejectionInfo{Workstation: codes[r.WorkstationID], At: r.At, Table: r.Table, RowID: r.RowID,
+			Record: label, Code: r.Code, Reason: r.Reason, OriginSeq: r.OriginSeq})
+	}
+	return out, nil
+}

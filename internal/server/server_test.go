@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"sportello/internal/auth"
+	"sportello/internal/citizen"
 	"sportello/internal/desk"
 	"sportello/internal/hlc"
 	"sportello/internal/protocol"
@@ -481,5 +482,54 @@ func TestWorkstationsHorizon(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("workstations (-want +got):\n%s", diff)
+	}
+}
+
+// The administrator sees what the server refused, by workstation, with the
+// record each refused change touched named.
+func TestRejectionsListed(t *testing.T) {
+	ctx := context.Background()
+	svc, err := desk.Open(ctx, t.TempDir(), desk.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	if _, err := svc.SeedDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sess, err := svc.Login(ctx, "sportello", desk.DemoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := svc.SaveCitizen(ctx, sess, citizen.Citizen{Surname: "Moretti", Name: "Elena", CodiceFiscale: "MRTLNE80A41B157B"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wsIDs := map[string]string{}
+	for _, code := range []string{"DESK01", "DESK02"} {
+		ws, _, err := CreateWorkstation(ctx, svc.DB(), code, code, "desk", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wsIDs[code] = ws.ID
+	}
+	if err := svc.DB().Write(ctx, store.Actor{OperatorID: "server"}, func(tx *store.Tx) error {
+		if err := tx.InsertRejection(wsIDs["DESK01"], store.Rejection{OriginSeq: 7, Table: "citizens", RowID: c.ID, Code: sync.CodeForbidden, Reason: "Operatore disattivato"}); err != nil {
+			return err
+		}
+		return tx.InsertRejection(wsIDs["DESK02"], store.Rejection{OriginSeq: 3, Table: "citizens", RowID: "gone", Code: sync.CodeConstraint, Reason: "Vincolo"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	all, err := Rejections(ctx, svc.DB(), "", 100)
+	if err != nil || len(all) != 2 {
+		t.Fatalf("all rejections: %+v %v", all, err)
+	}
+	one, err := Rejections(ctx, svc.DB(), "desk01", 100)
+	if err != nil || len(one) != 1 || one[0].Workstation != "DESK01" || one[0].Record != "Moretti Elena (MRTLNE80A41B157B)" || one[0].Reason != "Operatore disattivato" {
+		t.Fatalf("DESK01's rejections: %+v %v", one, err)
+	}
+	if _, err := Rejections(ctx, svc.DB(), "NOPE", 100); err == nil || !strings.Contains(desk.UserMessage(err), "Nessuna postazione") {
+		t.Fatalf("unknown workstation: %v", err)
 	}
 }
