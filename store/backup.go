@@ -10,6 +10,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+
+	"sportello/internal/ids"
 )
 
 // DBFile is the database's name inside a data folder (desk.Open).
@@ -31,10 +34,61 @@ func (db *DB) BackupTo(ctx context.Context, path string) error {
 		os.Remove(path)
 		return fmt.Errorf("store: backup: %w", err)
 	}
+	if err := stampEpoch(ctx, path); err != nil {
+		os.Remove(path)
+		return fmt.Errorf("store: backup: %w", err)
+	}
 	if err := fsyncFile(path); err != nil {
 		return fmt.Errorf("store: backup: %w", err)
 	}
 	return nil
+}
+
+// Keys of the change log's epoch in local_meta (LogEpoch).
+const (
+	metaLogEpoch     = "log_epoch"
+	metaLogEpochBase = "log_epoch_base"
+)
+
+// stampEpoch gives a backup copy a change-log epoch of its own, starting
+// at its last change: a server started on the copy (a restore) is told
+// apart from the one the workstations synced with, even once its log has
+// grown past where theirs stood.
+func stampEpoch(ctx context.Context, path string) error {
+	conn, err := sql.Open("sqlite", "file:"+filepath.ToSlash(path))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_, err = conn.ExecContext(ctx, `INSERT INTO local_meta(key, value) VALUES (?1, ?2), (?3, (SELECT CAST(COALESCE(MAX(seq), 0) AS TEXT) FROM sync_changes))
+		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, metaLogEpoch, ids.New(), metaLogEpochBase)
+	if err != nil {
+		return fmt.Errorf("stamp the copy's epoch: %w", err)
+	}
+	return conn.Close()
+}
+
+// LogEpoch identifies this database's change log: a random ID made the
+// first time it is asked for, and the sequence the epoch starts after (0;
+// for a database restored from a backup, the backup's last change). A
+// workstation that pulled from another epoch past its start pulled changes
+// this log does not hold.
+func (db *DB) LogEpoch(ctx context.Context) (epoch string, base int64, err error) {
+	if _, err := db.w.ExecContext(ctx, `INSERT INTO local_meta(key, value) VALUES (?1, ?2), (?3, '0') ON CONFLICT(key) DO NOTHING`,
+		metaLogEpoch, ids.New(), metaLogEpochBase); err != nil {
+		return "", 0, fmt.Errorf("store: change log epoch: %w", err)
+	}
+	if epoch, err = db.Meta(ctx, metaLogEpoch); err != nil {
+		return "", 0, err
+	}
+	b, err := db.Meta(ctx, metaLogEpochBase)
+	if err != nil {
+		return "", 0, err
+	}
+	if base, err = strconv.ParseInt(b, 10, 64); err != nil {
+		return "", 0, fmt.Errorf("store: change log epoch base %q: %w", b, err)
+	}
+	return epoch, base, nil
 }
 
 // ReplaceDatabase moves a complete database file over path, removing the

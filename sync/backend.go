@@ -31,6 +31,9 @@ type Backend interface {
 	// StableHorizon is the clock below which no write can still arrive
 	// (store.Tx.StableHorizon).
 	StableHorizon(ctx context.Context) (string, error)
+	// LogEpoch identifies the change log (store.DB.LogEpoch): a restored
+	// backup starts an epoch of its own.
+	LogEpoch(ctx context.Context) (epoch string, base int64, err error)
 	// Update runs fn in one write transaction.
 	Update(ctx context.Context, actor store.Actor, fn func(BackendTx) error) error
 }
@@ -108,6 +111,10 @@ func (b SQLiteBackend) Confidential(ctx context.Context, changes []store.Change)
 // PrepareInsert builds a remote insert's statement ahead of the write
 // transaction (store.DB.PrepareInsert).
 func (b SQLiteBackend) PrepareInsert(c store.Change, d *store.Decoded) { b.DB.PrepareInsert(c, d) }
+
+func (b SQLiteBackend) LogEpoch(ctx context.Context) (string, int64, error) {
+	return b.DB.LogEpoch(ctx)
+}
 
 func (b SQLiteBackend) Update(ctx context.Context, actor store.Actor, fn func(BackendTx) error) error {
 	return b.DB.Write(ctx, actor, func(tx *store.Tx) error { return fn(tx) })

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
@@ -35,6 +36,9 @@ const (
 	// MetaBlobsPending is "1" while rows may name attachments this replica
 	// has not downloaded yet (set with the pull cursor and by enrolment).
 	MetaBlobsPending = "sync_blobs_pending"
+	// MetaLogEpoch is the epoch of the server's change log this replica
+	// last pulled from (HeaderLogEpoch), set with the pull cursor.
+	MetaLogEpoch = "sync_log_epoch"
 )
 
 // Config is how a replica reaches the server.
@@ -626,21 +630,26 @@ func (c *Client) pullAll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	epoch, err := c.db.Meta(ctx, MetaLogEpoch)
+	if err != nil {
+		return err
+	}
 	// The next batch is fetched while this one is applied.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type fetched struct {
 		b     batch
+		epoch string          // of the server's change log
 		data  []store.Decoded // the changes' data, decoded here (nil Fields: left to ApplyRemote, which reports the error)
 		after int64
 		err   error
 	}
 	// The fetch goroutine also decodes the changes' data and builds the
 	// inserts of new rows, off the writer.
-	fetch := func(after int64, floor string) <-chan fetched {
+	fetch := func(after int64, floor, epoch string) <-chan fetched {
 		ch := make(chan fetched, 1)
 		get := func() {
-			b, err := c.fetchPull(ctx, after, floor)
+			b, serverEpoch, err := c.fetchPull(ctx, after, floor, epoch)
 			var data []store.Decoded
 			if err == nil {
 				data = make([]store.Decoded, len(b.Changes))
@@ -651,7 +660,7 @@ func (c *Client) pullAll(ctx context.Context) error {
 				}
 				err = nil
 			}
-			ch <- fetched{b, data, after, err}
+			ch <- fetched{b, serverEpoch, data, after, err}
 		}
 		if c.sequential {
 			get()
@@ -664,7 +673,7 @@ func (c *Client) pullAll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	next := fetch(cursor, floor)
+	next := fetch(cursor, floor, epoch)
 	// A fetch still under way when pullAll returns is cancelled and waited
 	// for: no request of this sync outlives it.
 	defer func() {
@@ -682,7 +691,8 @@ func (c *Client) pullAll(ctx context.Context) error {
 		pr := f.b
 
 		if pr.More {
-			next = fetch(pr.Cursor, "")
+			// Asked from where the server's own page ended: in its epoch.
+			next = fetch(pr.Cursor, "", cmp.Or(f.epoch, epoch))
 		}
 		var blobs []string
 		stale := false
@@ -720,19 +730,30 @@ func (c *Client) pullAll(ctx context.Context) error {
 					return err
 				}
 			}
+			if f.epoch != "" && f.epoch != epoch {
+				if err := tx.SetMeta(MetaLogEpoch, f.epoch); err != nil {
+					return err
+				}
+			}
 			return tx.SetMeta(MetaPullCursor, strconv.FormatInt(pr.Cursor, 10))
 		})
 		if err != nil {
 			return err
 		}
+		if !stale && f.epoch != "" {
+			epoch = f.epoch
+		}
 		if stale { // the cursor moved under the page: ask again from where it is
 			if cursor, err = c.metaInt(ctx, MetaPullCursor); err != nil {
+				return err
+			}
+			if epoch, err = c.db.Meta(ctx, MetaLogEpoch); err != nil {
 				return err
 			}
 			if next != nil {
 				<-next // the page prefetched after this one is stale too
 			}
-			next = fetch(cursor, "")
+			next = fetch(cursor, "", epoch)
 			continue
 		}
 		for _, sha := range blobs {
@@ -759,17 +780,27 @@ func (c *Client) floor(ctx context.Context) (string, error) {
 }
 
 // fetchPull asks the server for the changes after the cursor, framed; a
-// non-empty floor is reported to the server (Client.floor).
-func (c *Client) fetchPull(ctx context.Context, after int64, floor string) (batch, error) {
+// non-empty floor is reported to the server (Client.floor), and so is the
+// epoch of the log the cursor belongs to. It returns the server's epoch.
+func (c *Client) fetchPull(ctx context.Context, after int64, floor, epoch string) (batch, string, error) {
 	hdr := map[string]string{"Accept": ContentTypeBatch, "Accept-Encoding": "gzip"}
 	if floor != "" {
 		hdr[HeaderFloor] = floor
 	}
+	if epoch != "" {
+		hdr[HeaderLogEpoch] = epoch
+	}
 	resp, err := c.do(ctx, http.MethodGet, fmt.Sprintf("/v1/pull?after=%d&limit=%d", after, DefaultPullLimit), nil, hdr)
 	if err != nil {
-		return batch{}, err
+		return batch{}, "", err
 	}
 	defer resp.Body.Close()
+	b, err := readPull(resp)
+	return b, resp.Header.Get(HeaderLogEpoch), err
+}
+
+// readPull decodes a pull response, framed or JSON.
+func readPull(resp *http.Response) (batch, error) {
 	var r io.Reader = resp.Body
 	if resp.Header.Get("Content-Encoding") == "gzip" && !resp.Uncompressed {
 		gz, err := gzip.NewReader(resp.Body)

@@ -23,6 +23,9 @@ const (
 	HeaderCursor    = "Sportello-Cursor"
 	HeaderWorkstion = "Sportello-Workstation"
 	HeaderFloor     = "Sportello-Floor" // pull: every change the workstation will still push has a clock at least this
+	// HeaderLogEpoch: in a pull response, the server's change-log epoch;
+	// in a request, the epoch of the workstation's last pull (store.DB.LogEpoch).
+	HeaderLogEpoch = "Sportello-Log-Epoch"
 )
 
 // Error codes returned in ErrorBody.Code.

@@ -47,6 +47,24 @@ type Server struct {
 
 	turnMu gosync.Mutex
 	turns  map[string]*pushTurns // workstation -> its pushes being handled
+
+	epochMu   gosync.Mutex
+	epoch     string // the change log's epoch (store.DB.LogEpoch), read once
+	epochBase int64
+}
+
+// logEpoch is the change log's epoch and the sequence it starts after.
+func (s *Server) logEpoch(ctx context.Context) (string, int64, error) {
+	s.epochMu.Lock()
+	defer s.epochMu.Unlock()
+	if s.epoch == "" {
+		e, base, err := s.db.LogEpoch(ctx)
+		if err != nil {
+			return "", 0, err
+		}
+		s.epoch, s.epochBase = e, base
+	}
+	return s.epoch, s.epochBase, nil
 }
 
 // pushTurns orders the pushes of one workstation that are on the server at

@@ -50,6 +50,21 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, nil)
 		return
 	}
+	epoch, base, err := s.logEpoch(r.Context())
+	if err != nil {
+		s.log.Error("pull", "err", err)
+		s.internal(w, nil)
+		return
+	}
+	if e := r.Header.Get(HeaderLogEpoch); e != "" && e != epoch && after > base {
+		// The workstation pulled, from another epoch of this log, changes
+		// past where this one starts: the server was restored from a
+		// backup older than them, and its log has grown again since.
+		s.log.Error("workstation pulled past a restored backup", "workstation", ws.Code, "cursor", after, "epoch_base", base)
+		fail(w, http.StatusConflict, CodeServerBehind, serverBehindMessage, nil)
+		return
+	}
+	w.Header().Set(HeaderLogEpoch, epoch)
 	if len(cs) == 0 && after > 0 {
 		// Nothing new: the cursor must still be a change of this log. A
 		// server restored from a backup has a shorter log, and a workstation
