@@ -477,10 +477,16 @@ func (c *Client) sendPush(ctx context.Context, b pushBatch) <-chan pushResult {
 func (c *Client) pushPipeline(ctx context.Context, acked, auditSent int64) (done bool, seq, audit int64, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var queue []<-chan pushResult
+	// Each request in flight with what the server had acknowledged when it
+	// was sent: its answer can be no lower, unless the server lost data.
+	type inFlightPush struct {
+		ch           <-chan pushResult
+		acked, audit int64
+	}
+	var queue []inFlightPush
 	defer func() {
-		for _, ch := range queue {
-			<-ch // let the request behind finish before starting again
+		for _, q := range queue {
+			<-q.ch // let the request behind finish before starting again
 		}
 	}()
 	cur := c.preparePush(ctx, acked, auditSent)
@@ -492,22 +498,25 @@ func (c *Client) pushPipeline(ctx context.Context, acked, auditSent int64) (done
 	for {
 		// Keep two batches in flight.
 		for len(queue) < inFlight && cur.err == nil && cur.changes > 0 {
-			queue = append(queue, c.sendPush(ctx, cur))
+			queue = append(queue, inFlightPush{c.sendPush(ctx, cur), acked, auditSent})
 			cur = c.preparePush(ctx, cur.lastSeq, cur.lastAudit)
 		}
 		if len(queue) == 0 {
 			return true, acked, auditSent, cur.err
 		}
-		res := <-queue[0]
+		sent := queue[0]
+		res := <-sent.ch
 		queue = queue[1:]
 		if res.err != nil {
 			return false, acked, auditSent, res.err
 		}
 		pr := res.pr
-		if pr.AckedSeq < acked || pr.AckedAuditSeq < auditSent {
-			// The server once acknowledged more than it holds now.
+		if pr.AckedSeq < sent.acked || pr.AckedAuditSeq < sent.audit {
+			// The server had acknowledged more before this request than it
+			// holds now (an answer to a request sent earlier may be lower
+			// than one already read: the two crossed on the way).
 			return false, acked, auditSent, fmt.Errorf("%w: it acknowledges changes up to %d and audit entries up to %d, this workstation had %d and %d acknowledged",
-				ErrServerBehind, pr.AckedSeq, pr.AckedAuditSeq, acked, auditSent)
+				ErrServerBehind, pr.AckedSeq, pr.AckedAuditSeq, sent.acked, sent.audit)
 		}
 		newSeq, newAudit := max(acked, pr.AckedSeq), max(auditSent, pr.AckedAuditSeq)
 		if newSeq == acked && newAudit == auditSent && len(pr.Rejected) == 0 {
