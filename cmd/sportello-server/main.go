@@ -56,6 +56,7 @@ import (
 const usageText = `uso:
   sportello-server serve [-data DIR] [-addr HOST:PORTA] [-tls-cert FILE -tls-key FILE] [-host NOME]...
                          [-aoo-code CODICE] [-aoo-name NOME] [-smtp-host H] [-smtp-port P] [-smtp-user U] [-smtp-from INDIRIZZO] [-no-demo]
+                         [-backup-dir CARTELLA [-backup-every 1h]]
   sportello-server status [-data DIR]
   sportello-server operator add -username UTENTE -name "Nome Cognome" -role RUOLO [-office UFFICIO] [-data DIR]
   sportello-server workstation add -code DESK01 -name "Sportello 1" -kind desk|interview|protocol|laptop [-confidential] [-data DIR]
@@ -194,11 +195,16 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	fs.StringVar(&setup.SMTP.From, "smtp-from", env("SPORTELLO_SMTP_FROM", ""), "sender address of notifications")
 	fs.BoolVar(&setup.NoDemo, "no-demo", false, "do not load the demo municipality on first start")
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may take at shutdown")
+	backupDir := fs.String("backup-dir", env("SPORTELLO_BACKUP_DIR", ""), "back the data folder up here at start and every -backup-every")
+	backupEvery := fs.Duration("backup-every", time.Hour, "interval between backups into -backup-dir")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
 	if (*cert == "") != (*key == "") {
 		return cli.UsageError{Msg: "-tls-cert e -tls-key vanno indicati insieme"}
+	}
+	if *backupDir != "" && *backupEvery < time.Minute {
+		return cli.UsageError{Msg: "-backup-every: almeno un minuto (es. 15m, 1h)"}
 	}
 	if p := setup.SMTP.Port; p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
@@ -222,7 +228,8 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
-	err = srv.Run(ctx, server.Config{Addr: *addr, ShutdownTimeout: *shutdown, DataDir: *data, TLSCert: *cert, TLSKey: *key, Hosts: hosts})
+	err = srv.Run(ctx, server.Config{Addr: *addr, ShutdownTimeout: *shutdown, DataDir: *data, TLSCert: *cert, TLSKey: *key, Hosts: hosts,
+		BackupDir: *backupDir, BackupEvery: *backupEvery})
 	var oe *net.OpError
 	if errors.As(err, &oe) && oe.Op == "listen" {
 		return &desk.Error{Message: "Impossibile mettersi in ascolto su " + *addr + " (indirizzo errato o porta già in uso)", Err: err}

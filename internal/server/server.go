@@ -31,6 +31,10 @@ type Config struct {
 	TLSKey          string        // its key file (PEM)
 	Hosts           []string      // extra names/addresses of a new self-signed certificate
 	Out             io.Writer     // where the fingerprint line for people goes; default os.Stderr
+	// BackupDir, when set, receives a backup (Backup) at start and then
+	// every BackupEvery (default one hour) while the server runs.
+	BackupDir   string
+	BackupEvery time.Duration
 }
 
 // Server serves one store.
@@ -162,6 +166,15 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, cfg Config, cert *C
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ServeTLS(ln, "", "") }()
 	s.log.Info("listening", "addr", ln.Addr().String(), "tls", true)
+	if cfg.BackupDir != "" {
+		bctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			s.backups(bctx, cfg)
+		}()
+		defer func() { stop(); <-done }()
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("server: %w", err)
@@ -177,4 +190,33 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, cfg Config, cert *C
 		return fmt.Errorf("server: %w", err)
 	}
 	return nil
+}
+
+// backups backs the data folder up into cfg.BackupDir at once and then
+// every cfg.BackupEvery until ctx ends, logging each result.
+func (s *Server) backups(ctx context.Context, cfg Config) {
+	every := cfg.BackupEvery
+	if every <= 0 {
+		every = time.Hour
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		start := time.Now()
+		rep, err := Backup(ctx, cfg.DataDir, cfg.BackupDir, start)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			s.log.Error("backup failed", "dir", cfg.BackupDir, "err", err)
+		default:
+			s.log.Info("backup", "dir", cfg.BackupDir, "db_bytes", rep.DBBytes, "files_copied", rep.FilesCopied,
+				"bytes_copied", rep.BytesCopied, "files_kept", rep.FilesKept, "duration_ms", time.Since(start).Milliseconds())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
