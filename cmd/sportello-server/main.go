@@ -4,6 +4,7 @@
 //
 //	sportello-server serve [-data DIR] [-addr HOST:PORT] [-tls-cert FILE -tls-key FILE] [-host NAME]...
 //	                       [-aoo-code C] [-aoo-name N] [-smtp-host H] [-smtp-port P] [-smtp-user U] [-smtp-from A] [-no-demo]
+//	                       [-backup-dir DIR [-backup-every 1h]]
 //	sportello-server status [-data DIR]
 //	sportello-server operator add -username U -name "Nome Cognome" -role RUOLO [-office ID]
 //	sportello-server workstation add -code DESK01 -name "..." -kind desk|interview|protocol|laptop [-confidential]
@@ -17,7 +18,7 @@
 //
 // Every subcommand accepts -data. Environment: SPORTELLO_SERVER_DATA,
 // SPORTELLO_SERVER_ADDR, SPORTELLO_SERVER_HOSTS (comma-separated),
-// SPORTELLO_TLS_CERT, SPORTELLO_TLS_KEY, SPORTELLO_SMTP_HOST/PORT/USER/FROM,
+// SPORTELLO_TLS_CERT, SPORTELLO_TLS_KEY, SPORTELLO_BACKUP_DIR, SPORTELLO_SMTP_HOST/PORT/USER/FROM,
 // SPORTELLO_SMTP_PASSWORD (the SMTP password is read only from here),
 // SPORTELLO_PASSWORD (operator add; otherwise read from standard input).
 //
