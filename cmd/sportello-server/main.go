@@ -371,12 +371,7 @@ func workstationRejections(ctx context.Context, args []string) error {
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		if list == nil {
-			list = []server.RejectionInfo{}
-		}
-		return enc.Encode(list)
+		return printJSONList(list)
 	}
 	if len(list) == 0 {
 		fmt.Fprintln(os.Stderr, "Nessuna modifica rifiutata")
@@ -416,12 +411,7 @@ func workstationList(ctx context.Context, args []string) error {
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		if list == nil {
-			list = []server.WorkstationInfo{}
-		}
-		return enc.Encode(list)
+		return printJSONList(list)
 	}
 	if len(list) == 0 {
 		fmt.Fprintln(os.Stderr, "Nessuna postazione registrata")
@@ -628,4 +618,14 @@ func backup(ctx context.Context, args []string) error {
 	fmt.Fprintf(os.Stdout, "  certificato del server: %s\n", cert)
 	fmt.Fprintf(os.Stdout, "  registrazioni di protocollo: %d, cittadini: %d, pratiche: %d\n", rep.Rows["protocol_registrations"], rep.Rows["citizens"], rep.Rows["applications"])
 	return nil
+}
+
+// printJSONList writes a list as an indented JSON array ([] when empty).
+func printJSONList[T any](list []T) error {
+	if list == nil {
+		list = []T{}
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(list)
 }

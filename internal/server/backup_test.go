@@ -29,19 +29,8 @@ import (
 func TestBackupWhileServing(t *testing.T) {
 	ctx := context.Background()
 	dir, out := t.TempDir(), filepath.Join(t.TempDir(), "copia")
-	svc, err := desk.Open(ctx, dir, desk.Options{Synchronous: "NORMAL"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer svc.Close()
-	if _, err := svc.SeedDemo(ctx); err != nil {
-		t.Fatal(err)
-	}
+	svc, sess := openSeeded(t, dir)
 	if _, err := LoadCertificate(dir, "", "", nil); err != nil {
-		t.Fatal(err)
-	}
-	sess, err := svc.Login(ctx, "sportello", desk.DemoPassword)
-	if err != nil {
 		t.Fatal(err)
 	}
 	w := replica.NewWorkload(svc, sess, 7, &bytes.Buffer{})

@@ -350,18 +350,7 @@ func TestOperatorsAndWorkstations(t *testing.T) {
 
 func TestDailyRegister(t *testing.T) {
 	ctx := context.Background()
-	svc, err := desk.Open(ctx, t.TempDir(), desk.Options{Synchronous: "NORMAL"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer svc.Close()
-	if _, err := svc.SeedDemo(ctx); err != nil {
-		t.Fatal(err)
-	}
-	sess, err := svc.Login(ctx, "sportello", desk.DemoPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, sess := openSeeded(t, t.TempDir())
 	var lines bytes.Buffer
 	w := replica.NewWorkload(svc, sess, 42, &lines)
 	for i := 0; i < 40; i++ {
@@ -489,18 +478,7 @@ func TestWorkstationsHorizon(t *testing.T) {
 // record each refused change touched named.
 func TestRejectionsListed(t *testing.T) {
 	ctx := context.Background()
-	svc, err := desk.Open(ctx, t.TempDir(), desk.Options{Synchronous: "NORMAL"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer svc.Close()
-	if _, err := svc.SeedDemo(ctx); err != nil {
-		t.Fatal(err)
-	}
-	sess, err := svc.Login(ctx, "sportello", desk.DemoPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, sess := openSeeded(t, t.TempDir())
 	c, err := svc.SaveCitizen(ctx, sess, citizen.Citizen{Surname: "Moretti", Name: "Elena", CodiceFiscale: "MRTLNE80A41B157B"})
 	if err != nil {
 		t.Fatal(err)
@@ -532,4 +510,24 @@ func TestRejectionsListed(t *testing.T) {
 	if _, err := Rejections(ctx, svc.DB(), "NOPE", 100); err == nil || !strings.Contains(desk.UserMessage(err), "Nessuna postazione") {
 		t.Fatalf("unknown workstation: %v", err)
 	}
+}
+
+// openSeeded opens a server's data folder with the demo municipality and
+// logs the demo desk operator in; the service closes with the test.
+func openSeeded(t *testing.T, dir string) (*desk.Service, desk.Session) {
+	t.Helper()
+	ctx := context.Background()
+	svc, err := desk.Open(ctx, dir, desk.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	if _, err := svc.SeedDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sess, err := svc.Login(ctx, "sportello", desk.DemoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, sess
 }
