@@ -44,24 +44,28 @@ func (db *DB) BackupTo(ctx context.Context, path string) error {
 	return nil
 }
 
-// Keys of the change log's epoch in local_meta (LogEpoch).
+// Keys of the change log's epoch in local_meta (LogEpoch), and of the hold
+// on definitive numbers of a restored copy (NumberingHeld).
 const (
-	metaLogEpoch     = "log_epoch"
-	metaLogEpochBase = "log_epoch_base"
+	metaLogEpoch      = "log_epoch"
+	metaLogEpochBase  = "log_epoch_base"
+	metaNumberingHeld = "protocol_numbering_held"
 )
 
 // stampEpoch gives a backup copy a change-log epoch of its own, starting
 // at its last change: a server started on the copy (a restore) is told
 // apart from the one the workstations synced with, even once its log has
-// grown past where theirs stood.
+// grown past where theirs stood. It also holds the copy's definitive
+// numbering: the server it is a copy of may have given numbers after it,
+// which a restored server must not give again (ResumeNumbering).
 func stampEpoch(ctx context.Context, path string) error {
 	conn, err := sql.Open("sqlite", "file:"+filepath.ToSlash(path))
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	_, err = conn.ExecContext(ctx, `INSERT INTO local_meta(key, value) VALUES (?1, ?2), (?3, (SELECT CAST(COALESCE(MAX(seq), 0) AS TEXT) FROM sync_changes))
-		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, metaLogEpoch, ids.New(), metaLogEpochBase)
+	_, err = conn.ExecContext(ctx, `INSERT INTO local_meta(key, value) VALUES (?1, ?2), (?3, (SELECT CAST(COALESCE(MAX(seq), 0) AS TEXT) FROM sync_changes)), (?4, '1')
+		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, metaLogEpoch, ids.New(), metaLogEpochBase, metaNumberingHeld)
 	if err != nil {
 		return fmt.Errorf("stamp the copy's epoch: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"sportello/internal/audit"
@@ -305,13 +306,86 @@ func (t *Tx) AssignProtocolNumber(registrationID, aoo string, year int) (int64, 
 		return 0, false, fmt.Errorf("store: read protocol number: %w", err)
 	}
 	var n int64
-	if err := t.queryRow(`SELECT COALESCE(MAX(number), 0) + 1 FROM protocol_numbers WHERE aoo = ? AND year = ?`, aoo, year).Scan(&n); err != nil {
+	if err := t.queryRow(`SELECT max(COALESCE((SELECT MAX(number) FROM protocol_numbers WHERE aoo = ?1 AND year = ?2), 0),
+			COALESCE((SELECT CAST(value AS INTEGER) FROM local_meta WHERE key = ?3), 0)) + 1`, aoo, year, numberFloorKey(aoo, year)).Scan(&n); err != nil {
 		return 0, false, fmt.Errorf("store: next protocol number: %w", err)
 	}
 	if err := t.Insert("protocol_numbers", ids.New(), Fields{"registration_id": registrationID, "aoo": aoo, "year": year, "number": n, "assigned_at": t.NowString()}); err != nil {
 		return 0, false, err
 	}
 	return n, true, nil
+}
+
+// numberFloorKey is the local_meta key of the last number of an AOO's
+// register for a year given outside this database (ResumeNumbering).
+func numberFloorKey(aoo string, year int) string {
+	return fmt.Sprintf("protocol_number_floor/%s/%d", aoo, year)
+}
+
+// NumberingHeld reports whether definitive numbering is held: this
+// database is a restored backup (stampEpoch) and the administrator has not
+// yet said which number the register reached (ResumeNumbering).
+func (t *Tx) NumberingHeld() (bool, error) {
+	var v string
+	err := t.queryRow(`SELECT value FROM local_meta WHERE key = ?`, metaNumberingHeld).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: numbering held: %w", err)
+	}
+	return v == "1", nil
+}
+
+// NumberingHeld is Tx.NumberingHeld outside a transaction.
+func (db *DB) NumberingHeld(ctx context.Context) (bool, error) {
+	v, err := db.Meta(ctx, metaNumberingHeld)
+	return v == "1", err
+}
+
+// ErrNumberBelowRegister is the error of ResumeNumbering given a number
+// lower than one this database already gave.
+var ErrNumberBelowRegister = errors.New("store: the register already holds a higher number")
+
+// ResumeNumbering ends the hold on definitive numbering of a restored
+// backup: after is the last number of the AOO's register for the year
+// given by anyone (the server before it was lost, as the daily register
+// exports and the workstations show). The next number is after+1; the
+// registrations that reached the server while numbering was held get
+// theirs now, in the order they reached it. It returns them, numbered.
+func (t *Tx) ResumeNumbering(aoo string, year int, after int64) ([]string, error) {
+	var max int64
+	if err := t.queryRow(`SELECT COALESCE(MAX(number), 0) FROM protocol_numbers WHERE aoo = ? AND year = ?`, aoo, year).Scan(&max); err != nil {
+		return nil, fmt.Errorf("store: resume numbering: %w", err)
+	}
+	if after < max {
+		return nil, fmt.Errorf("%w: %d, not %d", ErrNumberBelowRegister, max, after)
+	}
+	if _, err := t.exec(`INSERT INTO local_meta(key, value) VALUES (?1, ?2), (?3, '0') ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
+		numberFloorKey(aoo, year), strconv.FormatInt(after, 10), metaNumberingHeld); err != nil {
+		return nil, fmt.Errorf("store: resume numbering: %w", err)
+	}
+	// Waiting registrations, in the order their insert reached the log.
+	rows, err := t.query(`SELECT r.id FROM protocol_registrations r
+		JOIN (SELECT row_id, MIN(seq) AS seq FROM sync_changes WHERE tbl = 'protocol_registrations' GROUP BY row_id) c ON c.row_id = r.id
+		WHERE NOT EXISTS (SELECT 1 FROM protocol_numbers n WHERE n.registration_id = r.id)
+		ORDER BY c.seq`)
+	if err != nil {
+		return nil, fmt.Errorf("store: resume numbering: %w", err)
+	}
+	var waiting []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: resume numbering: %w", err)
+		}
+		waiting = append(waiting, id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("store: resume numbering: %w", err)
+	}
+	return waiting, nil
 }
 
 // RowConfidential reports whether a replicated row belongs to a confidential

@@ -55,6 +55,9 @@ type BackendTx interface {
 	RowConfidential(table, rowID string, data store.Fields) (bool, error)
 	ApplyRemoteDecoded(c store.Change, d store.Decoded, o store.ApplyOptions) (store.ApplyResult, error)
 	AssignProtocolNumber(registrationID, aoo string, year int) (int64, bool, error)
+	// NumberingHeld: a restored backup gives no definitive number until
+	// ResumeNumbering (store.Tx.NumberingHeld).
+	NumberingHeld() (bool, error)
 	QueueProtocolNotification(registrationID string) error
 	Setting(key string) (string, error)
 }

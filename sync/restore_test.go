@@ -25,7 +25,10 @@ import (
 // acknowledgements it already had. Both stop with server_behind and an
 // Italian message instead, and nothing changes; a workstation that synced
 // only before the backup goes on.
-func TestServerRestoredFromBackupStopsSync(t *testing.T) {
+// restorable starts a test server (demo municipality) whose database can
+// be swapped, while it serves, for one restored from a backup: serve.
+func restorable(t *testing.T) (s *testServer, serve func(svc *desk.Service, dir string)) {
+	t.Helper()
 	ctx := context.Background()
 	var mu gosync.Mutex
 	var current http.Handler
@@ -36,7 +39,7 @@ func TestServerRestoredFromBackupStopsSync(t *testing.T) {
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(ts.Close)
-	serve := func(svc *desk.Service, dir string) {
+	serve = func(svc *desk.Service, dir string) {
 		ss, err := NewServer(svc.DB(), svc.Blobs(), dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err != nil {
 			t.Fatal(err)
@@ -57,7 +60,13 @@ func TestServerRestoredFromBackupStopsSync(t *testing.T) {
 	}
 	serve(svc, dir)
 	sum := sha256.Sum256(ts.Certificate().Raw)
-	s := &testServer{svc: svc, ts: ts, pin: hex.EncodeToString(sum[:])}
+	return &testServer{svc: svc, ts: ts, pin: hex.EncodeToString(sum[:])}, serve
+}
+
+func TestServerRestoredFromBackupStopsSync(t *testing.T) {
+	ctx := context.Background()
+	s, serve := restorable(t)
+	svc := s.svc
 	a, b, d := enroll(t, s, "DESK01", false), enroll(t, s, "DESK02", false), enroll(t, s, "DESK03", false)
 	opA := login(t, a.svc, "sportello")
 	save := func(surname string) {
@@ -132,5 +141,115 @@ func TestServerRestoredFromBackupStopsSync(t *testing.T) {
 	}
 	if after, err := back.DB().CountCitizens(ctx); err != nil || after != before {
 		t.Errorf("the restored server went from %d to %d citizens (%v)", before, after, err)
+	}
+}
+
+// protocolOffline files a complaint for a new citizen on r and protocols it
+// in the emergency register (no connector: offline), returning the
+// registration's ID.
+func protocolOffline(t *testing.T, r *replica, op desk.Session, surname string) string {
+	t.Helper()
+	ctx := context.Background()
+	x, err := r.svc.SaveCitizen(ctx, op, citizen.Citizen{Surname: surname, Name: "Marta", CodiceFiscale: cf(t, surname, "Marta", "1982-06-07"), Email: "marta@example.it"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, _ := r.svc.Catalog(ctx)
+	p, _ := cat.Procedure("reclamo")
+	app, err := r.svc.NewApplication(ctx, op, "reclamo", x.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.svc.SaveDraft(ctx, op, app.ID, fill(p, x), nil); err != nil {
+		t.Fatal(err)
+	}
+	if probs, err := r.svc.MarkComplete(ctx, op, app.ID); err != nil || len(probs) > 0 {
+		t.Fatalf("complete: %v %+v", err, probs)
+	}
+	res, err := r.svc.ProtocolApplication(ctx, op, app.ID)
+	if err != nil || !res.Emergency {
+		t.Fatalf("protocol: %v %+v", err, res)
+	}
+	return res.Registration.ID
+}
+
+// A restored server may have given, before it was lost, definitive numbers
+// after its backup: it gives none until the administrator says which number
+// the register reached, then numbers what arrived meanwhile in arrival
+// order, from the next one.
+func TestRestoredServerHoldsNumberingUntilResumed(t *testing.T) {
+	ctx := context.Background()
+	s, serve := restorable(t)
+	a, d := enroll(t, s, "DESK01", false), enroll(t, s, "DESK02", false)
+	opA, opD := login(t, a.svc, "sportello"), login(t, d.svc, "sportello")
+	number := func(r *replica, op desk.Session, regID string) int64 {
+		t.Helper()
+		reg, err := r.svc.Registration(ctx, op, regID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return reg.Number
+	}
+	first := protocolOffline(t, a, opA, "Rossi")
+	a.sync(t)
+	a.sync(t)
+	d.sync(t)
+	if n := number(a, opA, first); n != 1 {
+		t.Fatalf("first registration numbered %d", n)
+	}
+	restored := t.TempDir()
+	if err := s.svc.DB().BackupTo(ctx, filepath.Join(restored, "sportello.db")); err != nil {
+		t.Fatal(err)
+	}
+	if held, err := s.svc.DB().NumberingHeld(ctx); err != nil || held {
+		t.Fatalf("the server backed up holds its numbering: %v %v", held, err)
+	}
+	lost := protocolOffline(t, a, opA, "Verdi") // numbered 2, then the server is lost
+	a.sync(t)
+	a.sync(t)
+	if n := number(a, opA, lost); n != 2 {
+		t.Fatalf("second registration numbered %d", n)
+	}
+
+	// The server is lost; it comes back from the backup.
+	if err := s.svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	back, err := desk.Open(ctx, restored, desk.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { back.Close() })
+	if held, err := back.DB().NumberingHeld(ctx); err != nil || !held {
+		t.Fatalf("restored copy: numbering held %v %v", held, err)
+	}
+	serve(back, restored)
+
+	// D synced only before the backup: it goes on, and its registration
+	// waits for its number.
+	waiting := protocolOffline(t, d, opD, "Bianchi")
+	d.sync(t)
+	d.sync(t)
+	if n := number(d, opD, waiting); n != 0 {
+		t.Fatalf("a restored server numbered a registration before numbering resumed: %d", n)
+	}
+	// The register had reached 2 (A's replica and the daily export show it).
+	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 0); !errors.Is(err, store.ErrNumberBelowRegister) {
+		t.Fatalf("resume below the register: %v", err)
+	}
+	n, from, to, err := ResumeNumbering(ctx, back.DB(), 2)
+	if err != nil || n != 1 || from != 3 || to != 3 {
+		t.Fatalf("resume: %d numbered from %d to %d, %v", n, from, to, err)
+	}
+	d.sync(t)
+	if got := number(d, opD, waiting); got != 3 {
+		t.Fatalf("the waiting registration got %d, want 3", got)
+	}
+	// And numbering goes on from there.
+	next := protocolOffline(t, d, opD, "Neri")
+	d.sync(t)
+	d.sync(t)
+	if got := number(d, opD, next); got != 4 {
+		t.Fatalf("next registration numbered %d, want 4", got)
 	}
 }

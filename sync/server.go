@@ -584,7 +584,7 @@ func (s *Server) applyOne(tx BackendTx, ws store.Workstation, c store.Change, d 
 			return err
 		}
 		if !res.Duplicate && c.Table == "protocol_registrations" && c.Op == "insert" {
-			return s.numberRegistration(tx, c.RowID)
+			return numberRegistration(tx, c.RowID)
 		}
 		return nil
 	}
@@ -602,21 +602,38 @@ func (s *Server) applyOne(tx BackendTx, ws store.Workstation, c store.Change, d 
 
 // numberRegistration gives a registration that just reached the server its
 // definitive number (in arrival order, per AOO and Europe/Rome year) and
-// queues the citizen's notification.
-func (s *Server) numberRegistration(tx BackendTx, regID string) error {
+// queues the citizen's notification — unless numbering is held (a restored
+// backup): then it waits for ResumeNumbering.
+func numberRegistration(tx BackendTx, regID string) error {
+	held, err := tx.NumberingHeld()
+	if err != nil || held {
+		return err
+	}
+	return assignNumber(tx, regID)
+}
+
+// aooOf is the AOO code of the municipality setting ("AOO" when unset).
+func aooOf(tx BackendTx) (string, error) {
 	raw, err := tx.Setting(store.SettingMunicipality)
 	if err != nil {
-		return err
+		return "", err
 	}
 	var m catalog.Municipality
 	if raw != "" {
 		if err := json.Unmarshal([]byte(raw), &m); err != nil {
-			return fmt.Errorf("sync: municipality setting: %w", err)
+			return "", fmt.Errorf("sync: municipality setting: %w", err)
 		}
 	}
-	aoo := m.AOOCode
-	if aoo == "" {
-		aoo = "AOO"
+	if m.AOOCode == "" {
+		return "AOO", nil
+	}
+	return m.AOOCode, nil
+}
+
+func assignNumber(tx BackendTx, regID string) error {
+	aoo, err := aooOf(tx)
+	if err != nil {
+		return err
 	}
 	_, year := protocol.LegalDate(tx.Now())
 	_, fresh, err := tx.AssignProtocolNumber(regID, aoo, year)
@@ -624,4 +641,39 @@ func (s *Server) numberRegistration(tx BackendTx, regID string) error {
 		return err
 	}
 	return tx.QueueProtocolNotification(regID)
+}
+
+// ResumeNumbering ends the hold on definitive numbering of a server
+// restored from a backup: after is the last number its register reached
+// this year (the daily register exports and the workstations say which);
+// the registrations that arrived meanwhile get theirs now, in arrival order.
+// It returns how many, and the first and last number given.
+func ResumeNumbering(ctx context.Context, db *store.DB, after int64) (n int, first, last int64, err error) {
+	err = db.Write(ctx, store.Actor{OperatorID: "server"}, func(tx *store.Tx) error {
+		aoo, err := aooOf(tx)
+		if err != nil {
+			return err
+		}
+		_, year := protocol.LegalDate(tx.Now())
+		waiting, err := tx.ResumeNumbering(aoo, year, after)
+		if err != nil {
+			return err
+		}
+		for _, id := range waiting {
+			if err := assignNumber(tx, id); err != nil {
+				return err
+			}
+			num, _, err := tx.AssignProtocolNumber(id, aoo, year) // already given: reads it
+			if err != nil {
+				return err
+			}
+			if first == 0 {
+				first = num
+			}
+			last = num
+		}
+		n = len(waiting)
+		return nil
+	})
+	return n, first, last, err
 }

@@ -14,6 +14,7 @@
 //	sportello-server catalog import FILE
 //	sportello-server catalog export [-o FILE]
 //	sportello-server protocol export -date AAAA-MM-GG [-o FILE]
+//	sportello-server protocol resume -after N
 //	sportello-server backup -o DIR
 //
 // Every subcommand accepts -data. Environment: SPORTELLO_SERVER_DATA,
@@ -52,6 +53,8 @@ import (
 	"sportello/internal/protocol"
 	"sportello/internal/replica"
 	"sportello/internal/server"
+	"sportello/store"
+	"sportello/sync"
 )
 
 const usageText = `uso:
@@ -67,6 +70,7 @@ const usageText = `uso:
   sportello-server catalog import FILE [-data DIR]
   sportello-server catalog export [-o FILE] [-data DIR]
   sportello-server protocol export -date AAAA-MM-GG [-o FILE] [-data DIR]
+  sportello-server protocol resume -after N [-data DIR]
   sportello-server backup -o CARTELLA [-data DIR]`
 
 func env(key, def string) string {
@@ -106,7 +110,10 @@ func main() {
 			"export": func(a []string) error { return catalogExport(ctx, a) },
 		})
 	case "protocol":
-		err = sub(args, map[string]func([]string) error{"export": func(a []string) error { return protocolExport(ctx, a) }})
+		err = sub(args, map[string]func([]string) error{
+			"export": func(a []string) error { return protocolExport(ctx, a) },
+			"resume": func(a []string) error { return protocolResume(ctx, a) },
+		})
 	case "backup":
 		err = backup(ctx, args)
 	case "help", "-h", "-help", "--help":
@@ -224,6 +231,12 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	if seeded {
 		fmt.Fprintf(os.Stderr, "Primo avvio: caricato il Comune dimostrativo (operatori dimostrativi con password %s)\n", desk.DemoPassword)
+	}
+	if held, err := svc.DB().NumberingHeld(ctx); err != nil {
+		return err
+	} else if held {
+		log.Warn("definitive numbering held: this database is a restored backup")
+		fmt.Fprintln(os.Stderr, numberingHeldNote)
 	}
 	srv, err := server.New(svc.DB(), svc.Blobs(), *data, log)
 	if err != nil {
@@ -628,4 +641,39 @@ func printJSONList[T any](list []T) error {
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(list)
+}
+
+// numberingHeldNote tells the administrator of a restored server what to do.
+const numberingHeldNote = `Numerazione definitiva sospesa: questo database è una copia di sicurezza ripristinata.
+Il server prima della perdita può aver dato numeri di protocollo dopo la copia: nessun numero
+definitivo viene assegnato finché non si indica l'ultimo numero dato (dai registri giornalieri
+esportati e dalle postazioni), con: sportello-server protocol resume -after N`
+
+func protocolResume(ctx context.Context, args []string) error {
+	fs, data := newFlags("protocol resume")
+	after := fs.Int64("after", -1, "last definitive number of this year's register given before the loss")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *after < 0 {
+		return cli.UsageError{Msg: "indicare con -after N l'ultimo numero di protocollo dato quest'anno"}
+	}
+	svc, err := open(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	n, first, last, err := sync.ResumeNumbering(ctx, svc.DB(), *after)
+	if errors.Is(err, store.ErrNumberBelowRegister) {
+		return &desk.Error{Message: "Il registro contiene già un numero più alto di quello indicato", Err: err}
+	}
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		fmt.Fprintf(os.Stdout, "Numerazione ripresa: il prossimo numero sarà %d\n", *after+1)
+		return nil
+	}
+	fmt.Fprintf(os.Stdout, "Numerazione ripresa: %d registrazioni in attesa numerate dal %d al %d, in ordine di arrivo\n", n, first, last)
+	return nil
 }

@@ -96,7 +96,20 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]any{"status": "error", "error": "database unavailable"})
 		return
 	}
-	json.NewEncoder(w).Encode(map[string]any{"status": "ok", "schema_version": v})
+	held, err := s.db.NumberingHeld(r.Context())
+	if err != nil {
+		s.log.Error("health", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		json.NewEncoder(w).Encode(map[string]any{"status": "error", "error": "database unavailable"})
+		return
+	}
+	body := map[string]any{"status": "ok", "schema_version": v}
+	if held {
+		// A restored backup: serving, but giving no definitive numbers
+		// until `protocol resume` (monitoring should say so).
+		body["protocol_numbering_held"] = true
+	}
+	json.NewEncoder(w).Encode(body)
 }
 
 // FingerprintLine is the line printed for the administrator at start.
