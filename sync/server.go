@@ -609,7 +609,8 @@ func numberRegistration(tx BackendTx, regID string) error {
 	if err != nil || held {
 		return err
 	}
-	return assignNumber(tx, regID)
+	_, err = assignNumber(tx, regID)
+	return err
 }
 
 // aooOf is the AOO code of the municipality setting ("AOO" when unset).
@@ -630,17 +631,19 @@ func aooOf(tx BackendTx) (string, error) {
 	return m.AOOCode, nil
 }
 
-func assignNumber(tx BackendTx, regID string) error {
+// assignNumber gives regID its definitive number (or reads the one it has)
+// and queues the citizen's notification of a new one.
+func assignNumber(tx BackendTx, regID string) (int64, error) {
 	aoo, err := aooOf(tx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	_, year := protocol.LegalDate(tx.Now())
-	_, fresh, err := tx.AssignProtocolNumber(regID, aoo, year)
+	n, fresh, err := tx.AssignProtocolNumber(regID, aoo, year)
 	if err != nil || !fresh {
-		return err
+		return n, err
 	}
-	return tx.QueueProtocolNotification(regID)
+	return n, tx.QueueProtocolNotification(regID)
 }
 
 // ResumeNumbering ends the hold on definitive numbering of a server
@@ -660,10 +663,7 @@ func ResumeNumbering(ctx context.Context, db *store.DB, after int64) (n int, fir
 			return err
 		}
 		for _, id := range waiting {
-			if err := assignNumber(tx, id); err != nil {
-				return err
-			}
-			num, _, err := tx.AssignProtocolNumber(id, aoo, year) // already given: reads it
+			num, err := assignNumber(tx, id)
 			if err != nil {
 				return err
 			}
