@@ -27,7 +27,7 @@ import (
 // only before the backup goes on.
 // restorable starts a test server (demo municipality) whose database can
 // be swapped, while it serves, for one restored from a backup: serve.
-func restorable(t *testing.T) (s *testServer, serve func(svc *desk.Service, dir string)) {
+func restorable(t testing.TB) (s *testServer, serve func(svc *desk.Service, dir string)) {
 	t.Helper()
 	ctx := context.Background()
 	var mu gosync.Mutex
@@ -39,6 +39,8 @@ func restorable(t *testing.T) (s *testServer, serve func(svc *desk.Service, dir 
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(ts.Close)
+	sum := sha256.Sum256(ts.Certificate().Raw)
+	s = &testServer{ts: ts, pin: hex.EncodeToString(sum[:])}
 	serve = func(svc *desk.Service, dir string) {
 		ss, err := NewServer(svc.DB(), svc.Blobs(), dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err != nil {
@@ -49,18 +51,19 @@ func restorable(t *testing.T) (s *testServer, serve func(svc *desk.Service, dir 
 		mu.Lock()
 		current = mux
 		mu.Unlock()
+		s.svc, s.sync = svc, ss
 	}
 	dir := t.TempDir()
 	svc, err := desk.Open(ctx, dir, desk.Options{Synchronous: "NORMAL"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { svc.Close() }) // a second Close after a test's own does nothing
 	if _, err := svc.SeedDemo(ctx); err != nil {
 		t.Fatal(err)
 	}
 	serve(svc, dir)
-	sum := sha256.Sum256(ts.Certificate().Raw)
-	return &testServer{svc: svc, ts: ts, pin: hex.EncodeToString(sum[:])}, serve
+	return s, serve
 }
 
 func TestServerRestoredFromBackupStopsSync(t *testing.T) {

@@ -3,14 +3,10 @@ package sync
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"image"
 	"image/png"
-	"io"
-	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -41,26 +37,8 @@ type testServer struct {
 
 func startServer(t testing.TB) *testServer {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	svc, err := desk.Open(ctx, dir, desk.Options{Synchronous: "NORMAL"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { svc.Close() })
-	if _, err := svc.SeedDemo(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ss, err := NewServer(svc.DB(), svc.Blobs(), dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	ss.Register(mux)
-	ts := httptest.NewTLSServer(mux)
-	t.Cleanup(ts.Close)
-	sum := sha256.Sum256(ts.Certificate().Raw)
-	return &testServer{svc: svc, ts: ts, pin: hex.EncodeToString(sum[:]), sync: ss}
+	s, _ := restorable(t)
+	return s
 }
 
 type replica struct {

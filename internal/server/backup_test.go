@@ -5,13 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	gosync "sync"
 	"testing"
 	"time"
 
@@ -177,58 +174,19 @@ func same(t *testing.T, svc *desk.Service, out string) {
 // serve -backup-dir: a backup at start and then at every interval, while
 // serving; the loop ends with the server.
 func TestServeBacksUpPeriodically(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	dir, out := t.TempDir(), filepath.Join(t.TempDir(), "copie")
-	svc, err := desk.Open(ctx, dir, desk.Options{Synchronous: "NORMAL"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer svc.Close()
-	var logs bytes.Buffer
-	var mu gosync.Mutex
-	log := slog.New(slog.NewJSONHandler(writerFunc(func(p []byte) (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		return logs.Write(p)
-	}), nil))
-	s, err := New(svc.DB(), svc.Blobs(), dir, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() {
-		done <- s.Serve(ctx, ln, Config{ShutdownTimeout: 5 * time.Second, DataDir: dir, Out: io.Discard, BackupDir: out, BackupEvery: 50 * time.Millisecond})
-	}()
-	backups := func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		return strings.Count(logs.String(), `"msg":"backup"`)
-	}
+	logs := newLockedBuffer()
+	_, _, stop := startWith(t, dir, slog.New(slog.NewJSONHandler(logs, nil)), func(c *Config) {
+		c.BackupDir, c.BackupEvery = out, 50*time.Millisecond
+	})
+	backups := func() int { return strings.Count(logs.String(), `"msg":"backup"`) }
 	for deadline := time.Now().Add(20 * time.Second); backups() < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 	}
 	if n := backups(); n < 2 {
-		mu.Lock()
 		t.Fatalf("%d backups logged: %s", n, logs.String())
 	}
 	if _, err := os.Stat(filepath.Join(out, ManifestFile)); err != nil {
 		t.Fatal(err)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no shutdown")
-	}
+	stop() // checks the graceful shutdown, the backup loop included
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

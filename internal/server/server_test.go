@@ -59,13 +59,18 @@ var fpLine = regexp.MustCompile(`Impronta del certificato da indicare sulle post
 // start serves a fresh server over dataDir and returns its address, the
 // fingerprint it printed and a stop function that checks the graceful shutdown.
 func start(t *testing.T, dataDir string) (string, string, func()) {
+	return startWith(t, dataDir, quiet, nil)
+}
+
+// startWith is start with a logger and changes to the configuration.
+func startWith(t *testing.T, dataDir string, log *slog.Logger, tweak func(*Config)) (string, string, func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	svc, err := desk.Open(ctx, dataDir, desk.Options{Synchronous: "NORMAL"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(svc.DB(), svc.Blobs(), dataDir, quiet)
+	s, err := New(svc.DB(), svc.Blobs(), dataDir, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,9 +79,13 @@ func start(t *testing.T, dataDir string) (string, string, func()) {
 		t.Fatal(err)
 	}
 	out := newLockedBuffer()
+	cfg := Config{ShutdownTimeout: 5 * time.Second, DataDir: dataDir, Hosts: []string{"sportello.comune.example"}, Out: out}
+	if tweak != nil {
+		tweak(&cfg)
+	}
 	done := make(chan error, 1)
 	go func() {
-		done <- s.Serve(ctx, ln, Config{ShutdownTimeout: 5 * time.Second, DataDir: dataDir, Hosts: []string{"sportello.comune.example"}, Out: out})
+		done <- s.Serve(ctx, ln, cfg)
 	}()
 	var fp string
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
