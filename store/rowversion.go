@@ -98,19 +98,19 @@ func (db *DB) inRowVersions(table string, keys []string, f Fields) bool {
 // rowVersions reads the versions a row keeps in itself (none when the table
 // has no sync_hlc, the row does not exist or its sync_hlc is empty), and
 // whether its sync_hlc is set.
-func (t *Tx) rowVersions(table, id string) (map[string]fieldVersion, bool, error) {
+func (db *DB) rowVersions(q Querier, table, id string) (map[string]fieldVersion, bool, error) {
 	v := map[string]fieldVersion{}
-	ri := t.db.rowv[table]
+	ri := db.rowv[table]
 	if ri == nil {
 		return v, false, nil
 	}
-	cols := t.db.vcols[table]
+	cols := db.vcols[table]
 	vals := make([]any, len(cols)+1)
 	ptrs := make([]any, len(vals))
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
-	err := t.queryRow(ri.read, id).Scan(ptrs...)
+	err := q.QueryRow(ri.read, id).Scan(ptrs...)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return v, false, nil

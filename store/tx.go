@@ -378,15 +378,20 @@ type fieldVersion struct {
 // readVersions returns the per-field versions of a row, and whether they
 // are the row's own (sync_hlc: no sync_versions entry yet).
 func (t *Tx) readVersions(table, id string) (map[string]fieldVersion, bool, error) {
+	return t.db.readVersions(t, table, id)
+}
+
+// readVersions is Tx.readVersions on any Querier.
+func (db *DB) readVersions(q Querier, table, id string) (map[string]fieldVersion, bool, error) {
 	var raw string
-	err := t.queryRow(`SELECT versions FROM sync_versions WHERE tbl = ? AND row_id = ?`, table, id).Scan(&raw)
+	err := q.QueryRow(`SELECT versions FROM sync_versions WHERE tbl = ? AND row_id = ?`, table, id).Scan(&raw)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return t.rowVersions(table, id)
+		return db.rowVersions(q, table, id)
 	case err != nil:
 		return nil, false, fmt.Errorf("store: read versions of %s %s: %w", table, id, err)
 	}
-	v, err := decodeVersions(raw, t.db.vcols[table])
+	v, err := decodeVersions(raw, db.vcols[table])
 	if err != nil {
 		return nil, false, fmt.Errorf("store: decode versions of %s %s: %w", table, id, err)
 	}
