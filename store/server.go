@@ -204,6 +204,29 @@ type Rejection struct {
 	Reason    string `json:"reason"`
 }
 
+// RejectionsBetween lists a workstation's refused changes with origin seq
+// in (after, upTo], in order.
+func (db *DB) RejectionsBetween(ctx context.Context, workstationID string, after, upTo int64) ([]Rejection, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT origin_seq, tbl, row_id, code, reason FROM sync_rejections
+		WHERE workstation_id = ? AND origin_seq > ? AND origin_seq <= ? ORDER BY origin_seq`, workstationID, after, upTo)
+	if err != nil {
+		return nil, fmt.Errorf("store: list rejections: %w", err)
+	}
+	defer rows.Close()
+	out := []Rejection{}
+	for rows.Next() {
+		var r Rejection
+		if err := rows.Scan(&r.OriginSeq, &r.Table, &r.RowID, &r.Code, &r.Reason); err != nil {
+			return nil, fmt.Errorf("store: list rejections: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list rejections: %w", err)
+	}
+	return out, nil
+}
+
 // RejectionRecord is a refused change as the server keeps it.
 type RejectionRecord struct {
 	Rejection

@@ -25,6 +25,12 @@ type Backend interface {
 	// BlobReadableOutsideConfidential reports whether a file is named by a
 	// row that is not confidential (store.DB.BlobReadableOutsideConfidential).
 	BlobReadableOutsideConfidential(ctx context.Context, sha string) (bool, error)
+	// RefusedRowStates gives the server's copy of the rows of a
+	// workstation's refused changes (store.DB.RefusedRowStates).
+	RefusedRowStates(ctx context.Context, workstationID string, originSeqs []int64, hideConfidential bool) ([]store.RowState, error)
+	// RejectionsBetween lists a workstation's refused changes with origin
+	// seq in (after, upTo], in order (store.DB.RejectionsBetween).
+	RejectionsBetween(ctx context.Context, workstationID string, after, upTo int64) ([]store.Rejection, error)
 	// Snapshot writes a SQLite database file for a new workstation's initial
 	// copy and returns the feed position it corresponds to.
 	Snapshot(ctx context.Context, path string, f store.SnapshotFor) (int64, error)
@@ -81,6 +87,14 @@ func (b SQLiteBackend) ChangesAfter(ctx context.Context, after int64, limit int)
 
 func (b SQLiteBackend) Snapshot(ctx context.Context, path string, f store.SnapshotFor) (int64, error) {
 	return b.DB.Snapshot(ctx, path, f)
+}
+
+func (b SQLiteBackend) RefusedRowStates(ctx context.Context, ws string, seqs []int64, hide bool) ([]store.RowState, error) {
+	return b.DB.RefusedRowStates(ctx, ws, seqs, hide)
+}
+
+func (b SQLiteBackend) RejectionsBetween(ctx context.Context, ws string, after, upTo int64) ([]store.Rejection, error) {
+	return b.DB.RejectionsBetween(ctx, ws, after, upTo)
 }
 
 func (b SQLiteBackend) StableHorizon(ctx context.Context) (string, error) {

@@ -15,6 +15,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	gosync "sync"
@@ -39,6 +40,10 @@ const (
 	// MetaLogEpoch is the epoch of the server's change log this replica
 	// last pulled from (HeaderLogEpoch), set with the pull cursor.
 	MetaLogEpoch = "sync_log_epoch"
+	// MetaRepair lists, as JSON, the origin seqs of refused changes whose
+	// rows this replica has not yet brought back to the server's copy; it
+	// is written with the push cursor that acknowledged them.
+	MetaRepair = "sync_repair_pending"
 )
 
 // Config is how a replica reaches the server.
@@ -302,8 +307,14 @@ func (c *Client) syncOnce(ctx context.Context) error {
 	if err := c.pullAll(ctx); err != nil {
 		return err
 	}
+	// A repair that fails (the server unreachable again) does not hold up
+	// the attachments; it is tried again at the next sync.
+	repairErr := c.repairRefused(ctx)
 	if err := c.fetchMissingBlobs(ctx); err != nil {
 		return err
+	}
+	if repairErr != nil {
+		return repairErr
 	}
 	return c.db.SetMeta(ctx, MetaLastSync, time.Now().UTC().Format(time.RFC3339))
 }
@@ -442,7 +453,7 @@ type pushResult struct {
 }
 
 // sendPush uploads a batch's attachments and posts it, in the background.
-func (c *Client) sendPush(ctx context.Context, b pushBatch) <-chan pushResult {
+func (c *Client) sendPush(ctx context.Context, b pushBatch, acked int64) <-chan pushResult {
 	ch := make(chan pushResult, 1)
 	go func() {
 		res := pushResult{b: b}
@@ -461,7 +472,7 @@ func (c *Client) sendPush(ctx context.Context, b pushBatch) <-chan pushResult {
 			return
 		}
 		resp, err := c.do(ctx, http.MethodPost, "/v1/push", bytes.NewReader(b.body),
-			map[string]string{"Content-Type": ContentTypeBatch, "Content-Encoding": "gzip"})
+			map[string]string{"Content-Type": ContentTypeBatch, "Content-Encoding": "gzip", HeaderAcked: strconv.FormatInt(acked, 10)})
 		if err != nil {
 			res.err = err
 			return
@@ -498,7 +509,7 @@ func (c *Client) pushPipeline(ctx context.Context, acked, auditSent int64) (done
 	for {
 		// Keep two batches in flight.
 		for len(queue) < inFlight && cur.err == nil && cur.changes > 0 {
-			queue = append(queue, inFlightPush{c.sendPush(ctx, cur), acked, auditSent})
+			queue = append(queue, inFlightPush{c.sendPush(ctx, cur, acked), acked, auditSent})
 			cur = c.preparePush(ctx, cur.lastSeq, cur.lastAudit)
 		}
 		if len(queue) == 0 {
@@ -519,6 +530,9 @@ func (c *Client) pushPipeline(ctx context.Context, acked, auditSent int64) (done
 				ErrServerBehind, pr.AckedSeq, pr.AckedAuditSeq, sent.acked, sent.audit)
 		}
 		newSeq, newAudit := max(acked, pr.AckedSeq), max(auditSent, pr.AckedAuditSeq)
+		// Refusals already recorded (listed again by the answer to a
+		// request sent before the one that brought them) are left out.
+		pr.Rejected = slices.DeleteFunc(pr.Rejected, func(r store.Rejection) bool { return r.OriginSeq <= acked || r.OriginSeq > newSeq })
 		if newSeq == acked && newAudit == auditSent && len(pr.Rejected) == 0 {
 			if progressed {
 				// The batch behind reached the server before the one in
@@ -528,18 +542,8 @@ func (c *Client) pushPipeline(ctx context.Context, acked, auditSent int64) (done
 			return false, acked, auditSent, fmt.Errorf("sync: server acknowledged nothing (acked %d)", pr.AckedSeq)
 		}
 		progressed = true
-		if err := c.db.Write(ctx, store.Actor{OperatorID: "sync"}, func(tx *store.Tx) error {
-			if err := tx.SetMeta(MetaPushed, strconv.FormatInt(newSeq, 10)); err != nil {
-				return err
-			}
-			return tx.SetMeta(MetaAuditSent, strconv.FormatInt(newAudit, 10))
-		}); err != nil {
+		if err := c.ack(ctx, newSeq, newAudit, pr.Rejected); err != nil {
 			return false, acked, auditSent, err
-		}
-		if len(pr.Rejected) > 0 {
-			if err := c.editRejected(ctx, func(rs []store.Rejection) []store.Rejection { return append(rs, pr.Rejected...) }); err != nil {
-				return false, acked, auditSent, err
-			}
 		}
 		acked, auditSent = newSeq, newAudit
 		if pr.AckedSeq != res.b.lastSeq || pr.AckedAuditSeq != res.b.lastAudit {
@@ -884,6 +888,42 @@ func (c *Client) loadRejected(ctx context.Context) error {
 	c.update(func(s *State) { s.Rejected = append(rs, s.Rejected...) })
 	c.rejLoaded = true
 	return nil
+}
+
+// ack moves the push cursors and, in the same transaction, adds the changes
+// the server refused to the list the operator reads (MetaRejected) and to
+// those whose rows are to be brought back to the server's copy
+// (MetaRepair): a crash right after never loses a refusal.
+func (c *Client) ack(ctx context.Context, seq, auditSeq int64, rejected []store.Rejection) error {
+	if len(rejected) > 0 {
+		c.rejMu.Lock()
+		defer c.rejMu.Unlock()
+	}
+	var list []store.Rejection
+	err := c.db.Write(ctx, store.Actor{OperatorID: "sync"}, func(tx *store.Tx) error {
+		if err := tx.SetMeta(MetaPushed, strconv.FormatInt(seq, 10)); err != nil {
+			return err
+		}
+		if err := tx.SetMeta(MetaAuditSent, strconv.FormatInt(auditSeq, 10)); err != nil {
+			return err
+		}
+		if len(rejected) == 0 {
+			return nil
+		}
+		list = append(c.State().Rejected, rejected...)
+		b, err := json.Marshal(list)
+		if err != nil {
+			return fmt.Errorf("sync: refused changes: %w", err)
+		}
+		if err := tx.SetMeta(MetaRejected, string(b)); err != nil {
+			return err
+		}
+		return addRepairs(tx, rejected)
+	})
+	if err == nil && len(rejected) > 0 {
+		c.update(func(s *State) { s.Rejected = list })
+	}
+	return err
 }
 
 // editRejected changes the list of refused changes in the state and in

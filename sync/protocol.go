@@ -26,6 +26,11 @@ const (
 	// HeaderLogEpoch: in a pull response, the server's change-log epoch;
 	// in a request, the epoch of the workstation's last pull (store.DB.LogEpoch).
 	HeaderLogEpoch = "Sportello-Log-Epoch"
+	// HeaderAcked: in a push, the last origin seq the workstation has
+	// recorded as acknowledged. The response then lists every change
+	// refused after it up to its acknowledgement, also those refused while
+	// handling an earlier request whose answer never arrived.
+	HeaderAcked = "Sportello-Acked"
 )
 
 // Error codes returned in ErrorBody.Code.
@@ -118,6 +123,22 @@ type PushResponse struct {
 	Rejected      []store.Rejection `json:"rejected"`        // refused changes of this batch, with reasons
 	AckedAuditSeq int64             `json:"acked_audit_seq"` // audit entries stored up to here
 }
+
+// RefusedRequest asks for the server's copy of the rows of refused changes
+// (POST /v1/refused), by their origin seq; at most MaxRefusedPerRequest.
+type RefusedRequest struct {
+	OriginSeqs []int64 `json:"origin_seqs"`
+}
+
+// RefusedResponse answers each refused change of the requesting
+// workstation with its row as the server holds it (store.RowState);
+// origin seqs the server did not refuse for it are left out.
+type RefusedResponse struct {
+	Rows []store.RowState `json:"rows"`
+}
+
+// MaxRefusedPerRequest bounds a RefusedRequest.
+const MaxRefusedPerRequest = 500
 
 // PullResponse carries the changes after a cursor.
 type PullResponse struct {

@@ -150,6 +150,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("PUT /v1/blobs/{sha}", s.authed(s.blobUpload))
 	mux.HandleFunc("GET /v1/blobs/{sha}", s.authed(s.blobDownload))
 	mux.HandleFunc("GET /v1/snapshot", s.authed(s.snapshot))
+	mux.HandleFunc("POST /v1/refused", s.authed(s.refused))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any, compress bool) {
@@ -464,6 +465,21 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 		s.log.Error("push", "workstation", ws.Code, "err", err)
 		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server durante la sincronizzazione", nil)
 		return
+	}
+	if v := r.Header.Get(HeaderAcked); v != "" {
+		// Every refusal since what the workstation recorded: an earlier
+		// request's answer, with its refusals, may have been lost.
+		known, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || known < 0 {
+			fail(w, http.StatusBadRequest, CodeBadRequest, "Lotto di modifiche non leggibile", fmt.Errorf("%s: %q", HeaderAcked, v))
+			return
+		}
+		if known < resp.AckedSeq {
+			if resp.Rejected, err = s.db.RejectionsBetween(r.Context(), ws.ID, known, resp.AckedSeq); err != nil {
+				s.internal(w, err)
+				return
+			}
+		}
 	}
 	s.log.Info("push", "workstation", ws.Code, "changes", len(req.Changes), "acked", resp.AckedSeq, "rejected", len(resp.Rejected))
 	writeJSON(w, http.StatusOK, resp, true)

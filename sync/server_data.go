@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -357,4 +358,27 @@ func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set(HeaderSHA256, hex.EncodeToString(h.Sum(nil)))
+}
+
+// refused answers a workstation that brings the rows of its refused changes
+// back to the server's copy: only its own refused changes, and a row it may
+// not read is given as absent (docs/sync-protocol.md, "Refused changes").
+func (s *Server) refused(w http.ResponseWriter, r *http.Request) {
+	var req RefusedRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
+		fail(w, http.StatusBadRequest, CodeBadRequest, "Richiesta non valida", err)
+		return
+	}
+	if len(req.OriginSeqs) == 0 || len(req.OriginSeqs) > MaxRefusedPerRequest {
+		fail(w, http.StatusBadRequest, CodeBadRequest, "Richiesta non valida",
+			fmt.Errorf("%d origin seqs: between 1 and %d", len(req.OriginSeqs), MaxRefusedPerRequest))
+		return
+	}
+	ws := workstationOf(r)
+	rows, err := s.db.RefusedRowStates(r.Context(), ws.ID, req.OriginSeqs, !ws.Confidential)
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, RefusedResponse{Rows: rows}, true)
 }

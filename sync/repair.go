@@ -1,0 +1,136 @@
+package sync
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+
+	"sportello/store"
+)
+
+// A refused change is acknowledged (it never blocks the queue) but stays in
+// the replica that made it. After each pull the client asks the server for
+// its copy of those rows and brings its own back to it
+// (store.Tx.RepairRefused): replicas converge even when the server refuses
+// a change. Which changes still need it is kept in MetaRepair, written in
+// the transaction that moved the push cursor past them, so a crash loses
+// none; the repair of a whole list is one transaction, and running it again
+// is harmless.
+
+// addRepairs adds refused changes to MetaRepair inside tx.
+func addRepairs(tx *store.Tx, rejected []store.Rejection) error {
+	if len(rejected) == 0 {
+		return nil
+	}
+	seqs, err := repairsIn(tx)
+	if err != nil {
+		return err
+	}
+	for _, r := range rejected {
+		seqs = append(seqs, r.OriginSeq)
+	}
+	return setRepairs(tx, seqs)
+}
+
+func repairsIn(tx *store.Tx) ([]int64, error) {
+	raw, err := tx.Meta(MetaRepair)
+	if err != nil || raw == "" {
+		return nil, err
+	}
+	var seqs []int64
+	if err := json.Unmarshal([]byte(raw), &seqs); err != nil {
+		return nil, fmt.Errorf("sync: refused changes to repair: %w", err)
+	}
+	return seqs, nil
+}
+
+func setRepairs(tx *store.Tx, seqs []int64) error {
+	slices.Sort(seqs)
+	seqs = slices.Compact(seqs)
+	if len(seqs) == 0 {
+		return tx.SetMeta(MetaRepair, "")
+	}
+	b, err := json.Marshal(seqs)
+	if err != nil {
+		return fmt.Errorf("sync: refused changes to repair: %w", err)
+	}
+	return tx.SetMeta(MetaRepair, string(b))
+}
+
+// repairRefused brings the rows of refused changes back to the server's
+// copy, up to MaxRefusedPerRequest per request.
+func (c *Client) repairRefused(ctx context.Context) error {
+	for {
+		raw, err := c.db.Meta(ctx, MetaRepair)
+		if err != nil || raw == "" {
+			return err
+		}
+		var seqs []int64
+		if err := json.Unmarshal([]byte(raw), &seqs); err != nil {
+			return fmt.Errorf("sync: refused changes to repair: %w", err)
+		}
+		if len(seqs) == 0 {
+			return nil
+		}
+		ask := seqs[:min(len(seqs), MaxRefusedPerRequest)]
+		body, err := json.Marshal(RefusedRequest{OriginSeqs: ask})
+		if err != nil {
+			return fmt.Errorf("sync: refused changes to repair: %w", err)
+		}
+		resp, err := c.do(ctx, http.MethodPost, "/v1/refused", bytes.NewReader(body), map[string]string{"Content-Type": "application/json", "Accept-Encoding": "gzip"})
+		if err != nil {
+			return err
+		}
+		var rr RefusedResponse
+		if err := decodeResp(resp, &rr); err != nil {
+			return err
+		}
+		// The latest change first: a row refused whole and refused again
+		// later is judged by its latest write, and a row that refers to
+		// another (an application to its citizen) goes before it.
+		sort.Slice(rr.Rows, func(i, j int) bool { return rr.Rows[i].OriginSeq > rr.Rows[j].OriginSeq })
+		err = c.db.Write(ctx, store.Actor{OperatorID: "sync"}, func(tx *store.Tx) error {
+			for _, st := range rr.Rows {
+				if !slices.Contains(ask, st.OriginSeq) {
+					return fmt.Errorf("sync: the server answered for change %d, not asked", st.OriginSeq)
+				}
+			}
+			// A row still referred to by another refused row of this list
+			// (an application by its registration, updated after it) is
+			// removed in a later pass, once what refers to it is gone.
+			todo := rr.Rows
+			for len(todo) > 0 {
+				var blocked []store.RowState
+				for _, st := range todo {
+					// What was done goes to the audit log (RepairRefused).
+					out, err := tx.RepairRefused(st.OriginSeq, st)
+					if err != nil {
+						return fmt.Errorf("sync: repair refused change %d: %w", st.OriginSeq, err)
+					}
+					if out == store.RepairBlocked {
+						blocked = append(blocked, st)
+					}
+				}
+				if len(blocked) == len(todo) {
+					break // referred to by rows the server has, or by later local work: kept
+				}
+				todo = blocked
+			}
+			// Changes the server has no refusal for (answered by nobody)
+			// are dropped with those answered: there is nothing to undo.
+			left, err := repairsIn(tx)
+			if err != nil {
+				return err
+			}
+			left = slices.DeleteFunc(left, func(s int64) bool { return slices.Contains(ask, s) })
+			return setRepairs(tx, left)
+		})
+		if err != nil {
+			return err
+		}
+	}
+}

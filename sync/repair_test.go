@@ -1,0 +1,241 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"sportello/internal/citizen"
+	"sportello/store"
+)
+
+// An operator deactivated on the server keeps working on a desk that is
+// offline: an edit of a known citizen, a new citizen, an application for
+// them with its history, an emergency registration. The server refuses all
+// of it (forbidden) and the rest goes on; the desk then brings those rows
+// back to the server's copy — the edited field to the server's value (with
+// another desk's concurrent edit of another field kept), the new records
+// removed, append-only ones included — so that every replicated table is
+// the same on the desk, the other desk and the server, the operator still
+// reads the list of what was refused, and a later edit by an active
+// operator goes through.
+func TestRefusedChangesAreUndoneOnTheReplica(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	a := enroll(t, s, "DESK01", false)
+	b := enroll(t, s, "DESK02", false)
+	opA, opB := login(t, a.svc, "sportello"), login(t, b.svc, "protocollo")
+	x, err := a.svc.SaveCitizen(ctx, opA, citizen.Citizen{Surname: "Bianchi", Name: "Laura", CodiceFiscale: cf(t, "Bianchi", "Laura", "1990-04-01"), Phone: "+39 333 0000001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.sync(t)
+	b.sync(t)
+
+	// The administrator deactivates the desk operator on the server.
+	if err := s.svc.DB().Write(ctx, store.Actor{OperatorID: "op-admin"}, func(tx *store.Tx) error {
+		o, err := tx.OperatorByID(opA.OperatorID)
+		if err != nil {
+			return err
+		}
+		o.Active = false
+		_, err = tx.PutOperator(o)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Meanwhile, on desk A (not synced): the phone changed, a new citizen
+	// with an application, completed and protocolled in emergency.
+	x.Phone = "+39 333 9999999"
+	if _, err := a.svc.SaveCitizen(ctx, opA, x); err != nil {
+		t.Fatal(err)
+	}
+	yCF := cf(t, "Verdi", "Anna", "1980-02-02")
+	y, err := a.svc.SaveCitizen(ctx, opA, citizen.Citizen{Surname: "Verdi", Name: "Anna", CodiceFiscale: yCF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, _ := a.svc.Catalog(ctx)
+	p, _ := cat.Procedure("reclamo")
+	app, err := a.svc.NewApplication(ctx, opA, "reclamo", y.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.svc.SaveDraft(ctx, opA, app.ID, fill(p, y), nil); err != nil {
+		t.Fatal(err)
+	}
+	if probs, err := a.svc.MarkComplete(ctx, opA, app.ID); err != nil || len(probs) > 0 {
+		t.Fatalf("complete: %v %+v", err, probs)
+	}
+	if res, err := a.svc.ProtocolApplication(ctx, opA, app.ID); err != nil || !res.Emergency {
+		t.Fatalf("protocol: %v %+v", err, res)
+	}
+	// And on desk B, concurrently, another field of the same citizen.
+	xb, _ := b.svc.Citizen(ctx, x.ID)
+	xb.Email = "laura@example.it"
+	if _, err := b.svc.SaveCitizen(ctx, opB, xb); err != nil {
+		t.Fatal(err)
+	}
+	b.sync(t)
+
+	a.sync(t)
+	b.sync(t)
+	st := a.client.State()
+	if len(st.Rejected) == 0 || st.Pending != 0 {
+		t.Fatalf("rejections %+v, pending %d", st.Rejected, st.Pending)
+	}
+	for _, r := range st.Rejected {
+		if r.Code != CodeForbidden {
+			t.Errorf("rejection %+v, want %s", r, CodeForbidden)
+		}
+	}
+	sa, sb, ss := checksums(t, a.svc.DB()), checksums(t, b.svc.DB()), checksums(t, s.svc.DB())
+	for table := range ss {
+		if sa[table] != ss[table] || sb[table] != ss[table] {
+			t.Errorf("table %s differs: A %s B %s server %s", table, sa[table], sb[table], ss[table])
+		}
+	}
+	got, err := a.svc.Citizen(ctx, x.ID)
+	if err != nil || got.Phone != "+39 333 0000001" || got.Email != "laura@example.it" {
+		t.Fatalf("citizen on A after the repair: %+v %v", got, err)
+	}
+	if _, err := a.svc.DB().CitizenByCF(ctx, yCF); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("refused new citizen still on A: %v", err)
+	}
+	if _, err := a.svc.DB().Application(ctx, app.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("refused application still on A: %v", err)
+	}
+	if brk, err := a.svc.DB().VerifyAudit(ctx); err != nil || brk != nil {
+		t.Fatalf("A's audit chain: %v %+v", err, brk)
+	}
+	if brk, err := s.svc.DB().VerifyAudit(ctx); err != nil || brk != nil {
+		t.Fatalf("server's audit chain: %v %+v", err, brk)
+	}
+	if raw, _ := a.svc.DB().Meta(ctx, MetaRepair); raw != "" {
+		t.Fatalf("repairs left pending: %s", raw)
+	}
+
+	// The endpoint answers only for this workstation's own refusals, and
+	// bad requests get a clear error.
+	ask := func(body string) (int, RefusedResponse, ErrorBody) {
+		t.Helper()
+		var rr RefusedResponse
+		resp, err := a.client.do(ctx, http.MethodPost, "/v1/refused", strings.NewReader(body), nil)
+		var se *ServerError
+		if errors.As(err, &se) {
+			return se.Status, rr, se.Body
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := decodeResp(resp, &rr); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, rr, ErrorBody{}
+	}
+	first := st.Rejected[0].OriginSeq
+	if code, rr, _ := ask(fmt.Sprintf(`{"origin_seqs":[%d, 1]}`, first)); code != http.StatusOK || len(rr.Rows) != 1 || rr.Rows[0].OriginSeq != first ||
+		!rr.Rows[0].Exists || rr.Rows[0].Table != "citizens" || rr.Rows[0].RowID != x.ID {
+		t.Fatalf("refused rows: %d %+v", code, rr)
+	}
+	for _, body := range []string{`{"origin_seqs":[]}`, `{"origin_seqs":"1"}`, `[`, `{"origin_seqs":[` + strings.Repeat("1,", MaxRefusedPerRequest) + `1]}`} {
+		if code, _, eb := ask(body); code != http.StatusBadRequest || eb.Code != CodeBadRequest || eb.Message == "" {
+			t.Errorf("bad request %.40q: %d %+v", body, code, eb)
+		}
+	}
+	bTok := b.client.cfg.Token
+	b.client.cfg.Token = a.client.cfg.Token
+	a.client.cfg.Token = bTok
+	if code, rr, _ := ask(fmt.Sprintf(`{"origin_seqs":[%d]}`, first)); code != http.StatusOK || len(rr.Rows) != 0 {
+		t.Fatalf("another workstation got A's refused rows: %d %+v", code, rr)
+	}
+	a.client.cfg.Token, b.client.cfg.Token = b.client.cfg.Token, bTok
+
+	// An active operator on A changes the phone again: accepted, and the
+	// three copies stay equal.
+	opP := login(t, a.svc, "protocollo")
+	got.Phone = "+39 333 2222222"
+	if _, err := a.svc.SaveCitizen(ctx, opP, got); err != nil {
+		t.Fatal(err)
+	}
+	a.sync(t)
+	b.sync(t)
+	if onServer, _ := s.svc.Citizen(ctx, x.ID); onServer.Phone != "+39 333 2222222" {
+		t.Fatalf("later edit on the server: %+v", onServer)
+	}
+	if n := len(a.client.State().Rejected); n != len(st.Rejected) {
+		t.Fatalf("%d refused changes after the later edit, were %d", n, len(st.Rejected))
+	}
+	sa, sb, ss = checksums(t, a.svc.DB()), checksums(t, b.svc.DB()), checksums(t, s.svc.DB())
+	for table := range ss {
+		if sa[table] != ss[table] || sb[table] != ss[table] {
+			t.Errorf("after the later edit, table %s differs: A %s B %s server %s", table, sa[table], sb[table], ss[table])
+		}
+	}
+}
+
+// The answer that carried a refusal is lost (the server applied the batch,
+// the desk never read why one change was refused): the next push, which
+// the server acknowledges without applying anything again, still reports
+// the refusal, so the operator reads it and the row is repaired.
+func TestRefusalReportedWhenItsAnswerWasLost(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	a := enroll(t, s, "DESK01", false)
+	op := login(t, a.svc, "sportello")
+	x, err := a.svc.SaveCitizen(ctx, op, citizen.Citizen{Surname: "Bianchi", Name: "Laura", CodiceFiscale: cf(t, "Bianchi", "Laura", "1990-04-01"), Phone: "+39 333 0000001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.sync(t)
+	if err := s.svc.DB().Write(ctx, store.Actor{OperatorID: "op-admin"}, func(tx *store.Tx) error {
+		o, err := tx.OperatorByID(op.OperatorID)
+		if err != nil {
+			return err
+		}
+		o.Active = false
+		_, err = tx.PutOperator(o)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	x.Phone = "+39 333 9999999"
+	if _, err := a.svc.SaveCitizen(ctx, op, x); err != nil {
+		t.Fatal(err)
+	}
+	acked, err := a.client.metaInt(ctx, MetaPushed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auditSent, err := a.client.metaInt(ctx, MetaAuditSent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := a.client.preparePush(ctx, acked, auditSent)
+	if b.err != nil || b.changes == 0 {
+		t.Fatalf("prepare push: %v, %d changes", b.err, b.changes)
+	}
+	res := <-a.client.sendPush(ctx, b, acked)
+	if res.err != nil || len(res.pr.Rejected) != 1 {
+		t.Fatalf("push: %v %+v", res.err, res.pr)
+	}
+	// ... and the desk never read that answer.
+	a.sync(t)
+	st := a.client.State()
+	if len(st.Rejected) != 1 || st.Rejected[0].Code != CodeForbidden || st.Rejected[0].RowID != x.ID {
+		t.Fatalf("refusals listed after a lost answer: %+v", st.Rejected)
+	}
+	if got, _ := a.svc.Citizen(ctx, x.ID); got.Phone != "+39 333 0000001" {
+		t.Fatalf("refused phone still on the desk: %+v", got)
+	}
+	sa, ss := checksums(t, a.svc.DB()), checksums(t, s.svc.DB())
+	for table := range ss {
+		if sa[table] != ss[table] {
+			t.Errorf("table %s differs: desk %s server %s", table, sa[table], ss[table])
+		}
+	}
+}
