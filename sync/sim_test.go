@@ -169,11 +169,16 @@ type simPerson struct {
 	id, cf, surname, name string
 }
 
-// simWrite is a value an operator saw confirmed, at a step.
+// simWrite is a value an operator saw confirmed, at a step. A write by the
+// substitute operator, whom the server may have deactivated meanwhile, can
+// be refused when it reaches the server: it carries its workstation and
+// origin seq to be looked up in the server's refusals.
 type simWrite struct {
 	step    int
 	replica string
 	value   string
+	ws      string
+	seq     int64 // > 0: by the substitute
 }
 
 type simApp struct {
@@ -204,6 +209,12 @@ type simulation struct {
 	// sessRoom is the operator of the interview rooms (confidential
 	// replicas), allowed confidential records.
 	sessRoom desk.Session
+	// sessSub is a substitute operator whom the administrator deactivates
+	// and reactivates on the server now and then, while desks that have
+	// not heard of it yet keep saving that operator's edits: the server
+	// refuses them, and the desks must undo them (Tx.RepairRefused).
+	sessSub   desk.Session
+	subActive bool
 
 	faults    bool
 	server    *simServer
@@ -460,6 +471,10 @@ func (s *simulation) enroll(code string, faulty, confidential bool) *simReplica 
 			s.fatalf("login on %s: %v", code, err)
 		}
 		s.sess = sess
+		if s.sessSub, err = r.svc.Login(s.ctx, "protocollo", desk.DemoPassword); err != nil {
+			s.fatalf("login on %s: %v", code, err)
+		}
+		s.subActive = true
 	}
 	r.sess = s.sess // the same operator moves between desks (a login costs an Argon2id hash)
 	if confidential {
@@ -549,6 +564,8 @@ func (s *simulation) run(steps int) {
 		{2, "crash", func(r *simReplica) { r.crash() }},
 		{2, "resolve conflict", s.actResolveConflict},
 		{1, "restore service", s.actRestoreService},
+		{3, "citizen (substitute)", s.actCitizenSub},
+		{1, "substitute (de)activated on the server", s.actToggleSub},
 	}
 	total := 0
 	for _, a := range actions {
@@ -597,7 +614,28 @@ func (s *simulation) expected(what string, err error) bool {
 	return false
 }
 
-func (s *simulation) actCitizen(r *simReplica) {
+func (s *simulation) actCitizen(r *simReplica) { s.editCitizen(r, r.sess, false) }
+
+// actCitizenSub edits a citizen the desk knows as the substitute operator.
+func (s *simulation) actCitizenSub(r *simReplica) { s.editCitizen(r, s.sessSub, true) }
+
+// actToggleSub deactivates or reactivates the substitute on the server.
+func (s *simulation) actToggleSub(*simReplica) {
+	s.subActive = !s.subActive
+	if err := s.server.svc.DB().Write(s.ctx, store.Actor{OperatorID: "op-admin"}, func(tx *store.Tx) error {
+		o, err := tx.OperatorByID(s.sessSub.OperatorID)
+		if err != nil {
+			return err
+		}
+		o.Active = s.subActive
+		_, err = tx.PutOperator(o)
+		return err
+	}); err != nil {
+		s.fatalf("(de)activate the substitute: %v", err)
+	}
+}
+
+func (s *simulation) editCitizen(r *simReplica, sess desk.Session, sub bool) {
 	p := &s.people[s.rng.IntN(len(s.people))]
 	var old citizen.Citizen
 	exists := false
@@ -611,6 +649,9 @@ func (s *simulation) actCitizen(r *simReplica) {
 		if !exists && p.cf == "" {
 			return // registered elsewhere and not here yet: registering again would make a second person
 		}
+	}
+	if sub && !exists {
+		return // the substitute only edits records the desk has
 	}
 	c := old
 	if !exists {
@@ -639,7 +680,7 @@ func (s *simulation) actCitizen(r *simReplica) {
 		}
 		setCitizenField(&c, f, v)
 	}
-	saved, err := r.svc.SaveCitizen(s.ctx, r.sess, c)
+	saved, err := r.svc.SaveCitizen(s.ctx, sess, c)
 	if err != nil {
 		if s.expected("citizen", err) {
 			return
@@ -657,12 +698,21 @@ func (s *simulation) actCitizen(r *simReplica) {
 		w = map[string][]simWrite{}
 		s.citizens[p.id] = w
 	}
+	var seq int64
 	for _, f := range simFields {
 		nv, ov := citizenField(saved, f), citizenField(old, f)
 		if nv == ov || (!exists && nv == "") {
 			continue // not written: an unchanged field, or an empty field of a new record
 		}
-		w[f] = append(w[f], simWrite{step: s.step, replica: r.code, value: nv})
+		if sub && seq == 0 {
+			if err := r.svc.DB().Read(s.ctx, func(q store.Querier) error {
+				return q.QueryRow(`SELECT MAX(origin_seq) FROM sync_changes WHERE workstation_id = ? AND tbl = 'citizens' AND row_id = ?`,
+					r.svc.DB().WorkstationID(), p.id).Scan(&seq)
+			}); err != nil {
+				s.fatalf("origin seq of the substitute's edit on %s: %v", r.code, err)
+			}
+		}
+		w[f] = append(w[f], simWrite{step: s.step, replica: r.code, value: nv, ws: r.svc.DB().WorkstationID(), seq: seq})
 	}
 }
 
@@ -1062,12 +1112,39 @@ func (s *simulation) verify() {
 	ctx := s.ctx
 	srv := s.server.svc.DB()
 
-	// Refused changes are listed first (they explain most differences);
-	// none is expected in this workload (checked at the end).
+	// Refused changes: only the substitute's edits may be refused (saved
+	// while the server had deactivated that operator); any other is
+	// listed first (it explains most differences) and fails at the end.
+	subWrites := map[string]bool{}
+	for _, fields := range s.citizens {
+		for _, ws := range fields {
+			for _, w := range ws {
+				if w.seq > 0 {
+					subWrites[fmt.Sprintf("%s/%d", w.ws, w.seq)] = true
+				}
+			}
+		}
+	}
+	var refusals []struct {
+		WS   string `json:"ws"`
+		Seq  int64  `json:"seq"`
+		What string `json:"what"`
+	}
+	s.jsonRows(srv, `SELECT json_object('ws', workstation_id, 'seq', origin_seq, 'what', code || ' ' || tbl || ' ' || row_id || ': ' || reason) AS x
+		FROM sync_rejections ORDER BY workstation_id, origin_seq`, &refusals)
+	refused := map[string]bool{}
 	var rejections []string
-	s.jsonRows(srv, `SELECT json_quote(code || ' ' || tbl || ' ' || row_id || ': ' || reason) AS x FROM sync_rejections ORDER BY workstation_id, origin_seq`, &rejections)
-	for _, rej := range rejections {
-		s.t.Logf("seed %d: rejection %s", s.seed, rej)
+	for _, rej := range refusals {
+		key := fmt.Sprintf("%s/%d", rej.WS, rej.Seq)
+		refused[key] = true
+		if !subWrites[key] || !strings.HasPrefix(rej.What, CodeForbidden+" citizens ") {
+			rejections = append(rejections, rej.What)
+			s.t.Logf("seed %d: rejection %s", s.seed, rej.What)
+		}
+	}
+	if len(refused) > 0 {
+		s.count("substitute's edits refused by the server")
+		s.counts["substitute's edits refused by the server"] += len(refused) - 1
 	}
 
 	// 1. Every replicated table of every interview room is identical to
@@ -1125,6 +1202,28 @@ func (s *simulation) verify() {
 		if brk, err := r.svc.DB().VerifyAudit(ctx); err != nil || brk != nil {
 			s.fatalf("audit chain of replica %s: %v %v", r.code, brk, err)
 		}
+		// Every refusal of this desk's changes is on the list its operators
+		// read (kept across crashes), and every refused row was repaired.
+		var listed []store.Rejection
+		if raw, err := r.svc.DB().Meta(ctx, MetaRejected); err != nil {
+			s.fatalf("refused changes on %s: %v", r.code, err)
+		} else if raw != "" {
+			if err := json.Unmarshal([]byte(raw), &listed); err != nil {
+				s.fatalf("refused changes on %s: %v", r.code, err)
+			}
+		}
+		onList := map[int64]bool{}
+		for _, l := range listed {
+			onList[l.OriginSeq] = true
+		}
+		for _, rej := range refusals {
+			if rej.WS == r.svc.DB().WorkstationID() && !onList[rej.Seq] {
+				s.fatalf("replica %s: refused change %d (%s) is not on the operators' list", r.code, rej.Seq, rej.What)
+			}
+		}
+		if raw, err := r.svc.DB().Meta(ctx, MetaRepair); err != nil || raw != "" {
+			s.fatalf("replica %s: refused changes still to repair after healing: %q %v", r.code, raw, err)
+		}
 	}
 	if brk, err := srv.VerifyAudit(ctx); err != nil || brk != nil {
 		s.fatalf("audit chains on the server: %v %v", brk, err)
@@ -1139,6 +1238,7 @@ func (s *simulation) verify() {
 			s.fatalf("confirmed citizen %s missing on the server: %v", id, err)
 		}
 		for f, ws := range fields {
+			ws = slices.DeleteFunc(slices.Clone(ws), func(w simWrite) bool { return w.seq > 0 && refused[fmt.Sprintf("%s/%d", w.ws, w.seq)] })
 			if len(ws) == 0 {
 				continue
 			}
