@@ -31,6 +31,9 @@ type Backend interface {
 	// RejectionsBetween lists a workstation's refused changes with origin
 	// seq in (after, upTo], in order (store.DB.RejectionsBetween).
 	RejectionsBetween(ctx context.Context, workstationID string, after, upTo int64) ([]store.Rejection, error)
+	// RejoinState is where the server stands for a workstation that
+	// rejoins it after a restore (store.DB.RejoinState).
+	RejoinState(ctx context.Context, workstationID string) (store.RejoinState, error)
 	// Snapshot writes a SQLite database file for a new workstation's initial
 	// copy and returns the feed position it corresponds to.
 	Snapshot(ctx context.Context, path string, f store.SnapshotFor) (int64, error)
@@ -65,6 +68,11 @@ type BackendTx interface {
 	// ResumeNumbering (store.Tx.NumberingHeld).
 	NumberingHeld() (bool, error)
 	QueueProtocolNotification(registrationID string) error
+	// RecoverNumber puts a lost definitive number back (store.Tx.RecoverNumber).
+	RecoverNumber(st store.RowState) (store.RecoverOutcome, string, error)
+	// RecoverNotification puts a lost notification of such a number back
+	// (store.Tx.RecoverNotification).
+	RecoverNotification(st store.RowState) (store.RecoverOutcome, string, error)
 	Setting(key string) (string, error)
 }
 
@@ -95,6 +103,10 @@ func (b SQLiteBackend) RefusedRowStates(ctx context.Context, ws string, seqs []i
 
 func (b SQLiteBackend) RejectionsBetween(ctx context.Context, ws string, after, upTo int64) ([]store.Rejection, error) {
 	return b.DB.RejectionsBetween(ctx, ws, after, upTo)
+}
+
+func (b SQLiteBackend) RejoinState(ctx context.Context, ws string) (store.RejoinState, error) {
+	return b.DB.RejoinState(ctx, ws)
 }
 
 func (b SQLiteBackend) StableHorizon(ctx context.Context) (string, error) {

@@ -117,9 +117,11 @@ type ServerError struct {
 	Body   ErrorBody
 }
 
-// Is makes a server's server_behind answer match ErrServerBehind.
+// Is makes a server's server_behind answer match ErrServerBehind, and its
+// numbering_resumed answer ErrNumbersLost.
 func (e *ServerError) Is(target error) bool {
-	return target == ErrServerBehind && e.Body.Code == CodeServerBehind
+	return target == ErrServerBehind && e.Body.Code == CodeServerBehind ||
+		target == ErrNumbersLost && e.Body.Code == CodeNumberingResumed
 }
 
 func (e *ServerError) Error() string {
@@ -287,6 +289,9 @@ var ErrServerBehind = errors.New("sync: the server holds less than this workstat
 const serverBehindMessage = "Il server ha meno dati di quanti questa postazione ne abbia già scambiati (è stato ripristinato da una copia di sicurezza?): la sincronizzazione resta sospesa finché l'amministratore non interviene; si continua a lavorare in locale"
 
 func userMessage(err error) string {
+	if errors.Is(err, ErrNumbersLost) {
+		return numbersLostMessage
+	}
 	if errors.Is(err, ErrServerBehind) {
 		return serverBehindMessage
 	}
@@ -301,6 +306,18 @@ func userMessage(err error) string {
 }
 
 func (c *Client) syncOnce(ctx context.Context) error {
+	err := c.syncPass(ctx)
+	if errors.Is(err, ErrServerBehind) {
+		// The server was restored from a backup: rejoin it, then sync.
+		if err := c.rejoin(ctx); err != nil {
+			return err
+		}
+		err = c.syncPass(ctx)
+	}
+	return err
+}
+
+func (c *Client) syncPass(ctx context.Context) error {
 	if err := c.pushAll(ctx); err != nil {
 		return err
 	}
@@ -309,7 +326,7 @@ func (c *Client) syncOnce(ctx context.Context) error {
 	}
 	// A repair that fails (the server unreachable again) does not hold up
 	// the attachments; it is tried again at the next sync.
-	repairErr := c.repairRefused(ctx)
+	repairErr := errors.Join(c.recoverNumbers(ctx), c.repairRefused(ctx))
 	if err := c.fetchMissingBlobs(ctx); err != nil {
 		return err
 	}
@@ -910,7 +927,16 @@ func (c *Client) ack(ctx context.Context, seq, auditSeq int64, rejected []store.
 		if len(rejected) == 0 {
 			return nil
 		}
-		list = append(c.State().Rejected, rejected...)
+		list = c.State().Rejected
+		for _, r := range rejected {
+			// A change pushed again (to a server restored from a backup)
+			// may be refused again: it is listed once.
+			if !slices.ContainsFunc(list, func(o store.Rejection) bool {
+				return o.OriginSeq == r.OriginSeq && o.Table == r.Table && o.RowID == r.RowID
+			}) {
+				list = append(list, r)
+			}
+		}
 		b, err := json.Marshal(list)
 		if err != nil {
 			return fmt.Errorf("sync: refused changes: %w", err)

@@ -49,6 +49,9 @@ const (
 	// synced with it (its database was restored from a backup): sync stops
 	// until an administrator intervenes, rather than skip what was lost.
 	CodeServerBehind = "server_behind"
+	// CodeNumberingResumed: numbers are given back to a restored server
+	// only while it holds definitive numbering (POST /v1/recover-numbers).
+	CodeNumberingResumed = "numbering_resumed"
 	// Per-change rejection codes (PushResponse.Rejected).
 	CodeForbidden     = "forbidden"
 	CodeConfidential  = "confidential"
@@ -139,6 +142,48 @@ type RefusedResponse struct {
 
 // MaxRefusedPerRequest bounds a RefusedRequest.
 const MaxRefusedPerRequest = 500
+
+// RejoinResponse (GET /v1/rejoin) is where a server restored from a backup
+// stands for the workstation asking: its change log (epoch, where the
+// restored log starts, its last change), what it holds of the
+// workstation's changes and audit entries, whether definitive numbering
+// is held, and the register's highest numbers.
+type RejoinResponse struct {
+	Epoch         string              `json:"epoch"`
+	Base          int64               `json:"base"`
+	Head          int64               `json:"head"`
+	AckedSeq      int64               `json:"acked_seq"`
+	AckedAuditSeq int64               `json:"acked_audit_seq"`
+	NumberingHeld bool                `json:"numbering_held"`
+	Registers     []store.RegisterTop `json:"registers"`
+}
+
+// RecoverRequest gives a restored server back definitive numbers it gave
+// before it was lost (POST /v1/recover-numbers), as the workstation holds
+// them; at most MaxRecoverPerRequest.
+type RecoverRequest struct {
+	Numbers []store.RowState `json:"numbers"`
+	// Notifications are the citizens' notifications of those numbers,
+	// queued when the server gave them.
+	Notifications []store.RowState `json:"notifications,omitempty"`
+}
+
+// RecoverResult is what the server did with one number given back.
+type RecoverResult struct {
+	RowID   string               `json:"row_id"`
+	Outcome store.RecoverOutcome `json:"outcome"`
+	Reason  string               `json:"reason,omitempty"` // Italian, when refused
+}
+
+// RecoverResponse answers a RecoverRequest, number by number and
+// notification by notification.
+type RecoverResponse struct {
+	Results       []RecoverResult `json:"results"`
+	Notifications []RecoverResult `json:"notifications,omitempty"`
+}
+
+// MaxRecoverPerRequest bounds a RecoverRequest.
+const MaxRecoverPerRequest = 500
 
 // PullResponse carries the changes after a cursor.
 type PullResponse struct {

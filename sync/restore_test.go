@@ -18,13 +18,6 @@ import (
 	"sportello/store"
 )
 
-// A server brought back from a backup holds less than the workstations
-// synced with it. Pulling on from their cursors would skip, silently, every
-// change that takes those positions in its log again (the backup gave the
-// restored log an epoch of its own); pushing would wait forever for
-// acknowledgements it already had. Both stop with server_behind and an
-// Italian message instead, and nothing changes; a workstation that synced
-// only before the backup goes on.
 // restorable starts a test server (demo municipality) whose database can
 // be swapped, while it serves, for one restored from a backup: serve.
 func restorable(t testing.TB) (s *testServer, serve func(svc *desk.Service, dir string)) {
@@ -66,7 +59,16 @@ func restorable(t testing.TB) (s *testServer, serve func(svc *desk.Service, dir 
 	return s, serve
 }
 
-func TestServerRestoredFromBackupStopsSync(t *testing.T) {
+// A server brought back from a backup holds less than the workstations
+// synced with it. Pulling on from their cursors would skip, silently, every
+// change that takes those positions in its log again (the backup gave the
+// restored log an epoch of its own); pushing would wait forever for
+// acknowledgements it already had. Each workstation notices instead and
+// rejoins: it pushes again what the server lost of its work and pulls from
+// where the restored log is the one it knew; a workstation that synced
+// only before the backup just goes on. At the end every replica equals the
+// server again, the lost work included.
+func TestWorkstationsRejoinARestoredServer(t *testing.T) {
 	ctx := context.Background()
 	s, serve := restorable(t)
 	svc := s.svc
@@ -101,6 +103,10 @@ func TestServerRestoredFromBackupStopsSync(t *testing.T) {
 	}
 	t.Cleanup(func() { back.Close() })
 	serve(back, restored)
+	verdi := cf(t, "Verdi", "Anna", "1980-02-03")
+	if _, err := back.DB().CitizenByCF(ctx, verdi); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the restored server has what came after its backup: %v", err)
+	}
 	// D synced only before the backup: nothing of it was lost, it goes on,
 	// and its work makes the restored log grow past where B had pulled.
 	opD := login(t, d.svc, "sportello")
@@ -111,13 +117,9 @@ func TestServerRestoredFromBackupStopsSync(t *testing.T) {
 	}
 	d.sync(t)
 	d.sync(t)
-	before, err := back.DB().CountCitizens(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	// B only pulled, past the backup: the log has grown past its cursor
-	// again, and pulling on would skip what took those positions.
+	// again; pulling on from there would skip what took those positions.
 	var head int64
 	if err := back.DB().Read(ctx, func(q store.Querier) error {
 		return q.QueryRow(`SELECT COALESCE(MAX(seq), 0) FROM sync_changes`).Scan(&head)
@@ -127,23 +129,36 @@ func TestServerRestoredFromBackupStopsSync(t *testing.T) {
 	if cursor, err := b.client.metaInt(ctx, MetaPullCursor); err != nil || cursor >= head {
 		t.Fatalf("the restored log (%d) did not grow past B's cursor (%d): %v", head, cursor, err)
 	}
-	err = b.client.SyncOnce(ctx)
-	if !errors.Is(err, ErrServerBehind) {
-		t.Fatalf("pull from a restored server: %v, want ErrServerBehind", err)
+	b.sync(t)
+	for _, surname := range []string{"Neri", "Rizzo"} {
+		if _, err := b.svc.DB().CitizenByCF(ctx, cf(t, surname, "Luca", "1975-04-05")); err != nil {
+			t.Fatalf("B skipped %s, written on the restored server where it had pulled before: %v", surname, err)
+		}
 	}
-	if st := b.client.State(); st.LastError != serverBehindMessage {
-		t.Errorf("B's status: %q", st.LastError)
-	}
-	// A pushes something new: the server acknowledges less than before.
+	// A pushes something new: the server acknowledges less than before, and
+	// A pushes again what it lost.
 	save("Bianchi")
-	if err := a.client.SyncOnce(ctx); !errors.Is(err, ErrServerBehind) {
-		t.Fatalf("push to a restored server: %v, want ErrServerBehind", err)
+	a.sync(t)
+	if _, err := back.DB().CitizenByCF(ctx, verdi); err != nil {
+		t.Fatalf("A's work after the backup is not back on the server: %v", err)
 	}
-	if st := a.client.State(); st.LastError != serverBehindMessage || st.Pending == 0 {
-		t.Errorf("A's status: %q, %d pending", st.LastError, st.Pending)
+	for _, r := range []*replica{a, b, d, a, b} {
+		r.sync(t)
 	}
-	if after, err := back.DB().CountCitizens(ctx); err != nil || after != before {
-		t.Errorf("the restored server went from %d to %d citizens (%v)", before, after, err)
+	ss := checksums(t, back.DB())
+	for name, r := range map[string]*replica{"A": a, "B": b, "D": d} {
+		sr := checksums(t, r.svc.DB())
+		for table := range ss {
+			if sr[table] != ss[table] {
+				t.Errorf("table %s differs on %s: %s, server %s", table, name, sr[table], ss[table])
+			}
+		}
+		if st := r.client.State(); st.LastError != "" || st.Pending != 0 {
+			t.Errorf("%s: %+v", name, st)
+		}
+	}
+	if brk, err := back.DB().VerifyAudit(ctx); err != nil || brk != nil {
+		t.Fatalf("audit chains on the restored server: %v %+v", err, brk)
 	}
 }
 
@@ -179,11 +194,13 @@ func protocolOffline(t *testing.T, r *replica, op desk.Session, surname string) 
 // A restored server may have given, before it was lost, definitive numbers
 // after its backup: it gives none until the administrator says which number
 // the register reached, then numbers what arrived meanwhile in arrival
-// order, from the next one.
+// order, from the next one. Before that, a workstation that holds a lost
+// number gives it back with its notification, once the registration it
+// belongs to is back (its workstation pushed it again).
 func TestRestoredServerHoldsNumberingUntilResumed(t *testing.T) {
 	ctx := context.Background()
 	s, serve := restorable(t)
-	a, d := enroll(t, s, "DESK01", false), enroll(t, s, "DESK02", false)
+	a, d, e := enroll(t, s, "DESK01", false), enroll(t, s, "DESK02", false), enroll(t, s, "DESK03", false)
 	opA, opD := login(t, a.svc, "sportello"), login(t, d.svc, "sportello")
 	number := func(r *replica, op desk.Session, regID string) int64 {
 		t.Helper()
@@ -197,6 +214,7 @@ func TestRestoredServerHoldsNumberingUntilResumed(t *testing.T) {
 	a.sync(t)
 	a.sync(t)
 	d.sync(t)
+	e.sync(t)
 	if n := number(a, opA, first); n != 1 {
 		t.Fatalf("first registration numbered %d", n)
 	}
@@ -210,6 +228,7 @@ func TestRestoredServerHoldsNumberingUntilResumed(t *testing.T) {
 	lost := protocolOffline(t, a, opA, "Verdi") // numbered 2, then the server is lost
 	a.sync(t)
 	a.sync(t)
+	e.sync(t) // E holds number 2 too
 	if n := number(a, opA, lost); n != 2 {
 		t.Fatalf("second registration numbered %d", n)
 	}
@@ -236,8 +255,20 @@ func TestRestoredServerHoldsNumberingUntilResumed(t *testing.T) {
 	if n := number(d, opD, waiting); n != 0 {
 		t.Fatalf("a restored server numbered a registration before numbering resumed: %d", n)
 	}
-	// The register had reached 2 (A's replica and the daily export show it).
-	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 0); !errors.Is(err, store.ErrNumberBelowRegister) {
+	// A rejoins: its registration is pushed again, and number 2 goes back
+	// into the register with it.
+	a.sync(t)
+	var got int64
+	if err := back.DB().Read(ctx, func(q store.Querier) error {
+		return q.QueryRow(`SELECT number FROM protocol_numbers WHERE registration_id = ?`, lost).Scan(&got)
+	}); err != nil || got != 2 {
+		t.Fatalf("number 2 not given back to the restored server: %d %v", got, err)
+	}
+	if raw, _ := a.svc.DB().Meta(ctx, MetaRecoverNumbers); raw != "" {
+		t.Fatalf("numbers still to give back: %s", raw)
+	}
+	// The register now reaches 2: resuming below it is refused.
+	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 1); !errors.Is(err, store.ErrNumberBelowRegister) {
 		t.Fatalf("resume below the register: %v", err)
 	}
 	n, from, to, err := ResumeNumbering(ctx, back.DB(), 2)
@@ -248,11 +279,73 @@ func TestRestoredServerHoldsNumberingUntilResumed(t *testing.T) {
 	if got := number(d, opD, waiting); got != 3 {
 		t.Fatalf("the waiting registration got %d, want 3", got)
 	}
+	// E, which held number 2 as well, comes back after the resume: the
+	// register has it, nothing is lost.
+	e.sync(t)
 	// And numbering goes on from there.
 	next := protocolOffline(t, d, opD, "Neri")
 	d.sync(t)
 	d.sync(t)
 	if got := number(d, opD, next); got != 4 {
 		t.Fatalf("next registration numbered %d, want 4", got)
+	}
+	for _, r := range []*replica{a, e, d, a, e} {
+		r.sync(t)
+	}
+	ss := checksums(t, back.DB())
+	for name, r := range map[string]*replica{"A": a, "D": d, "E": e} {
+		sr := checksums(t, r.svc.DB())
+		for table := range ss {
+			if sr[table] != ss[table] {
+				t.Errorf("table %s differs on %s: %s, server %s", table, name, sr[table], ss[table])
+			}
+		}
+	}
+}
+
+// If the administrator resumes numbering before a workstation that holds a
+// lost number came back, the register may give that number again: the
+// workstation does not push anything more and says why.
+func TestRejoinAfterNumberingResumedStops(t *testing.T) {
+	ctx := context.Background()
+	s, serve := restorable(t)
+	a, f := enroll(t, s, "DESK01", false), enroll(t, s, "DESK02", false)
+	opA := login(t, a.svc, "sportello")
+	protocolOffline(t, a, opA, "Rossi")
+	a.sync(t)
+	a.sync(t)
+	f.sync(t)
+	restored := t.TempDir()
+	if err := s.svc.DB().BackupTo(ctx, filepath.Join(restored, "sportello.db")); err != nil {
+		t.Fatal(err)
+	}
+	protocolOffline(t, a, opA, "Verdi")
+	a.sync(t)
+	a.sync(t)
+	f.sync(t)
+	if err := s.svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	back, err := desk.Open(ctx, restored, desk.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { back.Close() })
+	serve(back, restored)
+	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 2); err != nil {
+		t.Fatal(err)
+	}
+	before := checksums(t, back.DB())
+	for name, r := range map[string]*replica{"A": a, "F": f} {
+		err := r.client.SyncOnce(ctx)
+		if !errors.Is(err, ErrNumbersLost) {
+			t.Fatalf("%s: %v, want ErrNumbersLost", name, err)
+		}
+		if st := r.client.State(); st.LastError != numbersLostMessage {
+			t.Errorf("%s: status %q", name, st.LastError)
+		}
+	}
+	if after := checksums(t, back.DB()); !mapsEqual(before, after) {
+		t.Fatal("workstations holding lost numbers changed the server after numbering resumed")
 	}
 }

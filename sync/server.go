@@ -151,6 +151,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/blobs/{sha}", s.authed(s.blobDownload))
 	mux.HandleFunc("GET /v1/snapshot", s.authed(s.snapshot))
 	mux.HandleFunc("POST /v1/refused", s.authed(s.refused))
+	mux.HandleFunc("GET /v1/rejoin", s.authed(s.rejoin))
+	mux.HandleFunc("POST /v1/recover-numbers", s.authed(s.recoverNumbers))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any, compress bool) {

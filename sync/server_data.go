@@ -382,3 +382,94 @@ func (s *Server) refused(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, RefusedResponse{Rows: rows}, true)
 }
+
+// rejoin tells a workstation that found the server holding less than it
+// synced with (a restore from a backup) where the server stands, so that
+// it pushes again what was lost and pulls from a position the restored log
+// has (docs/sync-protocol.md, "Backup and restore").
+func (s *Server) rejoin(w http.ResponseWriter, r *http.Request) {
+	ws := workstationOf(r)
+	st, err := s.db.RejoinState(r.Context(), ws.ID)
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
+	epoch, base, err := s.logEpoch(r.Context())
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
+	s.log.Warn("workstation rejoins the server", "workstation", ws.Code, "acked_seq", st.AckedSeq, "epoch_base", base, "numbering_held", st.NumberingHeld)
+	writeJSON(w, http.StatusOK, RejoinResponse{Epoch: epoch, Base: base, Head: st.Head, AckedSeq: st.AckedSeq, AckedAuditSeq: st.AckedAuditSeq,
+		NumberingHeld: st.NumberingHeld, Registers: st.Registers}, true)
+}
+
+// recoverNumbers takes back, while a restored server holds numbering, the
+// definitive numbers it gave before it was lost, as a workstation holds
+// them: each only if it contradicts nothing in the register
+// (store.Tx.RecoverNumber) and the workstation may read its registration.
+func (s *Server) recoverNumbers(w http.ResponseWriter, r *http.Request) {
+	var req RecoverRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
+		fail(w, http.StatusBadRequest, CodeBadRequest, "Richiesta non valida", err)
+		return
+	}
+	if len(req.Numbers) == 0 || len(req.Numbers) > MaxRecoverPerRequest || len(req.Notifications) > MaxRecoverPerRequest {
+		fail(w, http.StatusBadRequest, CodeBadRequest, "Richiesta non valida",
+			fmt.Errorf("%d numbers: between 1 and %d", len(req.Numbers), MaxRecoverPerRequest))
+		return
+	}
+	ws := workstationOf(r)
+	var resp RecoverResponse
+	err := s.db.Update(r.Context(), store.Actor{OperatorID: "server"}, func(tx BackendTx) error {
+		resp.Results = resp.Results[:0]
+		for _, st := range req.Numbers {
+			res := RecoverResult{RowID: st.RowID}
+			data, derr := store.DecodeFields(st.Data)
+			if derr != nil {
+				data = nil
+			}
+			conf, err := tx.RowConfidential("protocol_numbers", st.RowID, data)
+			if err != nil {
+				return err
+			}
+			if conf && !ws.Confidential {
+				res.Outcome, res.Reason = store.RecoverRefused, "registrazione riservata: la postazione non può trattarla"
+			} else if res.Outcome, res.Reason, err = tx.RecoverNumber(st); err != nil {
+				return err
+			}
+			if res.Outcome == store.RecoverRestored {
+				s.log.Warn("definitive number given back", "workstation", ws.Code, "row", st.RowID)
+			}
+			resp.Results = append(resp.Results, res)
+		}
+		resp.Notifications = resp.Notifications[:0]
+		for _, st := range req.Notifications {
+			res := RecoverResult{RowID: st.RowID}
+			data, derr := store.DecodeFields(st.Data)
+			if derr != nil {
+				data = nil
+			}
+			conf, err := tx.RowConfidential("notifications", st.RowID, data)
+			if err != nil {
+				return err
+			}
+			if conf && !ws.Confidential {
+				res.Outcome, res.Reason = store.RecoverRefused, "registrazione riservata: la postazione non può trattarla"
+			} else if res.Outcome, res.Reason, err = tx.RecoverNotification(st); err != nil {
+				return err
+			}
+			resp.Notifications = append(resp.Notifications, res)
+		}
+		return nil
+	})
+	if errors.Is(err, store.ErrNumberingResumed) {
+		fail(w, http.StatusConflict, CodeNumberingResumed, numbersLostMessage, err)
+		return
+	}
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp, true)
+}

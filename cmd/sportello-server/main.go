@@ -647,7 +647,9 @@ func printJSONList[T any](list []T) error {
 const numberingHeldNote = `Numerazione definitiva sospesa: questo database è una copia di sicurezza ripristinata.
 Il server prima della perdita può aver dato numeri di protocollo dopo la copia: nessun numero
 definitivo viene assegnato finché non si indica l'ultimo numero dato (dai registri giornalieri
-esportati e dalle postazioni), con: sportello-server protocol resume -after N`
+esportati e dalle postazioni), con: sportello-server protocol resume -after N
+Prima, lasciare sincronizzare le postazioni che hanno lavorato dopo la copia: rinviano il proprio
+lavoro perso e restituiscono i numeri che il server aveva dato (nel log: "workstation rejoins the server").`
 
 func protocolResume(ctx context.Context, args []string) error {
 	fs, data := newFlags("protocol resume")

@@ -1,0 +1,270 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// A server restored from a backup has lost what reached it after the
+// backup: changes of workstations it had acknowledged, and the definitive
+// numbers it gave meanwhile, which the workstations pulled (and printed on
+// receipts). A workstation that synced with it after the backup rejoins:
+// it pushes again what the server no longer holds and gives back the
+// numbers it holds that the server lost, while numbering is still held
+// (docs/sync-protocol.md, "Backup and restore").
+
+// RegisterTop is the highest definitive number of an AOO's register for a
+// year.
+type RegisterTop struct {
+	AOO    string `json:"aoo"`
+	Year   int    `json:"year"`
+	Number int64  `json:"number"`
+}
+
+// RejoinState is what the server holds for a workstation that rejoins.
+type RejoinState struct {
+	Head          int64         // the change log's last change
+	AckedSeq      int64         // the workstation's changes held (sync_peers)
+	AckedAuditSeq int64         // its audit entries held
+	NumberingHeld bool          // a restored backup not yet resumed
+	Registers     []RegisterTop // the register's highest numbers
+}
+
+// RejoinState reads, in one snapshot, where the server stands for a
+// workstation.
+func (db *DB) RejoinState(ctx context.Context, workstationID string) (RejoinState, error) {
+	var st RejoinState
+	err := db.Read(ctx, func(q Querier) error {
+		if err := q.QueryRow(`SELECT COALESCE(MAX(seq), 0) FROM sync_changes`).Scan(&st.Head); err != nil {
+			return fmt.Errorf("store: rejoin: log head: %w", err)
+		}
+		err := q.QueryRow(`SELECT last_seq, last_audit_seq FROM sync_peers WHERE workstation_id = ?`, workstationID).Scan(&st.AckedSeq, &st.AckedAuditSeq)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("store: rejoin: peer: %w", err)
+		}
+		var held string
+		err = q.QueryRow(`SELECT value FROM local_meta WHERE key = ?`, metaNumberingHeld).Scan(&held)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("store: rejoin: numbering: %w", err)
+		}
+		st.NumberingHeld = held == "1"
+		var tops string
+		if err := q.QueryRow(`SELECT COALESCE(json_group_array(json_object('aoo', aoo, 'year', year, 'number', n)), '[]')
+			FROM (SELECT aoo, year, MAX(number) AS n FROM protocol_numbers GROUP BY aoo, year)`).Scan(&tops); err != nil {
+			return fmt.Errorf("store: rejoin: register: %w", err)
+		}
+		if err := json.Unmarshal([]byte(tops), &st.Registers); err != nil {
+			return fmt.Errorf("store: rejoin: register: %w", err)
+		}
+		return nil
+	})
+	return st, err
+}
+
+// LostNumbers lists the definitive numbers this replica holds above the
+// tops of a restored server's register (an AOO and year it does not list
+// has top 0), as RowStates to give back.
+func (db *DB) LostNumbers(ctx context.Context, tops []RegisterTop) ([]RowState, error) {
+	top := map[string]int64{}
+	for _, t := range tops {
+		top[t.AOO+"/"+strconv.Itoa(t.Year)] = t.Number
+	}
+	var ids []string
+	rows, err := db.r.QueryContext(ctx, `SELECT id, aoo, year, number FROM protocol_numbers ORDER BY aoo, year, number`)
+	if err != nil {
+		return nil, fmt.Errorf("store: lost numbers: %w", err)
+	}
+	for rows.Next() {
+		var id, aoo string
+		var year int
+		var n int64
+		if err := rows.Scan(&id, &aoo, &year, &n); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: lost numbers: %w", err)
+		}
+		if n > top[aoo+"/"+strconv.Itoa(year)] {
+			ids = append(ids, id)
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("store: lost numbers: %w", err)
+	}
+	return db.RowStates(ctx, "protocol_numbers", ids)
+}
+
+// LostNotifications lists, as RowStates to give back, the citizens'
+// notifications this replica holds about the given registrations (those
+// whose numbers a restored server lost, queued when it gave them).
+func (db *DB) LostNotifications(ctx context.Context, registrationIDs []string) ([]RowState, error) {
+	var ids []string
+	for _, reg := range registrationIDs {
+		rows, err := db.r.QueryContext(ctx, `SELECT id FROM notifications WHERE ref_table = 'protocol_registrations' AND ref_id = ? ORDER BY id`, reg)
+		if err != nil {
+			return nil, fmt.Errorf("store: lost notifications: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: lost notifications: %w", err)
+			}
+			ids = append(ids, id)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("store: lost notifications: %w", err)
+		}
+	}
+	return db.RowStates(ctx, "notifications", ids)
+}
+
+// RowStates reads rows of one table as this replica holds them (absent
+// ones with Exists false).
+func (db *DB) RowStates(ctx context.Context, table string, ids []string) ([]RowState, error) {
+	out := make([]RowState, 0, len(ids))
+	err := db.Read(ctx, func(q Querier) error {
+		for _, id := range ids {
+			st := RowState{Table: table, RowID: id}
+			if err := db.fillRowState(q, &st, false); err != nil {
+				return err
+			}
+			out = append(out, st)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// RecoverOutcome is what the server did with a number given back.
+type RecoverOutcome string
+
+const (
+	RecoverRestored RecoverOutcome = "restored" // back in the register
+	RecoverPresent  RecoverOutcome = "present"  // the register has it already
+	RecoverWaiting  RecoverOutcome = "waiting"  // its registration has not reached the server (yet)
+	RecoverRefused  RecoverOutcome = "refused"  // it contradicts the register (reason)
+)
+
+// ErrNumberingResumed: numbers are given back only while a restored
+// server holds numbering; once the administrator resumed it, a number the
+// register lacks may have been given again.
+var ErrNumberingResumed = errors.New("store: definitive numbering already resumed")
+
+// RecoverNumber puts back into a restored server's register a definitive
+// number it gave before it was lost, as a workstation holds it: only while
+// numbering is held, only for a registration the server has and that has
+// no number, and only a number nobody else has. The row keeps its ID, so
+// every replica that holds it already finds it present.
+func (t *Tx) RecoverNumber(st RowState) (RecoverOutcome, string, error) {
+	held, err := t.NumberingHeld()
+	if err != nil {
+		return "", "", err
+	}
+	if !held {
+		return "", "", ErrNumberingResumed
+	}
+	if st.Table != "protocol_numbers" || !st.Exists || st.RowID == "" {
+		return RecoverRefused, "non è un numero di protocollo", nil
+	}
+	f, err := DecodeFields(st.Data)
+	if err != nil {
+		return RecoverRefused, "dati non leggibili", nil
+	}
+	regID, _ := f["registration_id"].(string)
+	aoo, _ := f["aoo"].(string)
+	year, _ := f["year"].(int64)
+	number, _ := f["number"].(int64)
+	assigned, _ := f["assigned_at"].(string)
+	if regID == "" || aoo == "" || year <= 0 || number <= 0 || assigned == "" {
+		return RecoverRefused, "dati incompleti", nil
+	}
+	var have struct {
+		reg, aoo string
+		year, n  int64
+	}
+	err = t.queryRow(`SELECT registration_id, aoo, year, number FROM protocol_numbers WHERE id = ?`, st.RowID).Scan(&have.reg, &have.aoo, &have.year, &have.n)
+	switch {
+	case err == nil:
+		if have.reg == regID && have.aoo == aoo && have.year == year && have.n == number {
+			return RecoverPresent, "", nil
+		}
+		return RecoverRefused, "il registro ha un altro numero con lo stesso identificativo", nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return "", "", fmt.Errorf("store: recover number: %w", err)
+	}
+	var exists bool
+	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM protocol_registrations WHERE id = ?)`, regID).Scan(&exists); err != nil {
+		return "", "", fmt.Errorf("store: recover number: %w", err)
+	}
+	if !exists {
+		return RecoverWaiting, "", nil
+	}
+	var other int64
+	err = t.queryRow(`SELECT number FROM protocol_numbers WHERE registration_id = ?`, regID).Scan(&other)
+	if err == nil {
+		return RecoverRefused, fmt.Sprintf("la registrazione ha già il numero %d", other), nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return "", "", fmt.Errorf("store: recover number: %w", err)
+	}
+	var taken string
+	err = t.queryRow(`SELECT registration_id FROM protocol_numbers WHERE aoo = ? AND year = ? AND number = ?`, aoo, year, number).Scan(&taken)
+	if err == nil {
+		return RecoverRefused, fmt.Sprintf("il numero %d è già di un'altra registrazione", number), nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return "", "", fmt.Errorf("store: recover number: %w", err)
+	}
+	if err := t.Insert("protocol_numbers", st.RowID, Fields{"registration_id": regID, "aoo": aoo, "year": year, "number": number, "assigned_at": assigned}); err != nil {
+		return "", "", err
+	}
+	return RecoverRestored, "", nil
+}
+
+// RecoverNotification puts back, while a restored server holds numbering,
+// the citizen's notification of a definitive number given back
+// (RecoverNumber), as a workstation holds it: only one about a
+// registration that has its number again, and only if the server does not
+// have it. It is written as a new change, so it reaches every replica.
+func (t *Tx) RecoverNotification(st RowState) (RecoverOutcome, string, error) {
+	held, err := t.NumberingHeld()
+	if err != nil {
+		return "", "", err
+	}
+	if !held {
+		return "", "", ErrNumberingResumed
+	}
+	if st.Table != "notifications" || !st.Exists || st.RowID == "" {
+		return RecoverRefused, "non è una notifica", nil
+	}
+	f, err := DecodeFields(st.Data)
+	if err != nil {
+		return RecoverRefused, "dati non leggibili", nil
+	}
+	if f["ref_table"] != "protocol_registrations" {
+		return RecoverRefused, "non riguarda una registrazione di protocollo", nil
+	}
+	var exists bool
+	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM notifications WHERE id = ?)`, st.RowID).Scan(&exists); err != nil {
+		return "", "", fmt.Errorf("store: recover notification: %w", err)
+	}
+	if exists {
+		return RecoverPresent, "", nil
+	}
+	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM protocol_numbers WHERE registration_id = ?)`, f["ref_id"]).Scan(&exists); err != nil {
+		return "", "", fmt.Errorf("store: recover notification: %w", err)
+	}
+	if !exists {
+		return RecoverWaiting, "", nil
+	}
+	if err := t.Savepoint(func() error {
+		_, err := t.Put("notifications", st.RowID, f)
+		return err
+	}); err != nil {
+		return RecoverRefused, "dati non validi: " + err.Error(), nil
+	}
+	return RecoverRestored, "", nil
+}
