@@ -454,7 +454,18 @@ func (t *Tx) recordConflict(table, rowID, col string, winVal any, winTS string, 
 	if err != nil {
 		return fmt.Errorf("store: encode conflict: %w", err)
 	}
-	_, err = t.Put("sync_conflicts", ids.New(), Fields{"tbl": table, "row_id": rowID, "col": col, "winner_value": string(wv), "winner_hlc": winTS,
+	// The same two writes make the same record: a server restored from a
+	// backup that merges them again finds the record the workstations
+	// gave back (RecoverConflict), or gives it the same identity.
+	id := ids.Derived("sync_conflicts", table, rowID, col, min(winTS, loseTS), max(winTS, loseTS))
+	var exists bool
+	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM sync_conflicts WHERE id = ?)`, id).Scan(&exists); err != nil {
+		return fmt.Errorf("store: read conflict: %w", err)
+	}
+	if exists {
+		return nil
+	}
+	_, err = t.Put("sync_conflicts", id, Fields{"tbl": table, "row_id": rowID, "col": col, "winner_value": string(wv), "winner_hlc": winTS,
 		"loser_value": string(lv), "loser_hlc": loseTS, "loser_origin": loser, "detected_at": t.NowString()})
 	return err
 }

@@ -50,6 +50,13 @@ const (
 	metaLogEpoch      = "log_epoch"
 	metaLogEpochBase  = "log_epoch_base"
 	metaNumberingHeld = "protocol_numbering_held"
+	// metaConflictsAt is the detection time of the newest conflict record
+	// a backup copy holds: conflict records the lost server wrote from
+	// then on are what workstations give back (RejoinState.ConflictsSince).
+	metaConflictsAt = "log_epoch_conflicts_at"
+	// metaRegisterTops is the register's highest numbers in a backup copy
+	// (JSON []RegisterTop): numbers above them may be lost.
+	metaRegisterTops = "log_epoch_registers"
 )
 
 // stampEpoch gives a backup copy a change-log epoch of its own, starting
@@ -64,8 +71,11 @@ func stampEpoch(ctx context.Context, path string) error {
 		return err
 	}
 	defer conn.Close()
-	_, err = conn.ExecContext(ctx, `INSERT INTO local_meta(key, value) VALUES (?1, ?2), (?3, (SELECT CAST(COALESCE(MAX(seq), 0) AS TEXT) FROM sync_changes)), (?4, '1')
-		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, metaLogEpoch, ids.New(), metaLogEpochBase, metaNumberingHeld)
+	_, err = conn.ExecContext(ctx, `INSERT INTO local_meta(key, value) VALUES (?1, ?2), (?3, (SELECT CAST(COALESCE(MAX(seq), 0) AS TEXT) FROM sync_changes)), (?4, '1'),
+		(?5, (SELECT COALESCE(MAX(detected_at), '') FROM sync_conflicts)),
+		(?6, (SELECT COALESCE(json_group_array(json_object('aoo', aoo, 'year', year, 'number', n)), '[]')
+			FROM (SELECT aoo, year, MAX(number) AS n FROM protocol_numbers GROUP BY aoo, year)))
+		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, metaLogEpoch, ids.New(), metaLogEpochBase, metaNumberingHeld, metaConflictsAt, metaRegisterTops)
 	if err != nil {
 		return fmt.Errorf("stamp the copy's epoch: %w", err)
 	}

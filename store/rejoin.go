@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"sportello/internal/hlc"
 )
 
 // A server restored from a backup has lost what reached it after the
@@ -32,6 +34,9 @@ type RejoinState struct {
 	AckedAuditSeq int64         // its audit entries held
 	NumberingHeld bool          // a restored backup not yet resumed
 	Registers     []RegisterTop // the register's highest numbers
+	// ConflictsSince: conflict records detected from then on may have been
+	// lost with the server (the newest one its backup copy holds).
+	ConflictsSince string
 }
 
 // RejoinState reads, in one snapshot, where the server stands for a
@@ -52,9 +57,20 @@ func (db *DB) RejoinState(ctx context.Context, workstationID string) (RejoinStat
 			return fmt.Errorf("store: rejoin: numbering: %w", err)
 		}
 		st.NumberingHeld = held == "1"
+		err = q.QueryRow(`SELECT value FROM local_meta WHERE key = ?`, metaConflictsAt).Scan(&st.ConflictsSince)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("store: rejoin: conflicts: %w", err)
+		}
+		// The register as the backup held it: numbers above it may be
+		// lost, even once others gave some of them back. A database that
+		// is no backup copy has its own register.
 		var tops string
-		if err := q.QueryRow(`SELECT COALESCE(json_group_array(json_object('aoo', aoo, 'year', year, 'number', n)), '[]')
-			FROM (SELECT aoo, year, MAX(number) AS n FROM protocol_numbers GROUP BY aoo, year)`).Scan(&tops); err != nil {
+		err = q.QueryRow(`SELECT value FROM local_meta WHERE key = ?`, metaRegisterTops).Scan(&tops)
+		if errors.Is(err, sql.ErrNoRows) {
+			err = q.QueryRow(`SELECT COALESCE(json_group_array(json_object('aoo', aoo, 'year', year, 'number', n)), '[]')
+				FROM (SELECT aoo, year, MAX(number) AS n FROM protocol_numbers GROUP BY aoo, year)`).Scan(&tops)
+		}
+		if err != nil {
 			return fmt.Errorf("store: rejoin: register: %w", err)
 		}
 		if err := json.Unmarshal([]byte(tops), &st.Registers); err != nil {
@@ -159,13 +175,6 @@ var ErrNumberingResumed = errors.New("store: definitive numbering already resume
 // no number, and only a number nobody else has. The row keeps its ID, so
 // every replica that holds it already finds it present.
 func (t *Tx) RecoverNumber(st RowState) (RecoverOutcome, string, error) {
-	held, err := t.NumberingHeld()
-	if err != nil {
-		return "", "", err
-	}
-	if !held {
-		return "", "", ErrNumberingResumed
-	}
 	if st.Table != "protocol_numbers" || !st.Exists || st.RowID == "" {
 		return RecoverRefused, "non è un numero di protocollo", nil
 	}
@@ -194,6 +203,14 @@ func (t *Tx) RecoverNumber(st RowState) (RecoverOutcome, string, error) {
 		return RecoverRefused, "il registro ha un altro numero con lo stesso identificativo", nil
 	case !errors.Is(err, sql.ErrNoRows):
 		return "", "", fmt.Errorf("store: recover number: %w", err)
+	}
+	// Not in the register: only while numbering is held can it go back.
+	held, err := t.NumberingHeld()
+	if err != nil {
+		return "", "", err
+	}
+	if !held {
+		return "", "", ErrNumberingResumed
 	}
 	var exists bool
 	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM protocol_registrations WHERE id = ?)`, regID).Scan(&exists); err != nil {
@@ -267,4 +284,147 @@ func (t *Tx) RecoverNotification(st RowState) (RecoverOutcome, string, error) {
 		return RecoverRefused, "dati non validi: " + err.Error(), nil
 	}
 	return RecoverRestored, "", nil
+}
+
+// LostConflicts lists, as RowStates to give back, the conflict records this
+// replica holds that were detected at or after since (all when since is
+// empty): those a restored server may have lost.
+func (db *DB) LostConflicts(ctx context.Context, since string) ([]RowState, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT id FROM sync_conflicts WHERE detected_at >= ? ORDER BY detected_at, id`, since)
+	if err != nil {
+		return nil, fmt.Errorf("store: lost conflicts: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: lost conflicts: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("store: lost conflicts: %w", err)
+	}
+	return db.RowStates(ctx, "sync_conflicts", ids)
+}
+
+// RecoverConflict puts back, while a restored server holds numbering (the
+// restore window), a conflict record the lost server had written, as a
+// workstation holds it (its resolution included), unless the server has
+// it. It is written as a new change, so it reaches every replica.
+func (t *Tx) RecoverConflict(st RowState) (RecoverOutcome, string, error) {
+	held, err := t.NumberingHeld()
+	if err != nil {
+		return "", "", err
+	}
+	if !held {
+		return RecoverRefused, "il server non è più nel periodo di ripristino", nil
+	}
+	if st.Table != "sync_conflicts" || !st.Exists || st.RowID == "" {
+		return RecoverRefused, "non è un conflitto", nil
+	}
+	f, err := DecodeFields(st.Data)
+	if err != nil {
+		return RecoverRefused, "dati non leggibili", nil
+	}
+	var exists bool
+	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM sync_conflicts WHERE id = ?)`, st.RowID).Scan(&exists); err != nil {
+		return "", "", fmt.Errorf("store: recover conflict: %w", err)
+	}
+	if exists {
+		return RecoverPresent, "", nil
+	}
+	if err := t.Savepoint(func() error {
+		_, err := t.Put("sync_conflicts", st.RowID, f)
+		return err
+	}); err != nil {
+		return RecoverRefused, "dati non validi: " + err.Error(), nil
+	}
+	return RecoverRestored, "", nil
+}
+
+// Reassert writes again, as a change of this replica, the current values
+// of the columns of a row whose versions are older than above (the clock
+// of a change refused), unchanged, with a clock just past above: every
+// replica that holds the refused value takes them back, and any write made
+// after the refused one still wins over them. A restored server does it
+// when it refuses a change pushed again that the lost server had accepted
+// and forwarded.
+func (t *Tx) Reassert(table, id string, cols []string, above string) error {
+	if appendOnly[table] {
+		return nil
+	}
+	ts, err := hlc.Parse(above)
+	if err != nil {
+		return fmt.Errorf("store: reassert %s %s: %w", table, id, err)
+	}
+	ts.Logical++
+	ts.Node = t.db.wsID
+	versions, _, err := t.readVersions(table, id)
+	if err != nil {
+		return err
+	}
+	var keys []string
+	for _, c := range cols {
+		if t.db.cols[table][c] && c != "id" && versions[c].H < above {
+			keys = append(keys, c)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	cur, exists, err := t.currentValues(table, id, keys)
+	if err != nil || !exists {
+		return err
+	}
+	return t.record(table, id, "update", Fields(cur), ts.String(), false)
+}
+
+// QueueReassert notes a Reassert to make when the restore window ends
+// (ReassertQueued).
+func (t *Tx) QueueReassert(table, id string, cols []string, above string) error {
+	b, err := json.Marshal(cols)
+	if err != nil {
+		return fmt.Errorf("store: queue reassert: %w", err)
+	}
+	if _, err := t.exec(`INSERT INTO sync_reassert (tbl, row_id, cols, above) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, table, id, string(b), above); err != nil {
+		return fmt.Errorf("store: queue reassert: %w", err)
+	}
+	return nil
+}
+
+// ReassertQueued makes the queued Reasserts, in clock order, and empties
+// the queue. It returns how many rows it wrote again.
+func (t *Tx) ReassertQueued() (int, error) {
+	rows, err := t.query(`SELECT tbl, row_id, cols, above FROM sync_reassert ORDER BY above`)
+	if err != nil {
+		return 0, fmt.Errorf("store: reassert: %w", err)
+	}
+	type item struct{ table, id, cols, above string }
+	var items []item
+	for rows.Next() {
+		var it item
+		if err := rows.Scan(&it.table, &it.id, &it.cols, &it.above); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("store: reassert: %w", err)
+		}
+		items = append(items, it)
+	}
+	if err := rows.Close(); err != nil {
+		return 0, fmt.Errorf("store: reassert: %w", err)
+	}
+	for _, it := range items {
+		var cols []string
+		if err := json.Unmarshal([]byte(it.cols), &cols); err != nil {
+			return 0, fmt.Errorf("store: reassert: %w", err)
+		}
+		if err := t.Reassert(it.table, it.id, cols, it.above); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := t.exec(`DELETE FROM sync_reassert`); err != nil {
+		return 0, fmt.Errorf("store: reassert: %w", err)
+	}
+	return len(items), nil
 }

@@ -287,3 +287,50 @@ func (t *Tx) repairFields(c Change, data string, st RowState) (RepairOutcome, er
 	}
 	return RepairRestored, t.writeVersions(c.Table, c.RowID, versions, inRow)
 }
+
+// ReapplyRepaired applies again, on this replica, its own changes with
+// origin seq > after that a repair undid (RepairRefused), in their order.
+// A workstation that rejoins a server restored from a backup pushes those
+// changes again, and the restored server judges them afresh: accepted,
+// they must be here too; refused again, they are repaired again.
+func (t *Tx) ReapplyRepaired(after int64) (int, error) {
+	rows, err := t.query(`SELECT DISTINCT CAST(json_extract(data, '$.origin_seq') AS INTEGER) AS s FROM audit_log
+		WHERE workstation_id = ? AND action = 'sync_repair' AND CAST(json_extract(data, '$.origin_seq') AS INTEGER) > ? ORDER BY s`, t.db.wsID, after)
+	if err != nil {
+		return 0, fmt.Errorf("store: repaired changes: %w", err)
+	}
+	var seqs []int64
+	for rows.Next() {
+		var s int64
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("store: repaired changes: %w", err)
+		}
+		seqs = append(seqs, s)
+	}
+	if err := rows.Close(); err != nil {
+		return 0, fmt.Errorf("store: repaired changes: %w", err)
+	}
+	for _, s := range seqs {
+		var c Change
+		var data, base string
+		err := t.queryRow(`SELECT `+changeCols+` FROM sync_changes WHERE workstation_id = ? AND origin_seq = ?`, t.db.wsID, s).
+			Scan(&c.Seq, &c.TxID, &c.Table, &c.RowID, &c.Op, &data, &c.HLC, &c.OperatorID, &c.WorkstationID, &c.OriginSeq, &base)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("store: repaired change %d: %w", s, err)
+		}
+		c.Data, c.Base = json.RawMessage(data), json.RawMessage(base)
+		if err := t.Savepoint(func() error {
+			_, err := t.ApplyRemote(c, ApplyOptions{Unlogged: true})
+			return err
+		}); err != nil {
+			// Kept undone (a row it needs is gone): the push still carries
+			// it, and a refusal repairs it again.
+			continue
+		}
+	}
+	return len(seqs), nil
+}

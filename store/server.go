@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -252,6 +253,71 @@ func (db *DB) Rejections(ctx context.Context, workstationID string, limit int) (
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// ParkChange keeps a change that refers to a row the server does not have
+// yet, during the restore window (migration 0010).
+func (t *Tx) ParkChange(ws string, c Change) error {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("store: park change: %w", err)
+	}
+	if _, err := t.exec(`INSERT INTO sync_parked (workstation_id, origin_seq, tbl, row_id, change, parked_at) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`, ws, c.OriginSeq, c.Table, c.RowID, string(b), t.NowString()); err != nil {
+		return fmt.Errorf("store: park change: %w", err)
+	}
+	return nil
+}
+
+// RowExists reports whether a replicated table has a row.
+func (t *Tx) RowExists(table, rowID string) (bool, error) {
+	if _, ok := t.db.cols[table]; !ok {
+		return false, fmt.Errorf("%w: table %q is not replicated", ErrInvalidChange, table)
+	}
+	var exists bool
+	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM `+table+` WHERE id = ?)`, rowID).Scan(&exists); err != nil {
+		return false, fmt.Errorf("store: read %s %s: %w", table, rowID, err)
+	}
+	return exists, nil
+}
+
+// RowParked reports whether a change of the row is parked.
+func (t *Tx) RowParked(table, rowID string) (bool, error) {
+	var parked bool
+	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM sync_parked WHERE tbl = ? AND row_id = ?)`, table, rowID).Scan(&parked); err != nil {
+		return false, fmt.Errorf("store: parked changes: %w", err)
+	}
+	return parked, nil
+}
+
+// ParkedChanges lists the parked changes, in the order they were parked.
+func (t *Tx) ParkedChanges() ([]Change, error) {
+	rows, err := t.query(`SELECT change FROM sync_parked ORDER BY parked_at, workstation_id, origin_seq`)
+	if err != nil {
+		return nil, fmt.Errorf("store: parked changes: %w", err)
+	}
+	defer rows.Close()
+	var out []Change
+	for rows.Next() {
+		var raw string
+		if err := rows.Scan(&raw); err != nil {
+			return nil, fmt.Errorf("store: parked changes: %w", err)
+		}
+		var c Change
+		if err := json.Unmarshal([]byte(raw), &c); err != nil {
+			return nil, fmt.Errorf("store: parked change: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// UnparkChange removes a parked change (applied or refused).
+func (t *Tx) UnparkChange(ws string, originSeq int64) error {
+	if _, err := t.exec(`DELETE FROM sync_parked WHERE workstation_id = ? AND origin_seq = ?`, ws, originSeq); err != nil {
+		return fmt.Errorf("store: unpark change: %w", err)
+	}
+	return nil
 }
 
 // InsertRejection records a refused change.

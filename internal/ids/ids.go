@@ -25,3 +25,18 @@ func Valid(s string) error {
 	}
 	return nil
 }
+
+// derivedSpace is the UUIDv5 namespace of Derived.
+var derivedSpace = uuid.MustParse("7d0e5b1c-3f8a-4c62-9b1e-5a2f6c9d8e41")
+
+// Derived returns the same UUID (v5) for the same parts wherever it is
+// computed: for records that two replicas, or a server that lost its own
+// copy, may write again and must find to be one.
+func Derived(parts ...string) string {
+	b := make([]byte, 0, 128)
+	for _, p := range parts {
+		b = append(b, p...)
+		b = append(b, 0)
+	}
+	return uuid.NewSHA1(derivedSpace, b).String()
+}
