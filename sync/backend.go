@@ -59,6 +59,16 @@ type BackendTx interface {
 	RaiseFloorToClock(ws string) error
 	StableHorizon() (string, error)
 	InsertRejection(ws string, r store.Rejection) error
+	// Parked changes: during the restore window (numbering held), a change
+	// that refers to a row the server does not have yet waits for it.
+	ParkChange(ws string, c store.Change) error
+	RowParked(table, rowID string) (bool, error)
+	RowExists(table, rowID string) (bool, error)
+	// QueueReassert notes a row's values to write again when the restore
+	// window ends (store.Tx.QueueReassert).
+	QueueReassert(table, rowID string, cols []string, above string) error
+	ParkedChanges() ([]store.Change, error)
+	UnparkChange(ws string, originSeq int64) error
 	ImportAudit(ws string, entries []audit.Entry, sealed []bool) (int64, error)
 	OperatorByID(id string) (store.Operator, error)
 	RowConfidential(table, rowID string, data store.Fields) (bool, error)
@@ -73,6 +83,8 @@ type BackendTx interface {
 	// RecoverNotification puts a lost notification of such a number back
 	// (store.Tx.RecoverNotification).
 	RecoverNotification(st store.RowState) (store.RecoverOutcome, string, error)
+	// RecoverConflict puts a lost conflict record back (store.Tx.RecoverConflict).
+	RecoverConflict(st store.RowState) (store.RecoverOutcome, string, error)
 	Setting(key string) (string, error)
 }
 

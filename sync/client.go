@@ -718,6 +718,12 @@ func (c *Client) pullAll(ctx context.Context) error {
 		if f.err != nil {
 			return f.err
 		}
+		if epoch != "" && f.epoch != "" && f.epoch != epoch {
+			// Another change log: the server was restored from a backup.
+			// Even with nothing pulled past its start, what this
+			// workstation pushed after it may be lost: rejoin.
+			return fmt.Errorf("%w: its change log is another (epoch %s, this workstation pulled from %s)", ErrServerBehind, f.epoch, epoch)
+		}
 		pr := f.b
 
 		if pr.More {

@@ -156,6 +156,9 @@ type RejoinResponse struct {
 	AckedAuditSeq int64               `json:"acked_audit_seq"`
 	NumberingHeld bool                `json:"numbering_held"`
 	Registers     []store.RegisterTop `json:"registers"`
+	// ConflictsSince: the conflict records detected from then on may have
+	// been lost (the newest the backup holds; "" when it held none).
+	ConflictsSince string `json:"conflicts_since"`
 }
 
 // RecoverRequest gives a restored server back definitive numbers it gave
@@ -166,6 +169,8 @@ type RecoverRequest struct {
 	// Notifications are the citizens' notifications of those numbers,
 	// queued when the server gave them.
 	Notifications []store.RowState `json:"notifications,omitempty"`
+	// Conflicts are conflict records the lost server had written.
+	Conflicts []store.RowState `json:"conflicts,omitempty"`
 }
 
 // RecoverResult is what the server did with one number given back.
@@ -180,6 +185,7 @@ type RecoverResult struct {
 type RecoverResponse struct {
 	Results       []RecoverResult `json:"results"`
 	Notifications []RecoverResult `json:"notifications,omitempty"`
+	Conflicts     []RecoverResult `json:"conflicts,omitempty"`
 }
 
 // MaxRecoverPerRequest bounds a RecoverRequest.

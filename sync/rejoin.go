@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 
 	"sportello/store"
@@ -24,9 +23,16 @@ import (
 // while the server holds numbering. docs/sync-protocol.md, "Backup and
 // restore".
 
-// MetaRecoverNumbers lists, as JSON, the protocol_numbers rows this
-// replica still has to give back to a restored server.
+// MetaRecoverNumbers lists, as JSON (recoverList), the protocol_numbers
+// rows and conflict records this replica still has to give back to a
+// restored server.
 const MetaRecoverNumbers = "sync_recover_numbers"
+
+// recoverList is what MetaRecoverNumbers holds.
+type recoverList struct {
+	Numbers   []string `json:"numbers,omitempty"`
+	Conflicts []string `json:"conflicts,omitempty"`
+}
 
 // ErrNumbersLost: a restored server resumed definitive numbering while this
 // workstation holds numbers it gave before it was lost; giving them back
@@ -52,11 +58,43 @@ func (c *Client) rejoin(ctx context.Context) error {
 		return err
 	}
 	if len(lost) > 0 && !rr.NumberingHeld {
-		return fmt.Errorf("%w: %d of them", ErrNumbersLost, len(lost))
+		// Numbering resumed: harmless only if the register has them all
+		// back (other workstations gave them); a missing one stops here,
+		// before anything of this workstation is pushed again.
+		for len(lost) > 0 {
+			part := lost[:min(len(lost), MaxRecoverPerRequest)]
+			lost = lost[len(part):]
+			body, err := json.Marshal(RecoverRequest{Numbers: part})
+			if err != nil {
+				return fmt.Errorf("sync: numbers to give back: %w", err)
+			}
+			resp, err := c.do(ctx, http.MethodPost, "/v1/recover-numbers", bytes.NewReader(body), map[string]string{"Content-Type": "application/json", "Accept-Encoding": "gzip"})
+			if err != nil {
+				return err
+			}
+			var res RecoverResponse
+			if err := decodeResp(resp, &res); err != nil {
+				return err
+			}
+			for _, r := range res.Results {
+				if r.Outcome != store.RecoverPresent {
+					return fmt.Errorf("%w: number %s: %s %s", ErrNumbersLost, r.RowID, r.Outcome, r.Reason)
+				}
+			}
+		}
 	}
-	ids := make([]string, len(lost))
-	for i, st := range lost {
-		ids[i] = st.RowID
+	conflicts, err := c.db.LostConflicts(ctx, rr.ConflictsSince)
+	if err != nil {
+		return err
+	}
+	var list recoverList
+	for _, st := range lost {
+		list.Numbers = append(list.Numbers, st.RowID)
+	}
+	if rr.NumberingHeld {
+		for _, st := range conflicts {
+			list.Conflicts = append(list.Conflicts, st.RowID)
+		}
 	}
 	return c.db.Write(ctx, store.Actor{OperatorID: "sync"}, func(tx *store.Tx) error {
 		lower := func(key string, to int64) error {
@@ -70,6 +108,12 @@ func (c *Client) rejoin(ctx context.Context) error {
 			return nil
 		}
 		if err := lower(MetaPushed, rr.AckedSeq); err != nil {
+			return err
+		}
+		// What is pushed again is judged again: a change a repair undid
+		// is applied here again first (refused again, it is repaired
+		// again).
+		if _, err := tx.ReapplyRepaired(rr.AckedSeq); err != nil {
 			return err
 		}
 		if err := lower(MetaAuditSent, rr.AckedAuditSeq); err != nil {
@@ -92,55 +136,66 @@ func (c *Client) rejoin(ctx context.Context) error {
 		if err := tx.SetMeta(MetaLogEpoch, rr.Epoch); err != nil {
 			return err
 		}
-		if len(ids) == 0 {
+		if len(list.Numbers)+len(list.Conflicts) == 0 {
 			return nil
 		}
-		b, err := json.Marshal(ids)
+		b, err := json.Marshal(list)
 		if err != nil {
-			return fmt.Errorf("sync: numbers to give back: %w", err)
+			return fmt.Errorf("sync: records to give back: %w", err)
 		}
 		return tx.SetMeta(MetaRecoverNumbers, string(b))
 	})
 }
 
-// recoverNumbers gives back to a restored server the numbers listed by
-// rejoin, after this replica's own work is pushed again: a number whose
-// registration has not reached the server yet (its workstation has not
-// rejoined) waits for a later sync; one that contradicts the register is
-// listed with the refused changes for the operator.
+// recoverNumbers gives back to a restored server the numbers and conflict
+// records listed by rejoin, after this replica's own work is pushed again:
+// a number whose registration has not reached the server yet (its
+// workstation has not rejoined) waits for a later sync; one that
+// contradicts the register is listed with the refused changes for the
+// operator.
 func (c *Client) recoverNumbers(ctx context.Context) error {
 	raw, err := c.db.Meta(ctx, MetaRecoverNumbers)
 	if err != nil || raw == "" {
 		return err
 	}
-	var ids []string
-	if err := json.Unmarshal([]byte(raw), &ids); err != nil {
-		return fmt.Errorf("sync: numbers to give back: %w", err)
+	var list recoverList
+	if err := json.Unmarshal([]byte(raw), &list); err != nil {
+		return fmt.Errorf("sync: records to give back: %w", err)
 	}
-	var left []string
+	var left recoverList
 	var refused []store.Rejection
-	for len(ids) > 0 {
-		part := ids[:min(len(ids), MaxRecoverPerRequest)]
-		ids = ids[len(part):]
-		rows, err := c.db.RowStates(ctx, "protocol_numbers", part)
-		if err != nil {
-			return err
-		}
-		var regs []string
-		for _, st := range rows {
-			if f, err := store.DecodeFields(st.Data); err == nil && st.Exists {
-				if reg, ok := f["registration_id"].(string); ok {
-					regs = append(regs, reg)
+	numbers, conflicts := list.Numbers, list.Conflicts
+	for len(numbers)+len(conflicts) > 0 {
+		partN := numbers[:min(len(numbers), MaxRecoverPerRequest)]
+		partC := conflicts[:min(len(conflicts), MaxRecoverPerRequest)]
+		numbers, conflicts = numbers[len(partN):], conflicts[len(partC):]
+		var req RecoverRequest
+		if len(partN) > 0 {
+			if req.Numbers, err = c.db.RowStates(ctx, "protocol_numbers", partN); err != nil {
+				return err
+			}
+			var regs []string
+			for _, st := range req.Numbers {
+				if f, err := store.DecodeFields(st.Data); err == nil && st.Exists {
+					if reg, ok := f["registration_id"].(string); ok {
+						regs = append(regs, reg)
+					}
 				}
 			}
+			notes, err := c.db.LostNotifications(ctx, regs)
+			if err != nil {
+				return err
+			}
+			req.Notifications = notes[:min(len(notes), MaxRecoverPerRequest)]
 		}
-		notes, err := c.db.LostNotifications(ctx, regs)
-		if err != nil {
-			return err
+		if len(partC) > 0 {
+			if req.Conflicts, err = c.db.RowStates(ctx, "sync_conflicts", partC); err != nil {
+				return err
+			}
 		}
-		body, err := json.Marshal(RecoverRequest{Numbers: rows, Notifications: notes[:min(len(notes), MaxRecoverPerRequest)]})
+		body, err := json.Marshal(req)
 		if err != nil {
-			return fmt.Errorf("sync: numbers to give back: %w", err)
+			return fmt.Errorf("sync: records to give back: %w", err)
 		}
 		resp, err := c.do(ctx, http.MethodPost, "/v1/recover-numbers", bytes.NewReader(body), map[string]string{"Content-Type": "application/json", "Accept-Encoding": "gzip"})
 		if err != nil {
@@ -154,27 +209,30 @@ func (c *Client) recoverNumbers(ctx context.Context) error {
 		for _, res := range rr.Results {
 			answered[res.RowID] = res
 		}
-		for _, id := range part {
+		for _, id := range partN {
 			switch res, ok := answered[id]; {
 			case !ok || res.Outcome == store.RecoverWaiting:
-				left = append(left, id)
+				left.Numbers = append(left.Numbers, id)
 			case res.Outcome == store.RecoverRefused:
 				refused = append(refused, store.Rejection{Table: "protocol_numbers", RowID: id, Code: "number_conflict",
 					Reason: "Numero di protocollo non ripristinato sul server: " + res.Reason})
 			}
 		}
+		// A conflict record is given back once, whatever the answer: it
+		// holds no legal record, and a refusal only means the server has
+		// moved on.
 	}
 	if len(refused) > 0 {
 		if err := c.editRejected(ctx, func(rs []store.Rejection) []store.Rejection { return append(rs, refused...) }); err != nil {
 			return err
 		}
 	}
-	if len(left) == 0 {
+	if len(left.Numbers) == 0 {
 		return c.db.SetMeta(ctx, MetaRecoverNumbers, "")
 	}
-	b, err := json.Marshal(slices.Compact(left))
+	b, err := json.Marshal(left)
 	if err != nil {
-		return fmt.Errorf("sync: numbers to give back: %w", err)
+		return fmt.Errorf("sync: records to give back: %w", err)
 	}
 	return c.db.SetMeta(ctx, MetaRecoverNumbers, string(b))
 }

@@ -349,3 +349,100 @@ func TestRejoinAfterNumberingResumedStops(t *testing.T) {
 		t.Fatal("workstations holding lost numbers changed the server after numbering resumed")
 	}
 }
+
+// After the backup, desk A registers a citizen and files an application;
+// desk B receives them and protocols the application (numbered by the
+// server). The server is lost and restored. B comes back first: its
+// registration refers to an application the restored server does not have
+// yet, so it waits (parked) instead of being refused, and the number B
+// holds waits with it. When A comes back and pushes the application again,
+// the registration applies and its number goes back into the register;
+// after the resume every replica equals the server.
+func TestRestoredServerWaitsForWhatOthersPushAgain(t *testing.T) {
+	ctx := context.Background()
+	s, serve := restorable(t)
+	a, b := enroll(t, s, "DESK01", false), enroll(t, s, "DESK02", false)
+	opA, opB := login(t, a.svc, "sportello"), login(t, b.svc, "sportello")
+	protocolOffline(t, a, opA, "Rossi") // number 1, before the backup
+	a.sync(t)
+	a.sync(t)
+	b.sync(t)
+	restored := t.TempDir()
+	if err := s.svc.DB().BackupTo(ctx, filepath.Join(restored, "sportello.db")); err != nil {
+		t.Fatal(err)
+	}
+	x, err := a.svc.SaveCitizen(ctx, opA, citizen.Citizen{Surname: "Verdi", Name: "Anna", CodiceFiscale: cf(t, "Verdi", "Anna", "1980-02-03"), Email: "anna@example.it"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, _ := a.svc.Catalog(ctx)
+	p, _ := cat.Procedure("reclamo")
+	app, err := a.svc.NewApplication(ctx, opA, "reclamo", x.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.svc.SaveDraft(ctx, opA, app.ID, fill(p, x), nil); err != nil {
+		t.Fatal(err)
+	}
+	if probs, err := a.svc.MarkComplete(ctx, opA, app.ID); err != nil || len(probs) > 0 {
+		t.Fatalf("complete: %v %+v", err, probs)
+	}
+	a.sync(t)
+	b.sync(t)
+	res, err := b.svc.ProtocolApplication(ctx, opB, app.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.sync(t)
+	b.sync(t)
+	if reg, _ := b.svc.Registration(ctx, opB, res.Registration.ID); reg.Number != 2 {
+		t.Fatalf("B's registration numbered %d", reg.Number)
+	}
+
+	if err := s.svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	back, err := desk.Open(ctx, restored, desk.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { back.Close() })
+	serve(back, restored)
+
+	b.sync(t)
+	var parked int
+	if err := back.DB().Read(ctx, func(q store.Querier) error {
+		return q.QueryRow(`SELECT count(*) FROM sync_parked`).Scan(&parked)
+	}); err != nil || parked == 0 {
+		t.Fatalf("B's registration was not parked: %d %v", parked, err)
+	}
+	if st := b.client.State(); len(st.Rejected) != 0 {
+		t.Fatalf("refused while the application is still to come back: %+v", st.Rejected)
+	}
+	a.sync(t)
+	b.sync(t)
+	var got int64
+	if err := back.DB().Read(ctx, func(q store.Querier) error {
+		return q.QueryRow(`SELECT number FROM protocol_numbers WHERE registration_id = ?`, res.Registration.ID).Scan(&got)
+	}); err != nil || got != 2 {
+		t.Fatalf("B's number not back in the register: %d %v", got, err)
+	}
+	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 2); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*replica{a, b, a, b} {
+		r.sync(t)
+	}
+	ss := checksums(t, back.DB())
+	for name, r := range map[string]*replica{"A": a, "B": b} {
+		sr := checksums(t, r.svc.DB())
+		for table := range ss {
+			if sr[table] != ss[table] {
+				t.Errorf("table %s differs on %s: %s, server %s", table, name, sr[table], ss[table])
+			}
+		}
+		if st := r.client.State(); len(st.Rejected) != 0 || st.LastError != "" {
+			t.Errorf("%s: %+v", name, st)
+		}
+	}
+}

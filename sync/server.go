@@ -539,6 +539,13 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 	if err != nil {
 		return err
 	}
+	// A restored server (numbering held) parks what refers to rows that
+	// other workstations have still to push again.
+	restoring, err := tx.NumberingHeld()
+	if err != nil {
+		return err
+	}
+	parked := false
 	for i, wc := range req.Changes {
 		if wc.OriginSeq <= last {
 			continue // already applied: replay
@@ -547,9 +554,48 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 			break // a gap: the client resends from last+1
 		}
 		c := fromWire(wc)
+		if restoring {
+			// A later change of a row whose change is parked waits behind
+			// it; so does an edit of a row another workstation has still
+			// to push again.
+			behind, err := tx.RowParked(c.Table, c.RowID)
+			if err != nil {
+				return err
+			}
+			if !behind && c.Op == "update" {
+				exists, err := tx.RowExists(c.Table, c.RowID)
+				if err != nil && !errors.Is(err, store.ErrInvalidChange) {
+					return err
+				}
+				behind = err == nil && !exists // an unknown table is refused below
+			}
+			if behind {
+				if err := tx.ParkChange(ws.ID, c); err != nil {
+					return err
+				}
+				parked = true
+				last = c.OriginSeq
+				continue
+			}
+		}
 		rej, err := s.applyOne(tx, ws, c, pb.data[i], pb.dataErr[i], ops, stable, safe)
 		if err != nil {
 			return err
+		}
+		if rej != nil && restoring && rej.Code == CodeConstraint && strings.Contains(rej.Reason, "FOREIGN KEY") {
+			if err := tx.ParkChange(ws.ID, c); err != nil {
+				return err
+			}
+			s.log.Info("change parked until what it refers to is pushed again", "workstation", ws.Code, "origin_seq", c.OriginSeq, "table", c.Table)
+			parked, rej = true, nil
+		}
+		if rej != nil && restoring && pb.dataErr[i] == nil {
+			// The lost server may have accepted it and forwarded it: when
+			// the restore window ends, the register's values go out again,
+			// just past it, to every replica.
+			if err := tx.QueueReassert(c.Table, c.RowID, pb.data[i].Keys, c.HLC); err != nil {
+				return err
+			}
 		}
 		if rej != nil {
 			if err := tx.InsertRejection(ws.ID, *rej); err != nil {
@@ -558,6 +604,12 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 			resp.Rejected = append(resp.Rejected, *rej)
 		}
 		last = c.OriginSeq
+	}
+	if restoring && (parked || last > 0) {
+		// What this batch brought may be what parked changes wait for.
+		if _, err := retryParked(tx, stable, false); err != nil {
+			return err
+		}
 	}
 	got, err := tx.ImportAudit(ws.ID, pb.audit, pb.sealed)
 	var brk *audit.Break
@@ -675,6 +727,18 @@ func ResumeNumbering(ctx context.Context, db *store.DB, after int64) (n int, fir
 		if err != nil {
 			return err
 		}
+		// The restore window ends: what is still parked is refused (its
+		// workstation reads why at its next push).
+		stable, err := tx.StableHorizon()
+		if err != nil {
+			return err
+		}
+		if _, err := retryParked(tx, stable, true); err != nil {
+			return err
+		}
+		if _, err := tx.ReassertQueued(); err != nil {
+			return err
+		}
 		_, year := protocol.LegalDate(tx.Now())
 		waiting, err := tx.ResumeNumbering(aoo, year, after)
 		if err != nil {
@@ -695,3 +759,75 @@ func ResumeNumbering(ctx context.Context, db *store.DB, after int64) (n int, fir
 	})
 	return n, first, last, err
 }
+
+// retryParked applies the parked changes whose rows they refer to have
+// arrived, each in a savepoint, as long as one more applies; a change that
+// fails for another reason is refused. With final, what still refers to a
+// missing row is refused too. It returns how many were applied.
+func retryParked(tx BackendTx, stable string, final bool) (int, error) {
+	applied := 0
+	for {
+		cs, err := tx.ParkedChanges()
+		if err != nil {
+			return applied, err
+		}
+		progress := false
+		for _, c := range cs {
+			waiting := false
+			err := tx.Savepoint(func() error {
+				// A later change of a row still parked waits behind it.
+				for _, o := range cs {
+					if o.Table == c.Table && o.RowID == c.RowID && o.WorkstationID == c.WorkstationID && o.OriginSeq < c.OriginSeq {
+						waiting = true
+						return errParkedBehind
+					}
+				}
+				if c.Op == "update" && !final {
+					exists, err := tx.RowExists(c.Table, c.RowID)
+					if err != nil {
+						return err
+					}
+					if !exists {
+						waiting = true
+						return errParkedBehind
+					}
+				}
+				d, err := store.DecodeChange(c.Data)
+				if err != nil {
+					return fmt.Errorf("%w: data: %v", store.ErrInvalidChange, err)
+				}
+				res, err := tx.ApplyRemoteDecoded(c, d, store.ApplyOptions{RecordConflicts: true, Forward: true, Stable: stable})
+				if err != nil {
+					waiting = strings.Contains(err.Error(), "FOREIGN KEY")
+					return err
+				}
+				if !res.Duplicate && c.Table == "protocol_registrations" && c.Op == "insert" {
+					return numberRegistration(tx, c.RowID)
+				}
+				return nil
+			})
+			switch {
+			case err == nil:
+				applied++
+				progress = true
+				if err := tx.UnparkChange(c.WorkstationID, c.OriginSeq); err != nil {
+					return applied, err
+				}
+			case waiting && !final:
+			default:
+				if err := tx.UnparkChange(c.WorkstationID, c.OriginSeq); err != nil {
+					return applied, err
+				}
+				if err := tx.InsertRejection(c.WorkstationID, store.Rejection{OriginSeq: c.OriginSeq, Table: c.Table, RowID: c.RowID, Code: CodeConstraint,
+					Reason: "La modifica si riferisce a dati che il server ripristinato non ha ricevuto: " + err.Error()}); err != nil {
+					return applied, err
+				}
+			}
+		}
+		if !progress {
+			return applied, nil
+		}
+	}
+}
+
+var errParkedBehind = errors.New("sync: behind a parked change of the same row")

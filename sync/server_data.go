@@ -401,7 +401,7 @@ func (s *Server) rejoin(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Warn("workstation rejoins the server", "workstation", ws.Code, "acked_seq", st.AckedSeq, "epoch_base", base, "numbering_held", st.NumberingHeld)
 	writeJSON(w, http.StatusOK, RejoinResponse{Epoch: epoch, Base: base, Head: st.Head, AckedSeq: st.AckedSeq, AckedAuditSeq: st.AckedAuditSeq,
-		NumberingHeld: st.NumberingHeld, Registers: st.Registers}, true)
+		NumberingHeld: st.NumberingHeld, Registers: st.Registers, ConflictsSince: st.ConflictsSince}, true)
 }
 
 // recoverNumbers takes back, while a restored server holds numbering, the
@@ -414,7 +414,7 @@ func (s *Server) recoverNumbers(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, CodeBadRequest, "Richiesta non valida", err)
 		return
 	}
-	if len(req.Numbers) == 0 || len(req.Numbers) > MaxRecoverPerRequest || len(req.Notifications) > MaxRecoverPerRequest {
+	if len(req.Numbers)+len(req.Conflicts) == 0 || len(req.Numbers) > MaxRecoverPerRequest || len(req.Notifications) > MaxRecoverPerRequest || len(req.Conflicts) > MaxRecoverPerRequest {
 		fail(w, http.StatusBadRequest, CodeBadRequest, "Richiesta non valida",
 			fmt.Errorf("%d numbers: between 1 and %d", len(req.Numbers), MaxRecoverPerRequest))
 		return
@@ -461,7 +461,32 @@ func (s *Server) recoverNumbers(w http.ResponseWriter, r *http.Request) {
 			}
 			resp.Notifications = append(resp.Notifications, res)
 		}
-		return nil
+		resp.Conflicts = resp.Conflicts[:0]
+		for _, st := range req.Conflicts {
+			res := RecoverResult{RowID: st.RowID}
+			data, derr := store.DecodeFields(st.Data)
+			if derr != nil {
+				data = nil
+			}
+			conf, err := tx.RowConfidential("sync_conflicts", st.RowID, data)
+			if err != nil {
+				return err
+			}
+			if conf && !ws.Confidential {
+				res.Outcome, res.Reason = store.RecoverRefused, "dato riservato: la postazione non può trattarlo"
+			} else if res.Outcome, res.Reason, err = tx.RecoverConflict(st); err != nil {
+				return err
+			}
+			resp.Conflicts = append(resp.Conflicts, res)
+		}
+		// What came back may be what parked changes wait for (the
+		// resolution of a conflict record, an edit of a registration).
+		stable, err := tx.StableHorizon()
+		if err != nil {
+			return err
+		}
+		_, err = retryParked(tx, stable, false)
+		return err
 	})
 	if errors.Is(err, store.ErrNumberingResumed) {
 		fail(w, http.StatusConflict, CodeNumberingResumed, numbersLostMessage, err)

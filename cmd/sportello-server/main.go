@@ -649,7 +649,8 @@ Il server prima della perdita può aver dato numeri di protocollo dopo la copia:
 definitivo viene assegnato finché non si indica l'ultimo numero dato (dai registri giornalieri
 esportati e dalle postazioni), con: sportello-server protocol resume -after N
 Prima, lasciare sincronizzare le postazioni che hanno lavorato dopo la copia: rinviano il proprio
-lavoro perso e restituiscono i numeri che il server aveva dato (nel log: "workstation rejoins the server").`
+lavoro perso e restituiscono i numeri che il server aveva dato (nel log: "workstation rejoins the server"),
+e rifare le modifiche amministrative (operatori, catalogo) fatte sul server perso dopo la copia.`
 
 func protocolResume(ctx context.Context, args []string) error {
 	fs, data := newFlags("protocol resume")
