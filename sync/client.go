@@ -470,7 +470,7 @@ type pushResult struct {
 }
 
 // sendPush uploads a batch's attachments and posts it, in the background.
-func (c *Client) sendPush(ctx context.Context, b pushBatch, acked int64) <-chan pushResult {
+func (c *Client) sendPush(ctx context.Context, b pushBatch, acked, repushed int64) <-chan pushResult {
 	ch := make(chan pushResult, 1)
 	go func() {
 		res := pushResult{b: b}
@@ -488,8 +488,11 @@ func (c *Client) sendPush(ctx context.Context, b pushBatch, acked int64) <-chan 
 		if res.err = g.Wait(); res.err != nil {
 			return
 		}
-		resp, err := c.do(ctx, http.MethodPost, "/v1/push", bytes.NewReader(b.body),
-			map[string]string{"Content-Type": ContentTypeBatch, "Content-Encoding": "gzip", HeaderAcked: strconv.FormatInt(acked, 10)})
+		hdr := map[string]string{"Content-Type": ContentTypeBatch, "Content-Encoding": "gzip", HeaderAcked: strconv.FormatInt(acked, 10)}
+		if repushed > acked {
+			hdr[HeaderRepushed] = strconv.FormatInt(repushed, 10)
+		}
+		resp, err := c.do(ctx, http.MethodPost, "/v1/push", bytes.NewReader(b.body), hdr)
 		if err != nil {
 			res.err = err
 			return
@@ -517,6 +520,10 @@ func (c *Client) pushPipeline(ctx context.Context, acked, auditSent int64) (done
 			<-q.ch // let the request behind finish before starting again
 		}
 	}()
+	repushed, err := c.metaInt(ctx, MetaRepushed)
+	if err != nil {
+		return false, acked, auditSent, err
+	}
 	cur := c.preparePush(ctx, acked, auditSent)
 	progressed := false
 	inFlight := 2
@@ -526,7 +533,7 @@ func (c *Client) pushPipeline(ctx context.Context, acked, auditSent int64) (done
 	for {
 		// Keep two batches in flight.
 		for len(queue) < inFlight && cur.err == nil && cur.changes > 0 {
-			queue = append(queue, inFlightPush{c.sendPush(ctx, cur, acked), acked, auditSent})
+			queue = append(queue, inFlightPush{c.sendPush(ctx, cur, acked, repushed), acked, auditSent})
 			cur = c.preparePush(ctx, cur.lastSeq, cur.lastAudit)
 		}
 		if len(queue) == 0 {

@@ -31,6 +31,10 @@ const (
 	// refused after it up to its acknowledgement, also those refused while
 	// handling an earlier request whose answer never arrived.
 	HeaderAcked = "Sportello-Acked"
+	// HeaderRepushed: in a push after a rejoin, the last origin seq the
+	// lost server had acknowledged: changes up to it are pushed again, and
+	// one refused now may have been forwarded by the lost server.
+	HeaderRepushed = "Sportello-Repushed"
 )
 
 // Error codes returned in ErrorBody.Code.

@@ -28,6 +28,10 @@ import (
 // restored server.
 const MetaRecoverNumbers = "sync_recover_numbers"
 
+// MetaRepushed is the last origin seq the lost server had acknowledged,
+// sent with the pushes that push those changes again (HeaderRepushed).
+const MetaRepushed = "sync_repushed_seq"
+
 // recoverList is what MetaRecoverNumbers holds.
 type recoverList struct {
 	Numbers   []string `json:"numbers,omitempty"`
@@ -106,6 +110,15 @@ func (c *Client) rejoin(ctx context.Context) error {
 				return tx.SetMeta(key, strconv.FormatInt(to, 10))
 			}
 			return nil
+		}
+		pushed, err := tx.Meta(MetaPushed)
+		if err != nil {
+			return err
+		}
+		if n, _ := strconv.ParseInt(pushed, 10, 64); n > rr.AckedSeq {
+			if err := tx.SetMeta(MetaRepushed, pushed); err != nil {
+				return err
+			}
 		}
 		if err := lower(MetaPushed, rr.AckedSeq); err != nil {
 			return err

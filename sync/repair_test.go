@@ -219,7 +219,7 @@ func TestRefusalReportedWhenItsAnswerWasLost(t *testing.T) {
 	if b.err != nil || b.changes == 0 {
 		t.Fatalf("prepare push: %v, %d changes", b.err, b.changes)
 	}
-	res := <-a.client.sendPush(ctx, b, acked)
+	res := <-a.client.sendPush(ctx, b, acked, 0)
 	if res.err != nil || len(res.pr.Rejected) != 1 {
 		t.Fatalf("push: %v %+v", res.err, res.pr)
 	}

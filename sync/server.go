@@ -447,6 +447,13 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	pb := prepareBatch(req, s.db)
+	if v := r.Header.Get(HeaderRepushed); v != "" {
+		var err error
+		if pb.repushed, err = strconv.ParseInt(v, 10, 64); err != nil {
+			fail(w, http.StatusBadRequest, CodeBadRequest, "Lotto di modifiche non leggibile", fmt.Errorf("%s: %q", HeaderRepushed, v))
+			return
+		}
+	}
 	if len(req.Changes) > 0 {
 		defer s.awaitTurn(r.Context(), ws.ID, req.Changes[0].OriginSeq)()
 	}
@@ -500,6 +507,9 @@ type preparedBatch struct {
 	dataErr []error
 	audit   []audit.Entry
 	sealed  []bool // sealed[i] is audit[i].Sealed()
+	// repushed (HeaderRepushed): changes up to it were acknowledged by a
+	// server this one was restored from a backup of.
+	repushed int64
 }
 
 // insertPreparer is a Backend that can build the inserts of new rows ahead
@@ -545,7 +555,6 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 	if err != nil {
 		return err
 	}
-	parked := false
 	for i, wc := range req.Changes {
 		if wc.OriginSeq <= last {
 			continue // already applied: replay
@@ -573,7 +582,6 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 				if err := tx.ParkChange(ws.ID, c); err != nil {
 					return err
 				}
-				parked = true
 				last = c.OriginSeq
 				continue
 			}
@@ -587,9 +595,9 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 				return err
 			}
 			s.log.Info("change parked until what it refers to is pushed again", "workstation", ws.Code, "origin_seq", c.OriginSeq, "table", c.Table)
-			parked, rej = true, nil
+			rej = nil
 		}
-		if rej != nil && restoring && pb.dataErr[i] == nil {
+		if rej != nil && restoring && c.OriginSeq <= pb.repushed && pb.dataErr[i] == nil {
 			// The lost server may have accepted it and forwarded it: when
 			// the restore window ends, the register's values go out again,
 			// just past it, to every replica.
@@ -605,7 +613,7 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 		}
 		last = c.OriginSeq
 	}
-	if restoring && (parked || last > 0) {
+	if restoring {
 		// What this batch brought may be what parked changes wait for.
 		if _, err := retryParked(tx, stable, false); err != nil {
 			return err
