@@ -89,25 +89,21 @@ func (db *DB) LostNumbers(ctx context.Context, tops []RegisterTop) ([]RowState, 
 	for _, t := range tops {
 		top[t.AOO+"/"+strconv.Itoa(t.Year)] = t.Number
 	}
-	var ids []string
+	type number struct {
+		id, aoo string
+		year    int
+		n       int64
+	}
 	rows, err := db.r.QueryContext(ctx, `SELECT id, aoo, year, number FROM protocol_numbers ORDER BY aoo, year, number`)
+	all, err := collect(rows, err, "lost numbers", func(rows *sql.Rows, n *number) error { return rows.Scan(&n.id, &n.aoo, &n.year, &n.n) })
 	if err != nil {
-		return nil, fmt.Errorf("store: lost numbers: %w", err)
+		return nil, err
 	}
-	for rows.Next() {
-		var id, aoo string
-		var year int
-		var n int64
-		if err := rows.Scan(&id, &aoo, &year, &n); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("store: lost numbers: %w", err)
+	var ids []string
+	for _, n := range all {
+		if n.n > top[n.aoo+"/"+strconv.Itoa(n.year)] {
+			ids = append(ids, n.id)
 		}
-		if n > top[aoo+"/"+strconv.Itoa(year)] {
-			ids = append(ids, id)
-		}
-	}
-	if err := rows.Close(); err != nil {
-		return nil, fmt.Errorf("store: lost numbers: %w", err)
 	}
 	return db.RowStates(ctx, "protocol_numbers", ids)
 }
@@ -119,20 +115,11 @@ func (db *DB) LostNotifications(ctx context.Context, registrationIDs []string) (
 	var ids []string
 	for _, reg := range registrationIDs {
 		rows, err := db.r.QueryContext(ctx, `SELECT id FROM notifications WHERE ref_table = 'protocol_registrations' AND ref_id = ? ORDER BY id`, reg)
+		some, err := collect(rows, err, "lost notifications", scanString)
 		if err != nil {
-			return nil, fmt.Errorf("store: lost notifications: %w", err)
+			return nil, err
 		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("store: lost notifications: %w", err)
-			}
-			ids = append(ids, id)
-		}
-		if err := rows.Close(); err != nil {
-			return nil, fmt.Errorf("store: lost notifications: %w", err)
-		}
+		ids = append(ids, some...)
 	}
 	return db.RowStates(ctx, "notifications", ids)
 }
@@ -254,31 +241,47 @@ func (t *Tx) RecoverNotification(st RowState) (RecoverOutcome, string, error) {
 	if !held {
 		return "", "", ErrNumberingResumed
 	}
-	if st.Table != "notifications" || !st.Exists || st.RowID == "" {
-		return RecoverRefused, "non è una notifica", nil
+	return t.putBack(st, "notifications", "una notifica", func(f Fields) (RecoverOutcome, string, error) {
+		if f["ref_table"] != "protocol_registrations" {
+			return RecoverRefused, "non riguarda una registrazione di protocollo", nil
+		}
+		var numbered bool
+		if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM protocol_numbers WHERE registration_id = ?)`, f["ref_id"]).Scan(&numbered); err != nil {
+			return "", "", fmt.Errorf("store: recover notification: %w", err)
+		}
+		if !numbered {
+			return RecoverWaiting, "", nil
+		}
+		return "", "", nil
+	})
+}
+
+// putBack writes again, as a new change of the server, a row of table
+// that the lost server had written, as a workstation holds it, unless the
+// server has it; check decides first whether it may (an outcome stops
+// there).
+func (t *Tx) putBack(st RowState, table, what string, check func(Fields) (RecoverOutcome, string, error)) (RecoverOutcome, string, error) {
+	if st.Table != table || !st.Exists || st.RowID == "" {
+		return RecoverRefused, "non è " + what, nil
 	}
 	f, err := DecodeFields(st.Data)
 	if err != nil {
 		return RecoverRefused, "dati non leggibili", nil
 	}
-	if f["ref_table"] != "protocol_registrations" {
-		return RecoverRefused, "non riguarda una registrazione di protocollo", nil
-	}
 	var exists bool
-	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM notifications WHERE id = ?)`, st.RowID).Scan(&exists); err != nil {
-		return "", "", fmt.Errorf("store: recover notification: %w", err)
+	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM `+table+` WHERE id = ?)`, st.RowID).Scan(&exists); err != nil {
+		return "", "", fmt.Errorf("store: give back %s: %w", table, err)
 	}
 	if exists {
 		return RecoverPresent, "", nil
 	}
-	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM protocol_numbers WHERE registration_id = ?)`, f["ref_id"]).Scan(&exists); err != nil {
-		return "", "", fmt.Errorf("store: recover notification: %w", err)
-	}
-	if !exists {
-		return RecoverWaiting, "", nil
+	if check != nil {
+		if out, reason, err := check(f); err != nil || out != "" {
+			return out, reason, err
+		}
 	}
 	if err := t.Savepoint(func() error {
-		_, err := t.Put("notifications", st.RowID, f)
+		_, err := t.Put(table, st.RowID, f)
 		return err
 	}); err != nil {
 		return RecoverRefused, "dati non validi: " + err.Error(), nil
@@ -291,20 +294,9 @@ func (t *Tx) RecoverNotification(st RowState) (RecoverOutcome, string, error) {
 // empty): those a restored server may have lost.
 func (db *DB) LostConflicts(ctx context.Context, since string) ([]RowState, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT id FROM sync_conflicts WHERE detected_at >= ? ORDER BY detected_at, id`, since)
+	ids, err := collect(rows, err, "lost conflicts", scanString)
 	if err != nil {
-		return nil, fmt.Errorf("store: lost conflicts: %w", err)
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("store: lost conflicts: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, fmt.Errorf("store: lost conflicts: %w", err)
+		return nil, err
 	}
 	return db.RowStates(ctx, "sync_conflicts", ids)
 }
@@ -321,27 +313,7 @@ func (t *Tx) RecoverConflict(st RowState) (RecoverOutcome, string, error) {
 	if !held {
 		return RecoverRefused, "il server non è più nel periodo di ripristino", nil
 	}
-	if st.Table != "sync_conflicts" || !st.Exists || st.RowID == "" {
-		return RecoverRefused, "non è un conflitto", nil
-	}
-	f, err := DecodeFields(st.Data)
-	if err != nil {
-		return RecoverRefused, "dati non leggibili", nil
-	}
-	var exists bool
-	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM sync_conflicts WHERE id = ?)`, st.RowID).Scan(&exists); err != nil {
-		return "", "", fmt.Errorf("store: recover conflict: %w", err)
-	}
-	if exists {
-		return RecoverPresent, "", nil
-	}
-	if err := t.Savepoint(func() error {
-		_, err := t.Put("sync_conflicts", st.RowID, f)
-		return err
-	}); err != nil {
-		return RecoverRefused, "dati non validi: " + err.Error(), nil
-	}
-	return RecoverRestored, "", nil
+	return t.putBack(st, "sync_conflicts", "un conflitto", nil)
 }
 
 // Reassert writes again, as a change of this replica, the current values
@@ -397,22 +369,13 @@ func (t *Tx) QueueReassert(table, id string, cols []string, above string) error 
 // ReassertQueued makes the queued Reasserts, in clock order, and empties
 // the queue. It returns how many rows it wrote again.
 func (t *Tx) ReassertQueued() (int, error) {
-	rows, err := t.query(`SELECT tbl, row_id, cols, above FROM sync_reassert ORDER BY above`)
-	if err != nil {
-		return 0, fmt.Errorf("store: reassert: %w", err)
-	}
 	type item struct{ table, id, cols, above string }
-	var items []item
-	for rows.Next() {
-		var it item
-		if err := rows.Scan(&it.table, &it.id, &it.cols, &it.above); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("store: reassert: %w", err)
-		}
-		items = append(items, it)
-	}
-	if err := rows.Close(); err != nil {
-		return 0, fmt.Errorf("store: reassert: %w", err)
+	rows, err := t.query(`SELECT tbl, row_id, cols, above FROM sync_reassert ORDER BY above`)
+	items, err := collect(rows, err, "reassert", func(rows *sql.Rows, it *item) error {
+		return rows.Scan(&it.table, &it.id, &it.cols, &it.above)
+	})
+	if err != nil {
+		return 0, err
 	}
 	for _, it := range items {
 		var cols []string

@@ -296,20 +296,9 @@ func (t *Tx) repairFields(c Change, data string, st RowState) (RepairOutcome, er
 func (t *Tx) ReapplyRepaired(after int64) (int, error) {
 	rows, err := t.query(`SELECT DISTINCT CAST(json_extract(data, '$.origin_seq') AS INTEGER) AS s FROM audit_log
 		WHERE workstation_id = ? AND action = 'sync_repair' AND CAST(json_extract(data, '$.origin_seq') AS INTEGER) > ? ORDER BY s`, t.db.wsID, after)
+	seqs, err := collect(rows, err, "repaired changes", func(rows *sql.Rows, s *int64) error { return rows.Scan(s) })
 	if err != nil {
-		return 0, fmt.Errorf("store: repaired changes: %w", err)
-	}
-	var seqs []int64
-	for rows.Next() {
-		var s int64
-		if err := rows.Scan(&s); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("store: repaired changes: %w", err)
-		}
-		seqs = append(seqs, s)
-	}
-	if err := rows.Close(); err != nil {
-		return 0, fmt.Errorf("store: repaired changes: %w", err)
+		return 0, err
 	}
 	for _, s := range seqs {
 		var c Change

@@ -210,22 +210,13 @@ type Rejection struct {
 func (db *DB) RejectionsBetween(ctx context.Context, workstationID string, after, upTo int64) ([]Rejection, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT origin_seq, tbl, row_id, code, reason FROM sync_rejections
 		WHERE workstation_id = ? AND origin_seq > ? AND origin_seq <= ? ORDER BY origin_seq`, workstationID, after, upTo)
-	if err != nil {
-		return nil, fmt.Errorf("store: list rejections: %w", err)
+	out, err := collect(rows, err, "list rejections", func(rows *sql.Rows, r *Rejection) error {
+		return rows.Scan(&r.OriginSeq, &r.Table, &r.RowID, &r.Code, &r.Reason)
+	})
+	if out == nil && err == nil {
+		out = []Rejection{}
 	}
-	defer rows.Close()
-	out := []Rejection{}
-	for rows.Next() {
-		var r Rejection
-		if err := rows.Scan(&r.OriginSeq, &r.Table, &r.RowID, &r.Code, &r.Reason); err != nil {
-			return nil, fmt.Errorf("store: list rejections: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: list rejections: %w", err)
-	}
-	return out, nil
+	return out, err
 }
 
 // RejectionRecord is a refused change as the server keeps it.
@@ -293,23 +284,13 @@ func (t *Tx) RowParked(table, rowID string) (bool, error) {
 // ParkedChanges lists the parked changes, in the order they were parked.
 func (t *Tx) ParkedChanges() ([]Change, error) {
 	rows, err := t.query(`SELECT change FROM sync_parked ORDER BY parked_at, workstation_id, origin_seq`)
-	if err != nil {
-		return nil, fmt.Errorf("store: parked changes: %w", err)
-	}
-	defer rows.Close()
-	var out []Change
-	for rows.Next() {
+	return collect(rows, err, "parked changes", func(rows *sql.Rows, c *Change) error {
 		var raw string
 		if err := rows.Scan(&raw); err != nil {
-			return nil, fmt.Errorf("store: parked changes: %w", err)
+			return err
 		}
-		var c Change
-		if err := json.Unmarshal([]byte(raw), &c); err != nil {
-			return nil, fmt.Errorf("store: parked change: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+		return json.Unmarshal([]byte(raw), c)
+	})
 }
 
 // UnparkChange removes a parked change (applied or refused).
@@ -459,22 +440,7 @@ func (t *Tx) ResumeNumbering(aoo string, year int, after int64) ([]string, error
 		JOIN (SELECT row_id, MIN(seq) AS seq FROM sync_changes WHERE tbl = 'protocol_registrations' GROUP BY row_id) c ON c.row_id = r.id
 		WHERE NOT EXISTS (SELECT 1 FROM protocol_numbers n WHERE n.registration_id = r.id)
 		ORDER BY c.seq`)
-	if err != nil {
-		return nil, fmt.Errorf("store: resume numbering: %w", err)
-	}
-	var waiting []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("store: resume numbering: %w", err)
-		}
-		waiting = append(waiting, id)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, fmt.Errorf("store: resume numbering: %w", err)
-	}
-	return waiting, nil
+	return collect(rows, err, "resume numbering", scanString)
 }
 
 // RowConfidential reports whether a replicated row belongs to a confidential

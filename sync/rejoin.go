@@ -1,7 +1,6 @@
 package sync
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -68,16 +67,8 @@ func (c *Client) rejoin(ctx context.Context) error {
 		for len(lost) > 0 {
 			part := lost[:min(len(lost), MaxRecoverPerRequest)]
 			lost = lost[len(part):]
-			body, err := json.Marshal(RecoverRequest{Numbers: part})
-			if err != nil {
-				return fmt.Errorf("sync: numbers to give back: %w", err)
-			}
-			resp, err := c.do(ctx, http.MethodPost, "/v1/recover-numbers", bytes.NewReader(body), map[string]string{"Content-Type": "application/json", "Accept-Encoding": "gzip"})
-			if err != nil {
-				return err
-			}
 			var res RecoverResponse
-			if err := decodeResp(resp, &res); err != nil {
+			if err := c.postJSON(ctx, "/v1/recover-numbers", RecoverRequest{Numbers: part}, &res); err != nil {
 				return err
 			}
 			for _, r := range res.Results {
@@ -206,16 +197,8 @@ func (c *Client) recoverNumbers(ctx context.Context) error {
 				return err
 			}
 		}
-		body, err := json.Marshal(req)
-		if err != nil {
-			return fmt.Errorf("sync: records to give back: %w", err)
-		}
-		resp, err := c.do(ctx, http.MethodPost, "/v1/recover-numbers", bytes.NewReader(body), map[string]string{"Content-Type": "application/json", "Accept-Encoding": "gzip"})
-		if err != nil {
-			return err
-		}
 		var rr RecoverResponse
-		if err := decodeResp(resp, &rr); err != nil {
+		if err := c.postJSON(ctx, "/v1/recover-numbers", req, &rr); err != nil {
 			return err
 		}
 		answered := map[string]RecoverResult{}

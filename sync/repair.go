@@ -77,16 +77,8 @@ func (c *Client) repairRefused(ctx context.Context) error {
 			return nil
 		}
 		ask := seqs[:min(len(seqs), MaxRefusedPerRequest)]
-		body, err := json.Marshal(RefusedRequest{OriginSeqs: ask})
-		if err != nil {
-			return fmt.Errorf("sync: refused changes to repair: %w", err)
-		}
-		resp, err := c.do(ctx, http.MethodPost, "/v1/refused", bytes.NewReader(body), map[string]string{"Content-Type": "application/json", "Accept-Encoding": "gzip"})
-		if err != nil {
-			return err
-		}
 		var rr RefusedResponse
-		if err := decodeResp(resp, &rr); err != nil {
+		if err := c.postJSON(ctx, "/v1/refused", RefusedRequest{OriginSeqs: ask}, &rr); err != nil {
 			return err
 		}
 		// The latest change first: a row refused whole and refused again
@@ -133,4 +125,17 @@ func (c *Client) repairRefused(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// postJSON posts req as JSON to the server and decodes its answer into resp.
+func (c *Client) postJSON(ctx context.Context, path string, req, resp any) error {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("sync: encode %s: %w", path, err)
+	}
+	r, err := c.do(ctx, http.MethodPost, path, bytes.NewReader(body), map[string]string{"Content-Type": "application/json", "Accept-Encoding": "gzip"})
+	if err != nil {
+		return err
+	}
+	return decodeResp(r, resp)
 }

@@ -36,17 +36,7 @@ func TestRefusedChangesAreUndoneOnTheReplica(t *testing.T) {
 	b.sync(t)
 
 	// The administrator deactivates the desk operator on the server.
-	if err := s.svc.DB().Write(ctx, store.Actor{OperatorID: "op-admin"}, func(tx *store.Tx) error {
-		o, err := tx.OperatorByID(opA.OperatorID)
-		if err != nil {
-			return err
-		}
-		o.Active = false
-		_, err = tx.PutOperator(o)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	deactivate(t, s.svc.DB(), opA.OperatorID)
 
 	// Meanwhile, on desk A (not synced): the phone changed, a new citizen
 	// with an application, completed and protocolled in emergency.
@@ -54,26 +44,13 @@ func TestRefusedChangesAreUndoneOnTheReplica(t *testing.T) {
 	if _, err := a.svc.SaveCitizen(ctx, opA, x); err != nil {
 		t.Fatal(err)
 	}
-	yCF := cf(t, "Verdi", "Anna", "1980-02-02")
-	y, err := a.svc.SaveCitizen(ctx, opA, citizen.Citizen{Surname: "Verdi", Name: "Anna", CodiceFiscale: yCF})
-	if err != nil {
-		t.Fatal(err)
+	yCF := cf(t, "Verdi", "Marta", "1982-06-07") // completeComplaint's citizen
+	regID := protocolOffline(t, a, opA, "Verdi")
+	reg, err := a.svc.DB().Registration(ctx, regID)
+	if err != nil || reg.ApplicationID == "" {
+		t.Fatalf("registration on A: %+v %v", reg, err)
 	}
-	cat, _ := a.svc.Catalog(ctx)
-	p, _ := cat.Procedure("reclamo")
-	app, err := a.svc.NewApplication(ctx, opA, "reclamo", y.ID, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.svc.SaveDraft(ctx, opA, app.ID, fill(p, y), nil); err != nil {
-		t.Fatal(err)
-	}
-	if probs, err := a.svc.MarkComplete(ctx, opA, app.ID); err != nil || len(probs) > 0 {
-		t.Fatalf("complete: %v %+v", err, probs)
-	}
-	if res, err := a.svc.ProtocolApplication(ctx, opA, app.ID); err != nil || !res.Emergency {
-		t.Fatalf("protocol: %v %+v", err, res)
-	}
+	app := struct{ ID string }{reg.ApplicationID}
 	// And on desk B, concurrently, another field of the same citizen.
 	xb, _ := b.svc.Citizen(ctx, x.ID)
 	xb.Email = "laura@example.it"
@@ -192,17 +169,7 @@ func TestRefusalReportedWhenItsAnswerWasLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.sync(t)
-	if err := s.svc.DB().Write(ctx, store.Actor{OperatorID: "op-admin"}, func(tx *store.Tx) error {
-		o, err := tx.OperatorByID(op.OperatorID)
-		if err != nil {
-			return err
-		}
-		o.Active = false
-		_, err = tx.PutOperator(o)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	deactivate(t, s.svc.DB(), op.OperatorID)
 	x.Phone = "+39 333 9999999"
 	if _, err := a.svc.SaveCitizen(ctx, op, x); err != nil {
 		t.Fatal(err)
@@ -237,5 +204,21 @@ func TestRefusalReportedWhenItsAnswerWasLost(t *testing.T) {
 		if sa[table] != ss[table] {
 			t.Errorf("table %s differs: desk %s server %s", table, sa[table], ss[table])
 		}
+	}
+}
+
+// deactivate deactivates an operator on the server, as its administrator.
+func deactivate(t *testing.T, server *store.DB, operatorID string) {
+	t.Helper()
+	if err := server.Write(context.Background(), store.Actor{OperatorID: "op-admin"}, func(tx *store.Tx) error {
+		o, err := tx.OperatorByID(operatorID)
+		if err != nil {
+			return err
+		}
+		o.Active = false
+		_, err = tx.PutOperator(o)
+		return err
+	}); err != nil {
+		t.Fatal(err)
 	}
 }

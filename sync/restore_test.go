@@ -13,6 +13,7 @@ import (
 	gosync "sync"
 	"testing"
 
+	"sportello/internal/application"
 	"sportello/internal/citizen"
 	"sportello/internal/desk"
 	"sportello/store"
@@ -94,15 +95,7 @@ func TestWorkstationsRejoinARestoredServer(t *testing.T) {
 	b.sync(t)
 
 	// The server's disk is lost; it comes back from the backup.
-	if err := svc.Close(); err != nil {
-		t.Fatal(err)
-	}
-	back, err := desk.Open(ctx, restored, desk.Options{Synchronous: "NORMAL"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { back.Close() })
-	serve(back, restored)
+	back := restoreFrom(t, s, serve, restored)
 	verdi := cf(t, "Verdi", "Anna", "1980-02-03")
 	if _, err := back.DB().CitizenByCF(ctx, verdi); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the restored server has what came after its backup: %v", err)
@@ -145,14 +138,8 @@ func TestWorkstationsRejoinARestoredServer(t *testing.T) {
 	for _, r := range []*replica{a, b, d, a, b} {
 		r.sync(t)
 	}
-	ss := checksums(t, back.DB())
+	sameAsServer(t, back.DB(), map[string]*replica{"A": a, "B": b, "D": d})
 	for name, r := range map[string]*replica{"A": a, "B": b, "D": d} {
-		sr := checksums(t, r.svc.DB())
-		for table := range ss {
-			if sr[table] != ss[table] {
-				t.Errorf("table %s differs on %s: %s, server %s", table, name, sr[table], ss[table])
-			}
-		}
 		if st := r.client.State(); st.LastError != "" || st.Pending != 0 {
 			t.Errorf("%s: %+v", name, st)
 		}
@@ -166,6 +153,17 @@ func TestWorkstationsRejoinARestoredServer(t *testing.T) {
 // in the emergency register (no connector: offline), returning the
 // registration's ID.
 func protocolOffline(t *testing.T, r *replica, op desk.Session, surname string) string {
+	t.Helper()
+	res, err := r.svc.ProtocolApplication(context.Background(), op, completeComplaint(t, r, op, surname).ID)
+	if err != nil || !res.Emergency {
+		t.Fatalf("protocol: %v %+v", err, res)
+	}
+	return res.Registration.ID
+}
+
+// completeComplaint registers a citizen (surname, Marta, born 1982-06-07)
+// on r and files a complete complaint for them.
+func completeComplaint(t *testing.T, r *replica, op desk.Session, surname string) application.Application {
 	t.Helper()
 	ctx := context.Background()
 	x, err := r.svc.SaveCitizen(ctx, op, citizen.Citizen{Surname: surname, Name: "Marta", CodiceFiscale: cf(t, surname, "Marta", "1982-06-07"), Email: "marta@example.it"})
@@ -184,11 +182,7 @@ func protocolOffline(t *testing.T, r *replica, op desk.Session, surname string) 
 	if probs, err := r.svc.MarkComplete(ctx, op, app.ID); err != nil || len(probs) > 0 {
 		t.Fatalf("complete: %v %+v", err, probs)
 	}
-	res, err := r.svc.ProtocolApplication(ctx, op, app.ID)
-	if err != nil || !res.Emergency {
-		t.Fatalf("protocol: %v %+v", err, res)
-	}
-	return res.Registration.ID
+	return app
 }
 
 // A restored server may have given, before it was lost, definitive numbers
@@ -234,18 +228,10 @@ func TestRestoredServerHoldsNumberingUntilResumed(t *testing.T) {
 	}
 
 	// The server is lost; it comes back from the backup.
-	if err := s.svc.Close(); err != nil {
-		t.Fatal(err)
-	}
-	back, err := desk.Open(ctx, restored, desk.Options{Synchronous: "NORMAL"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { back.Close() })
+	back := restoreFrom(t, s, serve, restored)
 	if held, err := back.DB().NumberingHeld(ctx); err != nil || !held {
 		t.Fatalf("restored copy: numbering held %v %v", held, err)
 	}
-	serve(back, restored)
 
 	// D synced only before the backup: it goes on, and its registration
 	// waits for its number.
@@ -292,15 +278,7 @@ func TestRestoredServerHoldsNumberingUntilResumed(t *testing.T) {
 	for _, r := range []*replica{a, e, d, a, e} {
 		r.sync(t)
 	}
-	ss := checksums(t, back.DB())
-	for name, r := range map[string]*replica{"A": a, "D": d, "E": e} {
-		sr := checksums(t, r.svc.DB())
-		for table := range ss {
-			if sr[table] != ss[table] {
-				t.Errorf("table %s differs on %s: %s, server %s", table, name, sr[table], ss[table])
-			}
-		}
-	}
+	sameAsServer(t, back.DB(), map[string]*replica{"A": a, "D": d, "E": e})
 }
 
 // If the administrator resumes numbering before a workstation that holds a
@@ -323,15 +301,7 @@ func TestRejoinAfterNumberingResumedStops(t *testing.T) {
 	a.sync(t)
 	a.sync(t)
 	f.sync(t)
-	if err := s.svc.Close(); err != nil {
-		t.Fatal(err)
-	}
-	back, err := desk.Open(ctx, restored, desk.Options{Synchronous: "NORMAL"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { back.Close() })
-	serve(back, restored)
+	back := restoreFrom(t, s, serve, restored)
 	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 2); err != nil {
 		t.Fatal(err)
 	}
@@ -371,22 +341,7 @@ func TestRestoredServerWaitsForWhatOthersPushAgain(t *testing.T) {
 	if err := s.svc.DB().BackupTo(ctx, filepath.Join(restored, "sportello.db")); err != nil {
 		t.Fatal(err)
 	}
-	x, err := a.svc.SaveCitizen(ctx, opA, citizen.Citizen{Surname: "Verdi", Name: "Anna", CodiceFiscale: cf(t, "Verdi", "Anna", "1980-02-03"), Email: "anna@example.it"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, _ := a.svc.Catalog(ctx)
-	p, _ := cat.Procedure("reclamo")
-	app, err := a.svc.NewApplication(ctx, opA, "reclamo", x.ID, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.svc.SaveDraft(ctx, opA, app.ID, fill(p, x), nil); err != nil {
-		t.Fatal(err)
-	}
-	if probs, err := a.svc.MarkComplete(ctx, opA, app.ID); err != nil || len(probs) > 0 {
-		t.Fatalf("complete: %v %+v", err, probs)
-	}
+	app := completeComplaint(t, a, opA, "Verdi")
 	a.sync(t)
 	b.sync(t)
 	res, err := b.svc.ProtocolApplication(ctx, opB, app.ID)
@@ -399,15 +354,7 @@ func TestRestoredServerWaitsForWhatOthersPushAgain(t *testing.T) {
 		t.Fatalf("B's registration numbered %d", reg.Number)
 	}
 
-	if err := s.svc.Close(); err != nil {
-		t.Fatal(err)
-	}
-	back, err := desk.Open(ctx, restored, desk.Options{Synchronous: "NORMAL"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { back.Close() })
-	serve(back, restored)
+	back := restoreFrom(t, s, serve, restored)
 
 	b.sync(t)
 	var parked int
@@ -433,16 +380,41 @@ func TestRestoredServerWaitsForWhatOthersPushAgain(t *testing.T) {
 	for _, r := range []*replica{a, b, a, b} {
 		r.sync(t)
 	}
-	ss := checksums(t, back.DB())
+	sameAsServer(t, back.DB(), map[string]*replica{"A": a, "B": b})
 	for name, r := range map[string]*replica{"A": a, "B": b} {
+		if st := r.client.State(); len(st.Rejected) != 0 || st.LastError != "" {
+			t.Errorf("%s: %+v", name, st)
+		}
+	}
+}
+
+// restoreFrom loses the test server's database and serves, instead, the
+// backup copy in dir, as an administrator restoring it would.
+func restoreFrom(t *testing.T, s *testServer, serve func(*desk.Service, string), dir string) *desk.Service {
+	t.Helper()
+	if err := s.svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	back, err := desk.Open(context.Background(), dir, desk.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { back.Close() })
+	serve(back, dir)
+	return back
+}
+
+// sameAsServer reports every replicated table that differs between the
+// server and a replica.
+func sameAsServer(t *testing.T, server *store.DB, replicas map[string]*replica) {
+	t.Helper()
+	ss := checksums(t, server)
+	for name, r := range replicas {
 		sr := checksums(t, r.svc.DB())
 		for table := range ss {
 			if sr[table] != ss[table] {
 				t.Errorf("table %s differs on %s: %s, server %s", table, name, sr[table], ss[table])
 			}
-		}
-		if st := r.client.State(); len(st.Rejected) != 0 || st.LastError != "" {
-			t.Errorf("%s: %+v", name, st)
 		}
 	}
 }

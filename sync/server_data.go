@@ -422,62 +422,20 @@ func (s *Server) recoverNumbers(w http.ResponseWriter, r *http.Request) {
 	ws := workstationOf(r)
 	var resp RecoverResponse
 	err := s.db.Update(r.Context(), store.Actor{OperatorID: "server"}, func(tx BackendTx) error {
-		resp.Results = resp.Results[:0]
-		for _, st := range req.Numbers {
-			res := RecoverResult{RowID: st.RowID}
-			data, derr := store.DecodeFields(st.Data)
-			if derr != nil {
-				data = nil
-			}
-			conf, err := tx.RowConfidential("protocol_numbers", st.RowID, data)
-			if err != nil {
-				return err
-			}
-			if conf && !ws.Confidential {
-				res.Outcome, res.Reason = store.RecoverRefused, "registrazione riservata: la postazione non può trattarla"
-			} else if res.Outcome, res.Reason, err = tx.RecoverNumber(st); err != nil {
-				return err
-			}
+		var err error
+		if resp.Results, err = giveBack(tx, ws, "protocol_numbers", req.Numbers, tx.RecoverNumber); err != nil {
+			return err
+		}
+		for _, res := range resp.Results {
 			if res.Outcome == store.RecoverRestored {
-				s.log.Warn("definitive number given back", "workstation", ws.Code, "row", st.RowID)
+				s.log.Warn("definitive number given back", "workstation", ws.Code, "row", res.RowID)
 			}
-			resp.Results = append(resp.Results, res)
 		}
-		resp.Notifications = resp.Notifications[:0]
-		for _, st := range req.Notifications {
-			res := RecoverResult{RowID: st.RowID}
-			data, derr := store.DecodeFields(st.Data)
-			if derr != nil {
-				data = nil
-			}
-			conf, err := tx.RowConfidential("notifications", st.RowID, data)
-			if err != nil {
-				return err
-			}
-			if conf && !ws.Confidential {
-				res.Outcome, res.Reason = store.RecoverRefused, "registrazione riservata: la postazione non può trattarla"
-			} else if res.Outcome, res.Reason, err = tx.RecoverNotification(st); err != nil {
-				return err
-			}
-			resp.Notifications = append(resp.Notifications, res)
+		if resp.Notifications, err = giveBack(tx, ws, "notifications", req.Notifications, tx.RecoverNotification); err != nil {
+			return err
 		}
-		resp.Conflicts = resp.Conflicts[:0]
-		for _, st := range req.Conflicts {
-			res := RecoverResult{RowID: st.RowID}
-			data, derr := store.DecodeFields(st.Data)
-			if derr != nil {
-				data = nil
-			}
-			conf, err := tx.RowConfidential("sync_conflicts", st.RowID, data)
-			if err != nil {
-				return err
-			}
-			if conf && !ws.Confidential {
-				res.Outcome, res.Reason = store.RecoverRefused, "dato riservato: la postazione non può trattarlo"
-			} else if res.Outcome, res.Reason, err = tx.RecoverConflict(st); err != nil {
-				return err
-			}
-			resp.Conflicts = append(resp.Conflicts, res)
+		if resp.Conflicts, err = giveBack(tx, ws, "sync_conflicts", req.Conflicts, tx.RecoverConflict); err != nil {
+			return err
 		}
 		// What came back may be what parked changes wait for (the
 		// resolution of a conflict record, an edit of a registration).
@@ -497,4 +455,29 @@ func (s *Server) recoverNumbers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, resp, true)
+}
+
+// giveBack puts back, with put, each row of table a workstation gives back
+// to a restored server; a row of a confidential record is refused to a
+// workstation outside that scope.
+func giveBack(tx BackendTx, ws store.Workstation, table string, rows []store.RowState, put func(store.RowState) (store.RecoverOutcome, string, error)) ([]RecoverResult, error) {
+	out := make([]RecoverResult, 0, len(rows))
+	for _, st := range rows {
+		res := RecoverResult{RowID: st.RowID}
+		data, err := store.DecodeFields(st.Data)
+		if err != nil {
+			data = nil // put refuses it
+		}
+		conf, err := tx.RowConfidential(table, st.RowID, data)
+		if err != nil {
+			return nil, err
+		}
+		if conf && !ws.Confidential {
+			res.Outcome, res.Reason = store.RecoverRefused, "dato riservato: la postazione non può trattarlo"
+		} else if res.Outcome, res.Reason, err = put(st); err != nil {
+			return nil, err
+		}
+		out = append(out, res)
+	}
+	return out, nil
 }
