@@ -280,9 +280,13 @@ func (t *Tx) putBack(st RowState, table, what string, check func(Fields) (Recove
 			return out, reason, err
 		}
 	}
+	// Written as it was, updated_at included (Put would stamp it now).
 	if err := t.Savepoint(func() error {
-		_, err := t.Put(table, st.RowID, f)
-		return err
+		keys, err := t.checkColumns(table, f)
+		if err != nil {
+			return err
+		}
+		return t.insert(table, st.RowID, keys, f, "insert")
 	}); err != nil {
 		return RecoverRefused, "dati non validi: " + err.Error(), nil
 	}

@@ -327,6 +327,9 @@ func TestServerAndReplicasSurviveCrashesAndConverge(t *testing.T) {
 	if !strings.Contains(backupOut, "integro, registro delle operazioni verificato") {
 		t.Errorf("backup while serving: %s", backupOut)
 	}
+	// A second one, kept as it is: the server will be restored from it.
+	midCopy := filepath.Join(root, "copia-meta-giornata")
+	runBin(t, nil, serverBin, "backup", "-data", srvData, "-o", midCopy)
 	phase("backup taken while serving")
 	b1.kill9(t)
 	phase("replica B killed")
@@ -383,6 +386,7 @@ func TestServerAndReplicasSurviveCrashesAndConverge(t *testing.T) {
 	}
 	defer db.Close()
 	regs := 0
+	var lostTop int64
 	err = db.Read(ctx, func(q store.Querier) error {
 		for _, l := range confirmed {
 			f := strings.Fields(l)
@@ -422,6 +426,7 @@ func TestServerAndReplicasSurviveCrashesAndConverge(t *testing.T) {
 			Scan(&numCount, &distinct, &minN, &maxN); err != nil {
 			return err
 		}
+		lostTop = maxN
 		if regCount != numCount || distinct != numCount || minN != 1 || maxN != numCount {
 			t.Errorf("protocol numbers: %d registrations, %d numbers (%d distinct) from %d to %d", regCount, numCount, distinct, minN, maxN)
 		}
@@ -477,6 +482,37 @@ func TestServerAndReplicasSurviveCrashesAndConverge(t *testing.T) {
 		}
 	}
 	t.Logf("replicas saw %d failed sync rounds while the server was down", syncErrors)
+
+	// The server's disk is lost: it comes back from the backup taken in
+	// the middle of the work. The replicas notice and rejoin: they push
+	// again what it lost and give back the definitive numbers it had
+	// given; the administrator resumes numbering after the last one the
+	// daily register shows. Then the restored server holds what the lost
+	// one held, table by table, and so do both replicas.
+	srv, fp3 := startServer(t, "server (restored from the backup)", midCopy, addr)
+	if fp3 != fp {
+		t.Fatalf("the restored server has another certificate: %s, was %s", fp3, fp)
+	}
+	phase("server restored from the backup")
+	for _, d := range []string{dataA, dataB, dataA, dataB} {
+		runBin(t, nil, replicaBin, "run", "-data", d, "-once", "-timeout", "30s")
+	}
+	resumed := runBin(t, nil, serverBin, "protocol", "resume", "-data", midCopy, "-after", strconv.FormatInt(lostTop, 10))
+	phase("workstations rejoined, numbering resumed: " + strings.TrimSpace(resumed))
+	for _, d := range []string{dataA, dataB, dataA} {
+		runBin(t, nil, replicaBin, "run", "-data", d, "-once", "-timeout", "30s")
+	}
+	srv.stop(t)
+	stRestored := status(t, serverBin, midCopy)
+	for name, st := range map[string]replica.Status{"A": status(t, replicaBin, dataA), "B": status(t, replicaBin, dataB), "the lost server": stSrv} {
+		for _, table := range replica.Diff(stRestored, st) {
+			t.Errorf("after the restore, table %s of %s differs from the restored server: %+v vs %+v", table, name, st.Tables[table], stRestored.Tables[table])
+		}
+		if st.Pending != 0 || st.Rejected != 0 {
+			t.Errorf("after the restore, %s: pending %d, rejected %d", name, st.Pending, st.Rejected)
+		}
+	}
+	phase("restored server and replicas identical to the lost server")
 	t.Logf("confirmed: %d citizens, %d applications, %d registrations; %d tables identical on server and both replicas; %.1fs",
 		count(confirmed, "citizen"), count(confirmed, "application"), regs, len(stSrv.Tables), time.Since(begin).Seconds())
 }
