@@ -203,6 +203,12 @@ type Rejection struct {
 	RowID     string `json:"row_id"`
 	Code      string `json:"code"`
 	Reason    string `json:"reason"`
+	// Label and Confidential are the record's name (RecordLabel) and
+	// whether it is confidential, as the workstation that made the change
+	// read them when the refusal arrived: the repair that follows may
+	// remove the record. The server does not send them.
+	Label        string `json:"label,omitempty"`
+	Confidential bool   `json:"confidential,omitempty"`
 }
 
 // RejectionsBetween lists a workstation's refused changes with origin seq

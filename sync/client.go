@@ -925,12 +925,16 @@ func (c *Client) loadRejected(ctx context.Context) error {
 // those whose rows are to be brought back to the server's copy
 // (MetaRepair): a crash right after never loses a refusal.
 func (c *Client) ack(ctx context.Context, seq, auditSeq int64, rejected []store.Rejection) error {
+	rejected, err := c.labelled(ctx, rejected)
+	if err != nil {
+		return err
+	}
 	if len(rejected) > 0 {
 		c.rejMu.Lock()
 		defer c.rejMu.Unlock()
 	}
 	var list []store.Rejection
-	err := c.db.Write(ctx, store.Actor{OperatorID: "sync"}, func(tx *store.Tx) error {
+	err = c.db.Write(ctx, store.Actor{OperatorID: "sync"}, func(tx *store.Tx) error {
 		if err := tx.SetMeta(MetaPushed, strconv.FormatInt(seq, 10)); err != nil {
 			return err
 		}
@@ -963,6 +967,23 @@ func (c *Client) ack(ctx context.Context, seq, auditSeq int64, rejected []store.
 		c.update(func(s *State) { s.Rejected = list })
 	}
 	return err
+}
+
+// labelled names the records of refused changes as this replica holds them
+// now, before a repair may remove them.
+func (c *Client) labelled(ctx context.Context, rs []store.Rejection) ([]store.Rejection, error) {
+	out := make([]store.Rejection, len(rs))
+	for i, r := range rs {
+		var err error
+		if r.Label, err = c.db.RecordLabel(ctx, r.Table, r.RowID); err != nil {
+			return nil, err
+		}
+		if r.Confidential, err = c.db.RowConfidential(ctx, r.Table, r.RowID); err != nil {
+			return nil, err
+		}
+		out[i] = r
+	}
+	return out, nil
 }
 
 // editRejected changes the list of refused changes in the state and in

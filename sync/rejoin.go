@@ -17,10 +17,11 @@ import (
 // Such a workstation notices (ErrServerBehind) and rejoins: it asks where
 // the server stands (GET /v1/rejoin), moves its push cursors back to what
 // the server holds, so that its own work is pushed again, and its pull
-// cursor back to a position the restored log has, and gives back the
-// numbers it holds above the restored register (POST /v1/recover-numbers)
-// while the server holds numbering. docs/sync-protocol.md, "Backup and
-// restore".
+// cursor back to a position the restored log has, and gives back what the
+// lost server had written that it holds (POST /v1/recover-numbers): the
+// numbers above the register as the backup held it, with their
+// notifications, and the conflict records detected since, while the
+// server holds numbering. docs/sync-protocol.md, "Backup and restore".
 
 // MetaRecoverNumbers lists, as JSON (recoverList), the protocol_numbers
 // rows and conflict records this replica still has to give back to a
@@ -46,7 +47,7 @@ var ErrNumbersLost = errors.New("sync: the restored server resumed numbering wit
 const numbersLostMessage = "Il server è stato ripristinato da una copia di sicurezza e ha già ripreso la numerazione di protocollo, ma questa postazione ha numeri definitivi che il server non ha più: la sincronizzazione resta sospesa, rivolgersi all'amministratore; si continua a lavorare in locale"
 
 // rejoin brings the cursors back to what a restored server holds, in one
-// transaction, and lists the numbers to give back.
+// transaction, and lists what to give back.
 func (c *Client) rejoin(ctx context.Context) error {
 	resp, err := c.do(ctx, http.MethodGet, "/v1/rejoin", nil, map[string]string{"Accept-Encoding": "gzip"})
 	if err != nil {
@@ -219,6 +220,9 @@ func (c *Client) recoverNumbers(ctx context.Context) error {
 		// moved on.
 	}
 	if len(refused) > 0 {
+		if refused, err = c.labelled(ctx, refused); err != nil {
+			return err
+		}
 		if err := c.editRejected(ctx, func(rs []store.Rejection) []store.Rejection { return append(rs, refused...) }); err != nil {
 			return err
 		}

@@ -65,10 +65,16 @@ func TestRefusedChangesAreUndoneOnTheReplica(t *testing.T) {
 	if len(st.Rejected) == 0 || st.Pending != 0 {
 		t.Fatalf("rejections %+v, pending %d", st.Rejected, st.Pending)
 	}
+	named := false
 	for _, r := range st.Rejected {
 		if r.Code != CodeForbidden {
 			t.Errorf("rejection %+v, want %s", r, CodeForbidden)
 		}
+		// Named as the desk held the record, though it is gone now.
+		named = named || (r.Table == "citizens" && strings.Contains(r.Label, "Verdi Marta"))
+	}
+	if !named {
+		t.Errorf("the refused new citizen is not named in the list: %+v", st.Rejected)
 	}
 	sa, sb, ss := checksums(t, a.svc.DB()), checksums(t, b.svc.DB()), checksums(t, s.svc.DB())
 	for table := range ss {

@@ -345,7 +345,7 @@ func (b *syncBar) showRejected() {
 		labels := make([]string, len(rejected))
 		for i, r := range rejected {
 			var err error
-			if labels[i], err = u.svc.RecordLabel(ctx, u.sess, r.Table, r.RowID); err != nil {
+			if labels[i], err = u.svc.RejectionLabel(ctx, u.sess, r); err != nil {
 				return nil, err
 			}
 		}

@@ -84,6 +84,20 @@ func (s *Service) ResolveConflict(ctx context.Context, sess Session, id string, 
 	return nil
 }
 
+// RejectionLabel names the record of a refused change for the operator: as
+// the workstation read it when the refusal arrived (the record may be gone
+// since, undone), else as RecordLabel names it; a confidential one only
+// for a role that may read it.
+func (s *Service) RejectionLabel(ctx context.Context, sess Session, r store.Rejection) (string, error) {
+	if r.Label == "" {
+		return s.RecordLabel(ctx, sess, r.Table, r.RowID)
+	}
+	if r.Confidential && !sess.Role.Can(auth.ReadConfidential) {
+		return "(dato riservato)", nil
+	}
+	return r.Label, nil
+}
+
 // RecordLabel names a replicated row for the operator (a citizen's name and
 // codice fiscale, an application's subject, a registration's number…) in
 // the lists of conflicts and refused changes; "" when this replica does not
