@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -416,5 +417,98 @@ func sameAsServer(t *testing.T, server *store.DB, replicas map[string]*replica) 
 				t.Errorf("table %s differs on %s: %s, server %s", table, name, sr[table], ss[table])
 			}
 		}
+	}
+}
+
+// Giving numbers back is checked against the register: bad requests get a
+// clear error; outside a restore window a number the register lacks is
+// refused whole (numbering_resumed); inside it, a number that contradicts
+// the register is refused, one it has is present; nothing else changes.
+func TestGivingNumbersBackIsCheckedAgainstTheRegister(t *testing.T) {
+	ctx := context.Background()
+	s, serve := restorable(t)
+	a := enroll(t, s, "DESK01", false)
+	op := login(t, a.svc, "sportello")
+	first := protocolOffline(t, a, op, "Rossi")
+	second := protocolOffline(t, a, op, "Bianchi")
+	a.sync(t)
+	a.sync(t)
+	numberRow := func(regID string) store.RowState {
+		t.Helper()
+		var id string
+		if err := a.svc.DB().Read(ctx, func(q store.Querier) error {
+			return q.QueryRow(`SELECT id FROM protocol_numbers WHERE registration_id = ?`, regID).Scan(&id)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := a.svc.DB().RowStates(ctx, "protocol_numbers", []string{id})
+		if err != nil || len(rows) != 1 || !rows[0].Exists {
+			t.Fatalf("number of %s: %+v %v", regID, rows, err)
+		}
+		return rows[0]
+	}
+	forged := func(st store.RowState, id string, edit func(store.Fields)) store.RowState {
+		t.Helper()
+		f, err := store.DecodeFields(st.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		edit(f)
+		st.RowID = id
+		if st.Data, err = json.Marshal(f); err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	give := func(rows ...store.RowState) (RecoverResponse, error) {
+		var rr RecoverResponse
+		err := a.client.postJSON(ctx, "/v1/recover-numbers", RecoverRequest{Numbers: rows}, &rr)
+		return rr, err
+	}
+	n1, n2 := numberRow(first), numberRow(second)
+	before := checksums(t, s.svc.DB())
+	for _, body := range []any{map[string]any{"numbers": []any{}}, map[string]any{"numbers": "uno"}} {
+		var se *ServerError
+		if err := a.client.postJSON(ctx, "/v1/recover-numbers", body, &RecoverResponse{}); !errors.As(err, &se) || se.Status != http.StatusBadRequest || se.Body.Message == "" {
+			t.Errorf("bad request %v: %v", body, err)
+		}
+	}
+	if rr, err := give(n1); err != nil || len(rr.Results) != 1 || rr.Results[0].Outcome != store.RecoverPresent {
+		t.Fatalf("a number the register has: %+v %v", rr, err)
+	}
+	extra := forged(n1, "01a24e00-0000-7000-8000-000000000001", func(f store.Fields) { f["number"] = int64(9) })
+	if _, err := give(extra); !errors.Is(err, ErrNumbersLost) {
+		t.Fatalf("a number the register lacks, outside a restore window: %v", err)
+	}
+	if after := checksums(t, s.svc.DB()); !mapsEqual(before, after) {
+		t.Fatal("giving numbers back outside a restore window changed the server")
+	}
+
+	// Inside a restore window.
+	restored := t.TempDir()
+	if err := s.svc.DB().BackupTo(ctx, filepath.Join(restored, "sportello.db")); err != nil {
+		t.Fatal(err)
+	}
+	back := restoreFrom(t, s, serve, restored)
+	third := protocolOffline(t, a, op, "Neri") // waits for its number
+	a.sync(t)
+	reused := forged(n2, "01a24e00-0000-7000-8000-000000000003", func(f store.Fields) { f["registration_id"] = third; f["number"] = int64(1) })
+	rr, err := give(n2, extra, reused)
+	if err != nil || len(rr.Results) != 3 {
+		t.Fatalf("give back: %+v %v", rr, err)
+	}
+	// A number the register has; a second number for a registration that
+	// has one; a number another registration has.
+	want := []store.RecoverOutcome{store.RecoverPresent, store.RecoverRefused, store.RecoverRefused}
+	for i, res := range rr.Results {
+		if res.Outcome != want[i] || (res.Outcome == store.RecoverRefused && res.Reason == "") {
+			t.Errorf("number %d: %+v, want %s", i, res, want[i])
+		}
+	}
+	var numbers int
+	if err := back.DB().Read(ctx, func(q store.Querier) error {
+		return q.QueryRow(`SELECT count(*) FROM protocol_numbers`).Scan(&numbers)
+	}); err != nil || numbers != 2 {
+		t.Fatalf("the register holds %d numbers after refusals (%v), want 2", numbers, err)
 	}
 }
