@@ -106,8 +106,18 @@ func (t *Tx) ResolveConflict(id string, restoreLoser bool) error {
 		if err != nil {
 			return fmt.Errorf("store: conflict value: %w", err)
 		}
-		if _, err := t.Put(c.Table, c.RowID, f); err != nil {
+		changed, err := t.Put(c.Table, c.RowID, f)
+		if err != nil {
 			return err
+		}
+		if !changed {
+			// This replica holds the losing value already (the winner has
+			// not reached it yet: after a server restore, a conflict
+			// record can arrive before the write it names): it is written
+			// again all the same, or the winner would still win everywhere.
+			if err := t.putAgain(c.Table, c.RowID, f); err != nil {
+				return err
+			}
 		}
 		resolution = "restored_loser"
 	}

@@ -336,6 +336,26 @@ func (t *Tx) Put(table, id string, f Fields) (bool, error) {
 	return true, t.record(table, id, "update", changed, t.db.clock.Now().String(), false)
 }
 
+// putAgain records f as a new write of a row that holds those values
+// already, so that it wins over every earlier write everywhere.
+func (t *Tx) putAgain(table, id string, f Fields) error {
+	keys, err := t.checkColumns(table, f)
+	if err != nil {
+		return err
+	}
+	w := Fields{}
+	for _, k := range keys {
+		w[k] = f[k]
+	}
+	if t.db.cols[table]["updated_at"] {
+		w["updated_at"] = t.NowString()
+		if _, err := t.exec(`UPDATE `+table+` SET updated_at = ? WHERE id = ?`, w["updated_at"], id); err != nil {
+			return fmt.Errorf("store: update %s %s: %w", table, id, err)
+		}
+	}
+	return t.record(table, id, "update", w, t.db.clock.Now().String(), false)
+}
+
 // Insert adds a new row; it fails if the row exists. It is the only way to
 // write append-only tables (legal records).
 func (t *Tx) Insert(table, id string, f Fields) error {

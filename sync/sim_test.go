@@ -1424,7 +1424,13 @@ func (s *simulation) verify() {
 		}
 		last := app.forms[len(app.forms)-1]
 		if got := canonical(a.Values); got != last.value {
-			s.fatalf("application %s form data: server has %s, last confirmed write is %s (step %d on %s)", app.id, got, last.value, last.step, last.replica)
+			hist := "server:" + s.rowHistory(srv, "applications", app.id)
+			for _, r := range s.replicas {
+				if r.code == last.replica {
+					hist += "\n" + r.code + ":" + s.rowHistory(r.svc.DB(), "applications", app.id)
+				}
+			}
+			s.fatalf("application %s form data: server has %s, last confirmed write is %s (step %d on %s)\n%s", app.id, got, last.value, last.step, last.replica, hist)
 		}
 		if app.protocolled && a.State != application.Protocollata {
 			s.fatalf("application %s was protocolled but is %q on the server", app.id, a.State)
