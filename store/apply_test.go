@@ -307,3 +307,62 @@ func TestStateNeverMovesBackwardsWithoutVersions(t *testing.T) {
 		t.Fatalf("state %s, want protocollata", got.State)
 	}
 }
+
+// A replica can hold a conflict record before the winning write it names
+// (after a server restore, records are given back while their writes are
+// still to be pushed again): restoring the loser there, where the value
+// already is the loser's, must still write it, or the winner wins
+// everywhere although the operator restored the loser.
+func TestRestoringALoserHeldAlreadyStillWins(t *testing.T) {
+	ctx := context.Background()
+	clkA := &fakeClock{time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	clkB := &fakeClock{clkA.t}
+	clkS := &fakeClock{clkA.t}
+	a, b, s := openAt(t, "a", clkA), openAt(t, "b", clkB), openAt(t, "s", clkS)
+	id := citizen.IDForCodiceFiscale("RSSMRA85T10A562S")
+	c := citizen.Citizen{ID: id, CodiceFiscale: "RSSMRA85T10A562S", Surname: "Rossi", Name: "Mario"}
+	putCitizen(t, a, c)
+	ship(t, a, s, true)
+	ship(t, s, b, false)
+	ca, cb := c, c
+	ca.Notes, cb.Notes = "nota di A", "nota di B"
+	clkA.t = clkA.t.Add(time.Minute)
+	putCitizen(t, a, ca)
+	clkB.t = clkB.t.Add(2 * time.Minute)
+	putCitizen(t, b, cb)
+	ship(t, a, s, true)
+	ship(t, b, s, true) // B wins; the server records the conflict
+
+	// A receives the conflict record only.
+	cs, err := s.ChangesAfter(ctx, 0, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conflictID string
+	if err := a.Write(ctx, Actor{}, func(tx *Tx) error {
+		for _, ch := range cs {
+			if ch.Table == "sync_conflicts" {
+				conflictID = ch.RowID
+				if _, err := tx.ApplyRemote(ch, ApplyOptions{}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}); err != nil || conflictID == "" {
+		t.Fatalf("conflict record to A: %q %v", conflictID, err)
+	}
+	clkA.t = clkA.t.Add(5 * time.Minute)
+	if err := a.Write(ctx, Actor{OperatorID: "op"}, func(tx *Tx) error { return tx.ResolveConflict(conflictID, true) }); err != nil {
+		t.Fatal(err)
+	}
+	ship(t, a, s, true)
+	ship(t, s, a, false)
+	ship(t, s, b, false)
+	for name, db := range map[string]*DB{"a": a, "b": b, "s": s} {
+		got, err := db.Citizen(ctx, id)
+		if err != nil || got.Notes != "nota di A" {
+			t.Errorf("%s: notes %q (%v), want the restored loser", name, got.Notes, err)
+		}
+	}
+}
