@@ -1128,7 +1128,9 @@ func (s *simulation) actResolveConflict(r *simReplica) {
 			s.fatalf("citizen of conflict on %s: %v", r.code, err)
 		}
 		for _, f := range simFields {
-			if nv := citizenField(after, f); nv != citizenField(before, f) {
+			// A restored loser is written even when this desk held it
+			// already (its conflict record came before the winner).
+			if nv := citizenField(after, f); nv != citizenField(before, f) || (restore && f == c.Column) {
 				s.citizens[c.RowID][f] = append(s.citizens[c.RowID][f], simWrite{step: s.step, replica: r.code, value: nv})
 			}
 		}
