@@ -57,17 +57,24 @@ func putCitizen(t *testing.T, db *DB, c citizen.Citizen) {
 	}
 }
 
-func TestMergeFieldsAndConflicts(t *testing.T) {
-	ctx := context.Background()
-	clkA := &fakeClock{time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-	clkB := &fakeClock{clkA.t}
-	clkS := &fakeClock{clkA.t}
-	a, b, s := openAt(t, "a", clkA), openAt(t, "b", clkB), openAt(t, "s", clkS)
-	id := citizen.IDForCodiceFiscale("RSSMRA85T10A562S")
-	c := citizen.Citizen{ID: id, CodiceFiscale: "RSSMRA85T10A562S", Surname: "Rossi", Name: "Mario"}
+// citizenOnTwoReplicas opens two replicas and a server on their own clocks,
+// all at the same time, with one citizen created on a and shipped to all.
+func citizenOnTwoReplicas(t *testing.T) (a, b, s *DB, clkA, clkB, clkS *fakeClock, c citizen.Citizen) {
+	t.Helper()
+	clkA = &fakeClock{time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	clkB, clkS = &fakeClock{clkA.t}, &fakeClock{clkA.t}
+	a, b, s = openAt(t, "a", clkA), openAt(t, "b", clkB), openAt(t, "s", clkS)
+	c = citizen.Citizen{ID: citizen.IDForCodiceFiscale("RSSMRA85T10A562S"), CodiceFiscale: "RSSMRA85T10A562S", Surname: "Rossi", Name: "Mario"}
 	putCitizen(t, a, c)
 	ship(t, a, s, true)
 	ship(t, s, b, false)
+	return a, b, s, clkA, clkB, clkS, c
+}
+
+func TestMergeFieldsAndConflicts(t *testing.T) {
+	ctx := context.Background()
+	a, b, s, clkA, clkB, _, c := citizenOnTwoReplicas(t)
+	id := c.ID
 
 	// Concurrent edits of different fields both survive.
 	ca, cb := c, c
@@ -315,15 +322,8 @@ func TestStateNeverMovesBackwardsWithoutVersions(t *testing.T) {
 // everywhere although the operator restored the loser.
 func TestRestoringALoserHeldAlreadyStillWins(t *testing.T) {
 	ctx := context.Background()
-	clkA := &fakeClock{time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-	clkB := &fakeClock{clkA.t}
-	clkS := &fakeClock{clkA.t}
-	a, b, s := openAt(t, "a", clkA), openAt(t, "b", clkB), openAt(t, "s", clkS)
-	id := citizen.IDForCodiceFiscale("RSSMRA85T10A562S")
-	c := citizen.Citizen{ID: id, CodiceFiscale: "RSSMRA85T10A562S", Surname: "Rossi", Name: "Mario"}
-	putCitizen(t, a, c)
-	ship(t, a, s, true)
-	ship(t, s, b, false)
+	a, b, s, clkA, clkB, _, c := citizenOnTwoReplicas(t)
+	id := c.ID
 	ca, cb := c, c
 	ca.Notes, cb.Notes = "nota di A", "nota di B"
 	clkA.t = clkA.t.Add(time.Minute)
