@@ -512,3 +512,44 @@ func TestGivingNumbersBackIsCheckedAgainstTheRegister(t *testing.T) {
 		t.Fatalf("the register holds %d numbers after refusals (%v), want 2", numbers, err)
 	}
 }
+
+// The restore window parks what refers to rows still to come, but checks
+// it first: an edit, by an operator whose role may not make it, of a row
+// the restored server does not have is refused, not parked to be applied
+// unchecked later.
+func TestRestoreWindowChecksWhatItParks(t *testing.T) {
+	ctx := context.Background()
+	s, serve := restorable(t)
+	a := enroll(t, s, "DESK01", false)
+	op := login(t, a.svc, "sportello")
+	a.sync(t)
+	restored := t.TempDir()
+	if err := s.svc.DB().BackupTo(ctx, filepath.Join(restored, "sportello.db")); err != nil {
+		t.Fatal(err)
+	}
+	back := restoreFrom(t, s, serve, restored)
+	a.sync(t)
+	local, err := a.svc.DB().LocalChangesAfter(ctx, 0, 1_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := int64(1)
+	if len(local) > 0 {
+		next = local[len(local)-1].OriginSeq + 1
+	}
+	forged := Change{TxID: "tx-forged", Table: "operators", RowID: "op-nuovo", Op: "update", Data: json.RawMessage(`{"role":"amministratore"}`),
+		HLC: a.svc.DB().Clock().Now().String(), OperatorID: op.OperatorID, WorkstationID: a.svc.DB().WorkstationID(), OriginSeq: next}
+	var pr PushResponse
+	if err := a.client.postJSON(ctx, "/v1/push", PushRequest{Changes: []Change{forged}}, &pr); err != nil {
+		t.Fatal(err)
+	}
+	if pr.AckedSeq != next || len(pr.Rejected) != 1 || pr.Rejected[0].Code != CodeForbidden {
+		t.Fatalf("forged edit in the restore window: %+v", pr)
+	}
+	var parked int
+	if err := back.DB().Read(ctx, func(q store.Querier) error {
+		return q.QueryRow(`SELECT count(*) FROM sync_parked`).Scan(&parked)
+	}); err != nil || parked != 0 {
+		t.Fatalf("%d changes parked (%v)", parked, err)
+	}
+}

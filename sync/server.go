@@ -578,7 +578,9 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 				}
 				behind = err == nil && !exists // an unknown table is refused below
 			}
-			if behind {
+			// Checked like any change before it waits: a parked change is
+			// applied later without its workstation and operator at hand.
+			if behind && pb.dataErr[i] == nil && s.check(tx, ws, c, pb.data[i].Fields, ops) == nil {
 				if err := tx.ParkChange(ws.ID, c); err != nil {
 					return err
 				}
