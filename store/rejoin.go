@@ -395,3 +395,14 @@ func (t *Tx) ReassertQueued() (int, error) {
 	}
 	return len(items), nil
 }
+
+// ParkedCount counts the changes parked in the restore window: changes
+// pushed again that wait for rows other workstations have still to push
+// again. The administrator resumes numbering when none is left.
+func (db *DB) ParkedCount(ctx context.Context) (int, error) {
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM sync_parked`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: parked changes: %w", err)
+	}
+	return n, nil
+}

@@ -14,7 +14,7 @@
 //	sportello-server catalog import FILE
 //	sportello-server catalog export [-o FILE]
 //	sportello-server protocol export -date AAAA-MM-GG [-o FILE]
-//	sportello-server protocol resume -after N
+//	sportello-server protocol resume -after N [-force]
 //	sportello-server backup -o DIR
 //
 // Every subcommand accepts -data. Environment: SPORTELLO_SERVER_DATA,
@@ -70,7 +70,7 @@ const usageText = `uso:
   sportello-server catalog import FILE [-data DIR]
   sportello-server catalog export [-o FILE] [-data DIR]
   sportello-server protocol export -date AAAA-MM-GG [-o FILE] [-data DIR]
-  sportello-server protocol resume -after N [-data DIR]
+  sportello-server protocol resume -after N [-force] [-data DIR]
   sportello-server backup -o CARTELLA [-data DIR]`
 
 func env(key, def string) string {
@@ -655,6 +655,7 @@ e rifare le modifiche amministrative (operatori, catalogo) fatte sul server pers
 func protocolResume(ctx context.Context, args []string) error {
 	fs, data := newFlags("protocol resume")
 	after := fs.Int64("after", -1, "last definitive number of this year's register given before the loss")
+	force := fs.Bool("force", false, "resume even though changes still wait for what other workstations have to push again (they are refused)")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -666,6 +667,14 @@ func protocolResume(ctx context.Context, args []string) error {
 		return err
 	}
 	defer svc.Close()
+	parked, err := svc.DB().ParkedCount(ctx)
+	if err != nil {
+		return err
+	}
+	if parked > 0 && !*force {
+		return &desk.Error{Message: fmt.Sprintf("%d modifiche rinviate dalle postazioni attendono ancora dati che altre postazioni devono rinviare: "+
+			"lasciare sincronizzare tutte le postazioni che hanno lavorato dopo la copia, oppure riprendere con -force (quelle modifiche saranno rifiutate)", parked)}
+	}
 	n, first, last, err := sync.ResumeNumbering(ctx, svc.DB(), *after)
 	if errors.Is(err, store.ErrNumberBelowRegister) {
 		return &desk.Error{Message: "Il registro contiene già un numero più alto di quello indicato", Err: err}

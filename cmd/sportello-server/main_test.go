@@ -1,11 +1,16 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"sportello/internal/desk"
 	"sportello/internal/server"
+	"sportello/store"
 )
 
 // `workstation list` names the workstation that holds the stable horizon
@@ -33,5 +38,41 @@ func TestHorizonNote(t *testing.T) {
 		if !strings.Contains(got, c.want) || !strings.Contains(got, "workstation revoke -code "+c.w.Code) {
 			t.Errorf("%s: note %q, want %q and the revoke command", c.w.Code, got, c.want)
 		}
+	}
+}
+
+// `protocol resume` refuses, without -force, to end a restore window while
+// changes still wait for what other workstations have to push again: they
+// would be refused, and the administrator should wait for those
+// workstations first.
+func TestResumeWaitsForParkedChanges(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	svc, err := desk.Open(ctx, dir, desk.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.DB().Write(ctx, store.Actor{OperatorID: "server"}, func(tx *store.Tx) error {
+		return tx.ParkChange("ws-desk", store.Change{TxID: "tx-1", Table: "applications", RowID: "app-1", Op: "update", OriginSeq: 7,
+			WorkstationID: "ws-desk", OperatorID: "op-sportello", HLC: "1772440000000-00000000-ws-desk", Data: json.RawMessage(`{"state":"completa"}`)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	svc.Close()
+	err = protocolResume(ctx, []string{"-data", dir, "-after", "0"})
+	var de *desk.Error
+	if !errors.As(err, &de) || !strings.Contains(de.Message, "-force") {
+		t.Fatalf("resume with a parked change: %v", err)
+	}
+	if err := protocolResume(ctx, []string{"-data", dir, "-after", "0", "-force"}); err != nil {
+		t.Fatalf("resume -force: %v", err)
+	}
+	svc, err = desk.Open(ctx, dir, desk.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	if n, err := svc.DB().ParkedCount(ctx); err != nil || n != 0 {
+		t.Fatalf("%d changes still parked after the resume (%v)", n, err)
 	}
 }

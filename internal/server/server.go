@@ -106,8 +106,17 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	body := map[string]any{"status": "ok", "schema_version": v}
 	if held {
 		// A restored backup: serving, but giving no definitive numbers
-		// until `protocol resume` (monitoring should say so).
+		// until `protocol resume` (monitoring should say so), with the
+		// changes still waiting for what other workstations push again.
 		body["protocol_numbering_held"] = true
+		parked, err := s.db.ParkedCount(r.Context())
+		if err != nil {
+			s.log.Error("health", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			json.NewEncoder(w).Encode(map[string]any{"status": "error", "error": "database unavailable"})
+			return
+		}
+		body["parked_changes"] = parked
 	}
 	json.NewEncoder(w).Encode(body)
 }
