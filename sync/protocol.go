@@ -32,8 +32,9 @@ const (
 	// handling an earlier request whose answer never arrived.
 	HeaderAcked = "Sportello-Acked"
 	// HeaderRepushed: in a push after a rejoin, the last origin seq the
-	// lost server had acknowledged: changes up to it are pushed again, and
-	// one refused now may have been forwarded by the lost server.
+	// workstation had when it rejoined: changes up to it may have reached
+	// the lost server (acknowledged or not), and one refused now may have
+	// been forwarded by it.
 	HeaderRepushed = "Sportello-Repushed"
 )
 

@@ -28,8 +28,10 @@ import (
 // restored server.
 const MetaRecoverNumbers = "sync_recover_numbers"
 
-// MetaRepushed is the last origin seq the lost server had acknowledged,
-// sent with the pushes that push those changes again (HeaderRepushed).
+// MetaRepushed is the last origin seq of this workstation when it
+// rejoined: any change up to it may have reached the lost server (which
+// can have applied a push whose answer never arrived), and is sent with the
+// pushes that push those changes again (HeaderRepushed).
 const MetaRepushed = "sync_repushed_seq"
 
 // recoverList is what MetaRecoverNumbers holds.
@@ -103,12 +105,12 @@ func (c *Client) rejoin(ctx context.Context) error {
 			}
 			return nil
 		}
-		pushed, err := tx.Meta(MetaPushed)
+		last, err := tx.LastOwnSeq()
 		if err != nil {
 			return err
 		}
-		if n, _ := strconv.ParseInt(pushed, 10, 64); n > rr.AckedSeq {
-			if err := tx.SetMeta(MetaRepushed, pushed); err != nil {
+		if last > rr.AckedSeq {
+			if err := tx.SetMeta(MetaRepushed, strconv.FormatInt(last, 10)); err != nil {
 				return err
 			}
 		}
