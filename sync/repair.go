@@ -94,10 +94,10 @@ func (c *Client) repairRefused(ctx context.Context) error {
 			// A row still referred to by another refused row of this list
 			// (an application by its registration, updated after it) is
 			// removed in a later pass, once what refers to it is gone.
-			todo := rr.Rows
-			for len(todo) > 0 {
+			pass := rr.Rows
+			for len(pass) > 0 {
 				var blocked []store.RowState
-				for _, st := range todo {
+				for _, st := range pass {
 					// What was done goes to the audit log (RepairRefused).
 					out, err := tx.RepairRefused(st.OriginSeq, st)
 					if err != nil {
@@ -107,10 +107,10 @@ func (c *Client) repairRefused(ctx context.Context) error {
 						blocked = append(blocked, st)
 					}
 				}
-				if len(blocked) == len(todo) {
+				if len(blocked) == len(pass) {
 					break // referred to by rows the server has, or by later local work: kept
 				}
-				todo = blocked
+				pass = blocked
 			}
 			// Changes the server has no refusal for (answered by nobody)
 			// are dropped with those answered: there is nothing to undo.
