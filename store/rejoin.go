@@ -37,6 +37,9 @@ type RejoinState struct {
 	// ConflictsSince: conflict records detected from then on may have been
 	// lost with the server (the newest one its backup copy holds).
 	ConflictsSince string
+	// LateRefused is the workstation's latest late refusal
+	// (Tx.InsertLateRejection) that the server holds.
+	LateRefused int64
 }
 
 // RejoinState reads, in one snapshot, where the server stands for a
@@ -57,6 +60,10 @@ func (db *DB) RejoinState(ctx context.Context, workstationID string) (RejoinStat
 			return fmt.Errorf("store: rejoin: numbering: %w", err)
 		}
 		st.NumberingHeld = held == "1"
+		if err := q.QueryRow(`SELECT COALESCE(max(late_seq), 0) FROM sync_rejections WHERE workstation_id = ? AND late_seq IS NOT NULL`,
+			workstationID).Scan(&st.LateRefused); err != nil {
+			return fmt.Errorf("store: rejoin: late refusals: %w", err)
+		}
 		err = q.QueryRow(`SELECT value FROM local_meta WHERE key = ?`, metaConflictsAt).Scan(&st.ConflictsSince)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("store: rejoin: conflicts: %w", err)
@@ -149,6 +156,10 @@ const (
 	RecoverPresent  RecoverOutcome = "present"  // the register has it already
 	RecoverWaiting  RecoverOutcome = "waiting"  // its registration has not reached the server (yet)
 	RecoverRefused  RecoverOutcome = "refused"  // it contradicts the register (reason)
+	// RecoverVoid: its registration was refused by the server, which does
+	// not have it; the number has no registration to go back to, and the
+	// workstation drops its copy (Tx.DropVoidNumber).
+	RecoverVoid RecoverOutcome = "void"
 )
 
 // ErrNumberingResumed: numbers are given back only while a restored
@@ -160,7 +171,8 @@ var ErrNumberingResumed = errors.New("store: definitive numbering already resume
 // number it gave before it was lost, as a workstation holds it: only while
 // numbering is held, only for a registration the server has and that has
 // no number, and only a number nobody else has. The row keeps its ID, so
-// every replica that holds it already finds it present.
+// every replica that holds it already finds it present. A number whose
+// registration the server refused and does not have is void, held or not.
 func (t *Tx) RecoverNumber(st RowState) (RecoverOutcome, string, error) {
 	if st.Table != "protocol_numbers" || !st.Exists || st.RowID == "" {
 		return RecoverRefused, "non è un numero di protocollo", nil
@@ -191,7 +203,15 @@ func (t *Tx) RecoverNumber(st RowState) (RecoverOutcome, string, error) {
 	case !errors.Is(err, sql.ErrNoRows):
 		return "", "", fmt.Errorf("store: recover number: %w", err)
 	}
-	// Not in the register: only while numbering is held can it go back.
+	// Not in the register. A number whose registration the server refused
+	// (and does not have) goes nowhere, before or after the resume.
+	if void, err := t.registrationVoid(regID); err != nil || void {
+		if err != nil {
+			return "", "", err
+		}
+		return RecoverVoid, fmt.Sprintf("la registrazione del numero %d è stata rifiutata dal server ripristinato", number), nil
+	}
+	// Only while numbering is held can it go back.
 	held, err := t.NumberingHeld()
 	if err != nil {
 		return "", "", err
@@ -228,22 +248,79 @@ func (t *Tx) RecoverNumber(st RowState) (RecoverOutcome, string, error) {
 	return RecoverRestored, "", nil
 }
 
+// registrationVoid reports whether the server refused a registration it
+// does not have: its numbers and notifications have nowhere to go back.
+func (t *Tx) registrationVoid(regID string) (bool, error) {
+	var void bool
+	if err := t.queryRow(`SELECT NOT EXISTS (SELECT 1 FROM protocol_registrations WHERE id = ?1)
+		AND EXISTS (SELECT 1 FROM sync_rejections WHERE tbl = 'protocol_registrations' AND row_id = ?1)`, regID).Scan(&void); err != nil {
+		return false, fmt.Errorf("store: refused registration %s: %w", regID, err)
+	}
+	return void, nil
+}
+
+// DropVoidNumber removes this replica's copy of a definitive number whose
+// registration the restored server refused (RecoverVoid), with the
+// citizens' notifications of that registration (the server writes those
+// only when it numbers a registration it has), and audits it. It records
+// no change to push. A number it does not hold, or that rows of this
+// replica still refer to, is left alone (false).
+func (t *Tx) DropVoidNumber(id string) (bool, error) {
+	var reg string
+	err := t.queryRow(`SELECT registration_id FROM protocol_numbers WHERE id = ?`, id).Scan(&reg)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: void number %s: %w", id, err)
+	}
+	switch out, err := t.removeRow("protocol_numbers", id); {
+	case err != nil:
+		return false, err
+	case out != RepairRemoved:
+		return false, nil // rows of this replica refer to it: kept
+	}
+	rows, err := t.query(`SELECT id FROM notifications WHERE ref_table = 'protocol_registrations' AND ref_id = ? ORDER BY id`, reg)
+	notes, err := collect(rows, err, "notifications of a void number", scanString)
+	if err != nil {
+		return false, err
+	}
+	for _, n := range notes {
+		if _, err := t.removeRow("notifications", n); err != nil {
+			return false, err
+		}
+	}
+	note, err := json.Marshal(map[string]any{"outcome": RecoverVoid, "registration_id": reg, "notifications": len(notes)})
+	if err != nil {
+		return false, fmt.Errorf("store: encode void number: %w", err)
+	}
+	return true, t.Audit("sync_repair", "protocol_numbers", id, string(note), "")
+}
+
 // RecoverNotification puts back, while a restored server holds numbering,
 // the citizen's notification of a definitive number given back
 // (RecoverNumber), as a workstation holds it: only one about a
 // registration that has its number again, and only if the server does not
-// have it. It is written as a new change, so it reaches every replica.
+// have it. It is written as a new change, so it reaches every replica. One
+// about a registration the server refused and does not have is void.
 func (t *Tx) RecoverNotification(st RowState) (RecoverOutcome, string, error) {
-	held, err := t.NumberingHeld()
-	if err != nil {
-		return "", "", err
-	}
-	if !held {
-		return "", "", ErrNumberingResumed
-	}
 	return t.putBack(st, "notifications", "una notifica", func(f Fields) (RecoverOutcome, string, error) {
 		if f["ref_table"] != "protocol_registrations" {
 			return RecoverRefused, "non riguarda una registrazione di protocollo", nil
+		}
+		reg, _ := f["ref_id"].(string)
+		if void, err := t.registrationVoid(reg); err != nil || void {
+			if err != nil {
+				return "", "", err
+			}
+			return RecoverVoid, "la registrazione è stata rifiutata dal server ripristinato", nil
+		}
+		held, err := t.NumberingHeld()
+		if err != nil {
+			return "", "", err
+		}
+		if !held {
+			return "", "", ErrNumberingResumed
 		}
 		var numbered bool
 		if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM protocol_numbers WHERE registration_id = ?)`, f["ref_id"]).Scan(&numbered); err != nil {

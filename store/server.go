@@ -316,6 +316,50 @@ func (t *Tx) InsertRejection(ws string, r Rejection) error {
 	return nil
 }
 
+// InsertLateRejection records the refusal of a change the workstation
+// already had acknowledged (a change parked on a restored server, refused
+// when numbering resumed): it gets the next late number, which pulls
+// announce (LastLateRejection) and LateRejections lists.
+func (t *Tx) InsertLateRejection(ws string, r Rejection) error {
+	if _, err := t.exec(`INSERT INTO sync_rejections (workstation_id, origin_seq, tbl, row_id, code, reason, at, late_seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(max(late_seq), 0) + 1 FROM sync_rejections WHERE late_seq IS NOT NULL))
+		ON CONFLICT DO NOTHING`, ws, r.OriginSeq, r.Table, r.RowID, r.Code, r.Reason, t.NowString()); err != nil {
+		return fmt.Errorf("store: record late rejection: %w", err)
+	}
+	return nil
+}
+
+// LastLateRejection is the latest late number (InsertLateRejection) of a
+// workstation's refusals, 0 when it has none.
+func (db *DB) LastLateRejection(ctx context.Context, workstationID string) (int64, error) {
+	var n int64
+	if err := db.r.QueryRowContext(ctx, `SELECT COALESCE(max(late_seq), 0) FROM sync_rejections WHERE workstation_id = ? AND late_seq IS NOT NULL`,
+		workstationID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: late rejections: %w", err)
+	}
+	return n, nil
+}
+
+// LateRejection is a late refusal with its late number.
+type LateRejection struct {
+	Rejection
+	LateSeq int64 `json:"late_seq"`
+}
+
+// LateRejections lists, in order, up to limit of a workstation's late
+// refusals numbered after after.
+func (db *DB) LateRejections(ctx context.Context, workstationID string, after int64, limit int) ([]LateRejection, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT late_seq, origin_seq, tbl, row_id, code, reason FROM sync_rejections
+		WHERE workstation_id = ? AND late_seq > ? ORDER BY late_seq LIMIT ?`, workstationID, after, limit)
+	out, err := collect(rows, err, "late rejections", func(rows *sql.Rows, r *LateRejection) error {
+		return rows.Scan(&r.LateSeq, &r.OriginSeq, &r.Table, &r.RowID, &r.Code, &r.Reason)
+	})
+	if out == nil && err == nil {
+		out = []LateRejection{}
+	}
+	return out, err
+}
+
 // ImportAudit appends audit entries received from a workstation after
 // checking that they continue its chain; a broken link is refused. sealed,
 // when not nil, holds each entry's Sealed() computed ahead by the caller.

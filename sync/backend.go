@@ -31,6 +31,10 @@ type Backend interface {
 	// RejectionsBetween lists a workstation's refused changes with origin
 	// seq in (after, upTo], in order (store.DB.RejectionsBetween).
 	RejectionsBetween(ctx context.Context, workstationID string, after, upTo int64) ([]store.Rejection, error)
+	// LastLateRejection and LateRejections: refusals of changes already
+	// acknowledged (store.Tx.InsertLateRejection).
+	LastLateRejection(ctx context.Context, workstationID string) (int64, error)
+	LateRejections(ctx context.Context, workstationID string, after int64, limit int) ([]store.LateRejection, error)
 	// RejoinState is where the server stands for a workstation that
 	// rejoins it after a restore (store.DB.RejoinState).
 	RejoinState(ctx context.Context, workstationID string) (store.RejoinState, error)
@@ -59,6 +63,7 @@ type BackendTx interface {
 	RaiseFloorToClock(ws string) error
 	StableHorizon() (string, error)
 	InsertRejection(ws string, r store.Rejection) error
+	InsertLateRejection(ws string, r store.Rejection) error
 	// Parked changes: during the restore window (numbering held), a change
 	// that refers to a row the server does not have yet waits for it.
 	ParkChange(ws string, c store.Change) error
@@ -115,6 +120,14 @@ func (b SQLiteBackend) RefusedRowStates(ctx context.Context, ws string, seqs []i
 
 func (b SQLiteBackend) RejectionsBetween(ctx context.Context, ws string, after, upTo int64) ([]store.Rejection, error) {
 	return b.DB.RejectionsBetween(ctx, ws, after, upTo)
+}
+
+func (b SQLiteBackend) LastLateRejection(ctx context.Context, ws string) (int64, error) {
+	return b.DB.LastLateRejection(ctx, ws)
+}
+
+func (b SQLiteBackend) LateRejections(ctx context.Context, ws string, after int64, limit int) ([]store.LateRejection, error) {
+	return b.DB.LateRejections(ctx, ws, after, limit)
 }
 
 func (b SQLiteBackend) RejoinState(ctx context.Context, ws string) (store.RejoinState, error) {

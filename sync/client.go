@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"time"
 
 	"sportello/store"
@@ -44,6 +45,9 @@ const (
 	// rows this replica has not yet brought back to the server's copy; it
 	// is written with the push cursor that acknowledged them.
 	MetaRepair = "sync_repair_pending"
+	// MetaLateRefused is the last late refusal (GET /v1/late-refused)
+	// this replica recorded, written with the refusals it brought.
+	MetaLateRefused = "sync_late_refused"
 )
 
 // Config is how a replica reaches the server.
@@ -146,6 +150,10 @@ type Client struct {
 	// together (a push adds to them while the operator dismisses some).
 	rejMu     gosync.Mutex
 	rejLoaded bool // MetaRejected read into the state (at the first sync)
+
+	// lateAnnounced is the highest late refusal pull answers announced
+	// (HeaderLateRefused); fetched after the pull when past MetaLateRefused.
+	lateAnnounced atomic.Int64
 
 	// sequential makes the client send one request at a time, in an order
 	// fixed by its state alone (no push pipelining, one upload at a time,
@@ -322,6 +330,9 @@ func (c *Client) syncPass(ctx context.Context) error {
 		return err
 	}
 	if err := c.pullAll(ctx); err != nil {
+		return err
+	}
+	if err := c.fetchLateRefused(ctx); err != nil {
 		return err
 	}
 	// A repair that fails (the server unreachable again) does not hold up
@@ -838,6 +849,11 @@ func (c *Client) fetchPull(ctx context.Context, after int64, floor, epoch string
 		return batch{}, "", err
 	}
 	defer resp.Body.Close()
+	if v := resp.Header.Get(HeaderLateRefused); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > c.lateAnnounced.Load() {
+			c.lateAnnounced.Store(n)
+		}
+	}
 	b, err := readPull(resp)
 	return b, resp.Header.Get(HeaderLogEpoch), err
 }
@@ -925,6 +941,58 @@ func (c *Client) loadRejected(ctx context.Context) error {
 // those whose rows are to be brought back to the server's copy
 // (MetaRepair): a crash right after never loses a refusal.
 func (c *Client) ack(ctx context.Context, seq, auditSeq int64, rejected []store.Rejection) error {
+	return c.recordRefused(ctx, rejected, func(tx *store.Tx) error {
+		if err := tx.SetMeta(MetaPushed, strconv.FormatInt(seq, 10)); err != nil {
+			return err
+		}
+		return tx.SetMeta(MetaAuditSent, strconv.FormatInt(auditSeq, 10))
+	})
+}
+
+// fetchLateRefused records the late refusals pull answers announced
+// (HeaderLateRefused) past MetaLateRefused: refusals of changes already
+// acknowledged, parked on a restored server and refused when numbering
+// resumed. The cursor moves in the transaction that records them.
+func (c *Client) fetchLateRefused(ctx context.Context) error {
+	for {
+		after, err := c.metaInt(ctx, MetaLateRefused)
+		if err != nil || after >= c.lateAnnounced.Load() {
+			return err
+		}
+		resp, err := c.do(ctx, http.MethodGet, fmt.Sprintf("/v1/late-refused?after=%d", after), nil, map[string]string{"Accept-Encoding": "gzip"})
+		if err != nil {
+			return err
+		}
+		var lr LateRefusedResponse
+		if err := decodeResp(resp, &lr); err != nil {
+			return err
+		}
+		last := after
+		rejected := make([]store.Rejection, 0, len(lr.Rejected))
+		for _, r := range lr.Rejected {
+			if r.LateSeq <= last {
+				return fmt.Errorf("sync: late refusals out of order: %d after %d", r.LateSeq, last)
+			}
+			last = r.LateSeq
+			rejected = append(rejected, r.Rejection)
+		}
+		if last == after {
+			// The announced refusals are not there (a server restored in
+			// between): the next pull announces them again.
+			c.lateAnnounced.Store(after)
+			return nil
+		}
+		if err := c.recordRefused(ctx, rejected, func(tx *store.Tx) error {
+			return tx.SetMeta(MetaLateRefused, strconv.FormatInt(last, 10))
+		}); err != nil {
+			return err
+		}
+	}
+}
+
+// recordRefused runs move (which moves a cursor) and, in the same
+// transaction, adds refused changes to MetaRejected and MetaRepair.
+func (c *Client) recordRefused(ctx context.Context, rejected []store.Rejection, move func(tx *store.Tx) error) error {
 	rejected, err := c.labelled(ctx, rejected)
 	if err != nil {
 		return err
@@ -935,10 +1003,7 @@ func (c *Client) ack(ctx context.Context, seq, auditSeq int64, rejected []store.
 	}
 	var list []store.Rejection
 	err = c.db.Write(ctx, store.Actor{OperatorID: "sync"}, func(tx *store.Tx) error {
-		if err := tx.SetMeta(MetaPushed, strconv.FormatInt(seq, 10)); err != nil {
-			return err
-		}
-		if err := tx.SetMeta(MetaAuditSent, strconv.FormatInt(auditSeq, 10)); err != nil {
+		if err := move(tx); err != nil {
 			return err
 		}
 		if len(rejected) == 0 {

@@ -36,6 +36,9 @@ const (
 	// the lost server (acknowledged or not), and one refused now may have
 	// been forwarded by it.
 	HeaderRepushed = "Sportello-Repushed"
+	// HeaderLateRefused, on every pull answer, is the workstation's
+	// latest late refusal (LateRefusedResponse), when it has any.
+	HeaderLateRefused = "Sportello-Late-Refused"
 )
 
 // Error codes returned in ErrorBody.Code.
@@ -164,7 +167,22 @@ type RejoinResponse struct {
 	// ConflictsSince: the conflict records detected from then on may have
 	// been lost (the newest the backup holds; "" when it held none).
 	ConflictsSince string `json:"conflicts_since"`
+	// LateRefused is the workstation's latest late refusal the server
+	// holds: a cursor past it (from the lost server) comes back to it.
+	LateRefused int64 `json:"late_refused"`
 }
+
+// LateRefusedResponse lists a workstation's late refusals
+// (GET /v1/late-refused?after=N): refusals of changes it already had
+// acknowledged, changes parked on a restored server and refused when
+// numbering resumed. More: ask again after the last one.
+type LateRefusedResponse struct {
+	Rejected []store.LateRejection `json:"rejected"`
+	More     bool                  `json:"more"`
+}
+
+// MaxLateRefusedPerResponse bounds a LateRefusedResponse.
+const MaxLateRefusedPerResponse = 500
 
 // RecoverRequest gives a restored server back definitive numbers it gave
 // before it was lost (POST /v1/recover-numbers), as the workstation holds

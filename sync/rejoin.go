@@ -65,8 +65,10 @@ func (c *Client) rejoin(ctx context.Context) error {
 	}
 	if len(lost) > 0 && !rr.NumberingHeld {
 		// Numbering resumed: harmless only if the register has them all
-		// back (other workstations gave them); a missing one stops here,
-		// before anything of this workstation is pushed again.
+		// back (other workstations gave them) or their registrations were
+		// refused (void: dropped by recoverNumbers); a missing one stops
+		// here, before anything of this workstation is pushed again.
+		var void []store.RowState
 		for len(lost) > 0 {
 			part := lost[:min(len(lost), MaxRecoverPerRequest)]
 			lost = lost[len(part):]
@@ -74,12 +76,16 @@ func (c *Client) rejoin(ctx context.Context) error {
 			if err := c.postJSON(ctx, "/v1/recover-numbers", RecoverRequest{Numbers: part}, &res); err != nil {
 				return err
 			}
-			for _, r := range res.Results {
-				if r.Outcome != store.RecoverPresent {
+			for i, r := range res.Results {
+				switch {
+				case r.Outcome == store.RecoverVoid && i < len(part) && part[i].RowID == r.RowID:
+					void = append(void, part[i])
+				case r.Outcome != store.RecoverPresent:
 					return fmt.Errorf("%w: number %s: %s %s", ErrNumbersLost, r.RowID, r.Outcome, r.Reason)
 				}
 			}
 		}
+		lost = void
 	}
 	conflicts, err := c.db.LostConflicts(ctx, rr.ConflictsSince)
 	if err != nil {
@@ -126,6 +132,11 @@ func (c *Client) rejoin(ctx context.Context) error {
 		if err := lower(MetaAuditSent, rr.AckedAuditSeq); err != nil {
 			return err
 		}
+		// Late refusals past the restored server's were the lost one's:
+		// those it numbers again are new refusals.
+		if err := lower(MetaLateRefused, rr.LateRefused); err != nil {
+			return err
+		}
 		// The restored log is the old one up to its base: a cursor from
 		// another epoch is good up to there; in the same epoch, up to the
 		// log's end.
@@ -170,7 +181,7 @@ func (c *Client) recoverNumbers(ctx context.Context) error {
 		return fmt.Errorf("sync: records to give back: %w", err)
 	}
 	var left recoverList
-	var refused []store.Rejection
+	var refused, void []store.Rejection
 	numbers, conflicts := list.Numbers, list.Conflicts
 	for len(numbers)+len(conflicts) > 0 {
 		partN := numbers[:min(len(numbers), MaxRecoverPerRequest)]
@@ -215,16 +226,38 @@ func (c *Client) recoverNumbers(ctx context.Context) error {
 			case res.Outcome == store.RecoverRefused:
 				refused = append(refused, store.Rejection{Table: "protocol_numbers", RowID: id, Code: "number_conflict",
 					Reason: "Numero di protocollo non ripristinato sul server: " + res.Reason})
+			case res.Outcome == store.RecoverVoid:
+				void = append(void, store.Rejection{Table: "protocol_numbers", RowID: id, Code: "number_void",
+					Reason: "Numero di protocollo senza registrazione, tolto da questa postazione: " + res.Reason})
 			}
 		}
 		// A conflict record is given back once, whatever the answer: it
 		// holds no legal record, and a refusal only means the server has
 		// moved on.
 	}
+	if len(void) > 0 {
+		// Named before they go; the server has neither the number nor its
+		// registration, so this replica's copy goes too.
+		if void, err = c.labelled(ctx, void); err != nil {
+			return err
+		}
+		if err := c.db.Write(ctx, store.Actor{OperatorID: "sync"}, func(tx *store.Tx) error {
+			for _, r := range void {
+				if _, err := tx.DropVoidNumber(r.RowID); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
 	if len(refused) > 0 {
 		if refused, err = c.labelled(ctx, refused); err != nil {
 			return err
 		}
+	}
+	if refused = append(void, refused...); len(refused) > 0 {
 		if err := c.editRejected(ctx, func(rs []store.Rejection) []store.Rejection { return append(rs, refused...) }); err != nil {
 			return err
 		}

@@ -62,21 +62,23 @@ func setRepairs(tx *store.Tx, seqs []int64) error {
 }
 
 // repairRefused brings the rows of refused changes back to the server's
-// copy, up to MaxRefusedPerRequest per request.
+// copy, up to MaxRefusedPerRequest per request. A row the server does not
+// have and that rows of this replica still refer to stays listed, and is
+// tried again at the next sync: it may be a row another workstation has
+// still to push again to a restored server (the refused change an edit of
+// it), and once the server has it the edit is undone field by field.
 func (c *Client) repairRefused(ctx context.Context) error {
-	for {
-		raw, err := c.db.Meta(ctx, MetaRepair)
-		if err != nil || raw == "" {
-			return err
-		}
-		var seqs []int64
-		if err := json.Unmarshal([]byte(raw), &seqs); err != nil {
-			return fmt.Errorf("sync: refused changes to repair: %w", err)
-		}
-		if len(seqs) == 0 {
-			return nil
-		}
-		ask := seqs[:min(len(seqs), MaxRefusedPerRequest)]
+	raw, err := c.db.Meta(ctx, MetaRepair)
+	if err != nil || raw == "" {
+		return err
+	}
+	var todo []int64
+	if err := json.Unmarshal([]byte(raw), &todo); err != nil {
+		return fmt.Errorf("sync: refused changes to repair: %w", err)
+	}
+	for len(todo) > 0 {
+		ask := todo[:min(len(todo), MaxRefusedPerRequest)]
+		todo = todo[len(ask):]
 		var rr RefusedResponse
 		if err := c.postJSON(ctx, "/v1/refused", RefusedRequest{OriginSeqs: ask}, &rr); err != nil {
 			return err
@@ -108,9 +110,15 @@ func (c *Client) repairRefused(ctx context.Context) error {
 					}
 				}
 				if len(blocked) == len(pass) {
-					break // referred to by rows the server has, or by later local work: kept
+					break // referred to by later local work or rows the server lacks: kept
 				}
 				pass = blocked
+			}
+			var again []int64
+			for _, st := range pass {
+				if !st.Exists {
+					again = append(again, st.OriginSeq)
+				}
 			}
 			// Changes the server has no refusal for (answered by nobody)
 			// are dropped with those answered: there is nothing to undo.
@@ -118,13 +126,14 @@ func (c *Client) repairRefused(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			left = slices.DeleteFunc(left, func(s int64) bool { return slices.Contains(ask, s) })
+			left = slices.DeleteFunc(left, func(s int64) bool { return slices.Contains(ask, s) && !slices.Contains(again, s) })
 			return setRepairs(tx, left)
 		})
 		if err != nil {
 			return err
 		}
 	}
+	return nil
 }
 
 // postJSON posts req as JSON to the server and decodes its answer into resp.

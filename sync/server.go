@@ -153,6 +153,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/refused", s.authed(s.refused))
 	mux.HandleFunc("GET /v1/rejoin", s.authed(s.rejoin))
 	mux.HandleFunc("POST /v1/recover-numbers", s.authed(s.recoverNumbers))
+	mux.HandleFunc("GET /v1/late-refused", s.authed(s.lateRefused))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any, compress bool) {
@@ -738,7 +739,7 @@ func ResumeNumbering(ctx context.Context, db *store.DB, after int64) (n int, fir
 			return err
 		}
 		// The restore window ends: what is still parked is refused (its
-		// workstation reads why at its next push).
+		// workstation reads why after its next pull: late refusals).
 		stable, err := tx.StableHorizon()
 		if err != nil {
 			return err
@@ -828,7 +829,9 @@ func retryParked(tx BackendTx, stable string, final bool) (int, error) {
 				if err := tx.UnparkChange(c.WorkstationID, c.OriginSeq); err != nil {
 					return applied, err
 				}
-				if err := tx.InsertRejection(c.WorkstationID, store.Rejection{OriginSeq: c.OriginSeq, Table: c.Table, RowID: c.RowID, Code: CodeConstraint,
+				// Acknowledged when it was parked: its workstation reads
+				// the refusal from GET /v1/late-refused.
+				if err := tx.InsertLateRejection(c.WorkstationID, store.Rejection{OriginSeq: c.OriginSeq, Table: c.Table, RowID: c.RowID, Code: CodeConstraint,
 					Reason: "La modifica si riferisce a dati che il server ripristinato non ha ricevuto: " + err.Error()}); err != nil {
 					return applied, err
 				}

@@ -66,6 +66,15 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set(HeaderLogEpoch, epoch)
+	late, err := s.db.LastLateRejection(r.Context(), ws.ID)
+	if err != nil {
+		s.log.Error("pull", "err", err)
+		s.internal(w, nil)
+		return
+	}
+	if late > 0 {
+		w.Header().Set(HeaderLateRefused, strconv.FormatInt(late, 10))
+	}
 	if len(cs) == 0 && after > 0 {
 		// Nothing new: the cursor must still be a change of this log. A
 		// server restored from a backup has a shorter log, and a workstation
@@ -401,7 +410,28 @@ func (s *Server) rejoin(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Warn("workstation rejoins the server", "workstation", ws.Code, "acked_seq", st.AckedSeq, "epoch_base", base, "numbering_held", st.NumberingHeld)
 	writeJSON(w, http.StatusOK, RejoinResponse{Epoch: epoch, Base: base, Head: st.Head, AckedSeq: st.AckedSeq, AckedAuditSeq: st.AckedAuditSeq,
-		NumberingHeld: st.NumberingHeld, Registers: st.Registers, ConflictsSince: st.ConflictsSince}, true)
+		NumberingHeld: st.NumberingHeld, Registers: st.Registers, ConflictsSince: st.ConflictsSince, LateRefused: st.LateRefused}, true)
+}
+
+// lateRefused lists a workstation's late refusals after a cursor: changes
+// it had acknowledged (parked on a restored server) and that were refused
+// afterwards.
+func (s *Server) lateRefused(w http.ResponseWriter, r *http.Request) {
+	after, err := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
+	if err != nil || after < 0 {
+		fail(w, http.StatusBadRequest, CodeBadRequest, "Richiesta non valida", fmt.Errorf("after=%q", r.URL.Query().Get("after")))
+		return
+	}
+	rs, err := s.db.LateRejections(r.Context(), workstationOf(r).ID, after, MaxLateRefusedPerResponse+1)
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
+	resp := LateRefusedResponse{Rejected: rs, More: len(rs) > MaxLateRefusedPerResponse}
+	if resp.More {
+		resp.Rejected = rs[:MaxLateRefusedPerResponse]
+	}
+	writeJSON(w, http.StatusOK, resp, true)
 }
 
 // recoverNumbers takes back, while a restored server holds numbering, the

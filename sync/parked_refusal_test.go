@@ -1,0 +1,153 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"path/filepath"
+	"testing"
+
+	"sportello/internal/citizen"
+	"sportello/store"
+)
+
+// A change parked in the restore window that still lacks what it refers to
+// when numbering resumes is refused then. Its workstation had it
+// acknowledged (parked) long before: it learns of the refusal from the
+// pull (GET /v1/late-refused) and undoes it; the definitive number the
+// lost server gave that registration has nowhere to go (void) and is
+// dropped, instead of stopping the workstation. The workstation whose
+// application it referred to comes back after the resume, and everyone
+// converges.
+func TestParkedChangeRefusedAtResumeReachesItsWorkstation(t *testing.T) {
+	ctx := context.Background()
+	s, serve := restorable(t)
+	a, b := enroll(t, s, "DESK01", false), enroll(t, s, "DESK02", false)
+	opA, opB := login(t, a.svc, "sportello"), login(t, b.svc, "sportello")
+	protocolOffline(t, a, opA, "Rossi")
+	a.sync(t)
+	a.sync(t)
+	b.sync(t)
+	restored := t.TempDir()
+	if err := s.svc.DB().BackupTo(ctx, filepath.Join(restored, "sportello.db")); err != nil {
+		t.Fatal(err)
+	}
+	app := completeComplaint(t, a, opA, "Verdi")
+	a.sync(t)
+	b.sync(t)
+	res, err := b.svc.ProtocolApplication(ctx, opB, app.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.sync(t)
+	b.sync(t)
+
+	back := restoreFrom(t, s, serve, restored)
+	b.sync(t)
+	// A does not come back before the administrator resumes numbering.
+	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 2); err != nil {
+		t.Fatal(err)
+	}
+	b.sync(t)
+	if _, err := b.svc.SaveCitizen(ctx, opB, citizen.Citizen{Surname: "Neri", Name: "Anna", CodiceFiscale: cf(t, "Neri", "Anna", "1980-02-03")}); err != nil {
+		t.Fatal(err)
+	}
+	b.sync(t)
+	b.sync(t)
+	st := b.client.State()
+	if st.LastError != "" {
+		t.Fatalf("B stopped: %s", st.LastError)
+	}
+	codes := map[string]string{}
+	for _, r := range st.Rejected {
+		codes[r.Table] = r.Code
+		if r.Label == "" {
+			t.Errorf("refusal without the record's name: %+v", r)
+		}
+	}
+	if codes["protocol_registrations"] != CodeConstraint || codes["protocol_numbers"] != "number_void" {
+		t.Fatalf("B was not told of the refused registration and of its number: %+v", st.Rejected)
+	}
+	if _, err := b.svc.Registration(ctx, opB, res.Registration.ID); err == nil {
+		t.Error("the refused registration is still on B")
+	}
+
+	// A comes back late: its application is applied now, and every
+	// replica equals the server; B's application can be protocolled again.
+	a.sync(t)
+	a.sync(t)
+	b.sync(t)
+	sameAsServer(t, back.DB(), map[string]*replica{"A": a, "B": b})
+	again, err := b.svc.ProtocolApplication(ctx, opB, app.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.sync(t)
+	b.sync(t)
+	a.sync(t)
+	if reg, _ := b.svc.Registration(ctx, opB, again.Registration.ID); reg.Number != 3 {
+		t.Fatalf("protocolled again with number %d, want 3 (2 was given by the lost server)", reg.Number)
+	}
+	sameAsServer(t, back.DB(), map[string]*replica{"A": a, "B": b})
+	for name, r := range map[string]*replica{"A": a, "B": b} {
+		if st := r.client.State(); st.LastError != "" {
+			t.Errorf("%s: %s", name, st.LastError)
+		}
+	}
+}
+
+// GET /v1/late-refused answers a bad cursor with a clear error, and lists
+// a workstation's own late refusals only.
+func TestLateRefusedListsOnlyTheWorkstationsOwn(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	a, b := enroll(t, s, "DESK01", false), enroll(t, s, "DESK02", false)
+	a.sync(t)
+	b.sync(t)
+	for _, after := range []string{"", "-1", "uno"} {
+		resp, err := a.client.do(ctx, http.MethodGet, "/v1/late-refused?after="+after, nil, nil)
+		var se *ServerError
+		if err == nil {
+			resp.Body.Close()
+		}
+		if !errors.As(err, &se) || se.Status != http.StatusBadRequest || se.Body.Code != CodeBadRequest || se.Body.Message == "" {
+			t.Errorf("after=%q: %v", after, err)
+		}
+	}
+	wsA, err := s.svc.DB().WorkstationByCode(ctx, "DESK01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.svc.DB().Write(ctx, store.Actor{OperatorID: "server"}, func(tx *store.Tx) error {
+		return tx.InsertLateRejection(wsA.ID, store.Rejection{OriginSeq: 7, Table: "citizens", RowID: "x", Code: CodeConstraint, Reason: "prova"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	list := func(r *replica) LateRefusedResponse {
+		t.Helper()
+		resp, err := r.client.do(ctx, http.MethodGet, "/v1/late-refused?after=0", nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lr LateRefusedResponse
+		if err := decodeResp(resp, &lr); err != nil {
+			t.Fatal(err)
+		}
+		return lr
+	}
+	if got := list(b); len(got.Rejected) != 0 {
+		t.Errorf("B reads A's late refusals: %+v", got)
+	}
+	if got := list(a); len(got.Rejected) != 1 || got.Rejected[0].OriginSeq != 7 || got.Rejected[0].LateSeq != 1 {
+		t.Errorf("A's late refusals: %+v", got)
+	}
+	// The next pull announces it, and the refusal joins A's list once.
+	a.sync(t)
+	a.sync(t)
+	if st := a.client.State(); len(st.Rejected) != 1 || st.Rejected[0].OriginSeq != 7 {
+		t.Errorf("A's refused changes: %+v", st.Rejected)
+	}
+	if st := b.client.State(); len(st.Rejected) != 0 {
+		t.Errorf("B's refused changes: %+v", st.Rejected)
+	}
+}
