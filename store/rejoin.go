@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"sportello/internal/hlc"
+	"sportello/internal/protocol"
 )
 
 // A server restored from a backup has lost what reached it after the
@@ -211,13 +212,14 @@ func (t *Tx) RecoverNumber(st RowState) (RecoverOutcome, string, error) {
 		}
 		return RecoverVoid, fmt.Sprintf("la registrazione del numero %d è stata rifiutata dal server ripristinato", number), nil
 	}
-	// Only while numbering is held can it go back.
+	// Only while numbering is held can it go back, or after, a number the
+	// register never gives again (reserveNumber).
 	held, err := t.NumberingHeld()
 	if err != nil {
 		return "", "", err
 	}
 	if !held {
-		return "", "", ErrNumberingResumed
+		return t.reserveNumber(st.RowID, regID, aoo, year, number, assigned)
 	}
 	var exists bool
 	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM protocol_registrations WHERE id = ?)`, regID).Scan(&exists); err != nil {
@@ -246,6 +248,106 @@ func (t *Tx) RecoverNumber(st RowState) (RecoverOutcome, string, error) {
 		return "", "", err
 	}
 	return RecoverRestored, "", nil
+}
+
+// reserveNumber handles a number given back after numbering resumed. The
+// register gives new numbers past the one it resumed after, in the current
+// year: a number no higher than that, or of an earlier year, is never given
+// again. Such a number whose registration has not arrived yet is reserved
+// for it (TakeReservedNumber), waiting; any other the register may give,
+// or have given, again (ErrNumberingResumed).
+func (t *Tx) reserveNumber(id, regID, aoo string, year int64, number int64, assigned string) (RecoverOutcome, string, error) {
+	var restored bool // a restored backup, numbering resumed since
+	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM local_meta WHERE key = ?)`, metaNumberingHeld).Scan(&restored); err != nil {
+		return "", "", fmt.Errorf("store: reserve number: %w", err)
+	}
+	if !restored {
+		return "", "", ErrNumberingResumed
+	}
+	_, current := protocol.LegalDate(t.Now())
+	var floor int64
+	err := t.queryRow(`SELECT CAST(value AS INTEGER) FROM local_meta WHERE key = ?`, numberFloorKey(aoo, int(year))).Scan(&floor)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", "", fmt.Errorf("store: reserve number: %w", err)
+	}
+	if year >= int64(current) && number > floor {
+		return "", "", ErrNumberingResumed
+	}
+	var other int64
+	err = t.queryRow(`SELECT number FROM protocol_numbers WHERE registration_id = ?`, regID).Scan(&other)
+	switch {
+	case err == nil:
+		return RecoverRefused, fmt.Sprintf("la registrazione ha già il numero %d", other), nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return "", "", fmt.Errorf("store: reserve number: %w", err)
+	}
+	var taken bool
+	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM protocol_numbers WHERE aoo = ? AND year = ? AND number = ?)`, aoo, year, number).Scan(&taken); err != nil {
+		return "", "", fmt.Errorf("store: reserve number: %w", err)
+	}
+	if taken {
+		return RecoverRefused, fmt.Sprintf("il numero %d è già di un'altra registrazione", number), nil
+	}
+	var r struct{ reg, id string }
+	err = t.queryRow(`SELECT registration_id, number_id FROM sync_reserved_numbers WHERE registration_id = ?1 OR number_id = ?2 OR (aoo = ?3 AND year = ?4 AND number = ?5)`,
+		regID, id, aoo, year, number).Scan(&r.reg, &r.id)
+	switch {
+	case err == nil && r.reg == regID && r.id == id:
+		return RecoverWaiting, "", nil
+	case err == nil:
+		return RecoverRefused, "il registro ha già riservato questo numero o questa registrazione per un altro numero", nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return "", "", fmt.Errorf("store: reserve number: %w", err)
+	}
+	var exists bool
+	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM protocol_registrations WHERE id = ?)`, regID).Scan(&exists); err != nil {
+		return "", "", fmt.Errorf("store: reserve number: %w", err)
+	}
+	if exists {
+		// Here without a number, after the resume numbered every one:
+		// only a registration whose numbering failed; it takes this one.
+		if err := t.Insert("protocol_numbers", id, Fields{"registration_id": regID, "aoo": aoo, "year": year, "number": number, "assigned_at": assigned}); err != nil {
+			return "", "", err
+		}
+		return RecoverRestored, "", nil
+	}
+	if _, err := t.exec(`INSERT INTO sync_reserved_numbers (registration_id, number_id, aoo, year, number, assigned_at, reserved_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		regID, id, aoo, year, number, assigned, t.NowString()); err != nil {
+		return "", "", fmt.Errorf("store: reserve number: %w", err)
+	}
+	return RecoverWaiting, "", nil
+}
+
+// TakeReservedNumber gives a registration that reached the server after
+// numbering resumed the number reserved for it (reserveNumber), with the
+// number row's ID; false when none is. The citizen's notification of that
+// number is the one given back (RecoverNotification), not a new one.
+func (t *Tx) TakeReservedNumber(regID string) (bool, error) {
+	var r struct {
+		id, aoo, assigned string
+		year, number      int64
+	}
+	err := t.queryRow(`SELECT number_id, aoo, year, number, assigned_at FROM sync_reserved_numbers WHERE registration_id = ? AND used_at = ''`, regID).
+		Scan(&r.id, &r.aoo, &r.year, &r.number, &r.assigned)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: reserved number: %w", err)
+	}
+	var numbered bool
+	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM protocol_numbers WHERE registration_id = ?)`, regID).Scan(&numbered); err != nil {
+		return false, fmt.Errorf("store: reserved number: %w", err)
+	}
+	if !numbered {
+		if err := t.Insert("protocol_numbers", r.id, Fields{"registration_id": regID, "aoo": r.aoo, "year": r.year, "number": r.number, "assigned_at": r.assigned}); err != nil {
+			return false, err
+		}
+	}
+	if _, err := t.exec(`UPDATE sync_reserved_numbers SET used_at = ? WHERE registration_id = ?`, t.NowString(), regID); err != nil {
+		return false, fmt.Errorf("store: reserved number: %w", err)
+	}
+	return true, nil
 }
 
 // registrationVoid reports whether the server refused a registration it
@@ -320,7 +422,19 @@ func (t *Tx) RecoverNotification(st RowState) (RecoverOutcome, string, error) {
 			return "", "", err
 		}
 		if !held {
-			return "", "", ErrNumberingResumed
+			// After the resume, only the notification of a number
+			// reserved for its registration (reserveNumber): once the
+			// registration has it.
+			var used string
+			err := t.queryRow(`SELECT used_at FROM sync_reserved_numbers WHERE registration_id = ?`, reg).Scan(&used)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				return "", "", ErrNumberingResumed
+			case err != nil:
+				return "", "", fmt.Errorf("store: recover notification: %w", err)
+			case used == "":
+				return RecoverWaiting, "", nil
+			}
 		}
 		var numbered bool
 		if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM protocol_numbers WHERE registration_id = ?)`, f["ref_id"]).Scan(&numbered); err != nil {

@@ -64,6 +64,9 @@ type BackendTx interface {
 	StableHorizon() (string, error)
 	InsertRejection(ws string, r store.Rejection) error
 	InsertLateRejection(ws string, r store.Rejection) error
+	// TakeReservedNumber gives a registration the number reserved for it
+	// after numbering resumed (store.Tx.TakeReservedNumber).
+	TakeReservedNumber(regID string) (bool, error)
 	// Parked changes: during the restore window (numbering held), a change
 	// that refers to a row the server does not have yet waits for it.
 	ParkChange(ws string, c store.Change) error

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -149,5 +150,87 @@ func TestLateRefusedListsOnlyTheWorkstationsOwn(t *testing.T) {
 	}
 	if st := b.client.State(); len(st.Rejected) != 0 {
 		t.Errorf("B's refused changes: %+v", st.Rejected)
+	}
+}
+
+// A workstation that comes back only after numbering resumed, holding the
+// number the lost server gave its own registration: the number is no
+// higher than where numbering resumed, so the register never gives it
+// again and keeps it for the registration, which gets it back (same row,
+// same notification) when it is pushed again; the desk that had pulled it
+// finds it present. Nobody stops, a new registration takes the next number,
+// and every replica equals the server.
+func TestLateWorkstationGetsItsNumberBackAfterTheResume(t *testing.T) {
+	ctx := context.Background()
+	s, serve := restorable(t)
+	a, f := enroll(t, s, "DESK01", false), enroll(t, s, "DESK02", false)
+	opA, opF := login(t, a.svc, "sportello"), login(t, f.svc, "sportello")
+	protocolOffline(t, a, opA, "Rossi")
+	a.sync(t)
+	a.sync(t)
+	f.sync(t)
+	restored := t.TempDir()
+	if err := s.svc.DB().BackupTo(ctx, filepath.Join(restored, "sportello.db")); err != nil {
+		t.Fatal(err)
+	}
+	verdi := protocolOffline(t, a, opA, "Verdi")
+	a.sync(t)
+	a.sync(t)
+	f.sync(t)
+	lostNumber := func(q store.Querier) (id string, n int64, notes int, err error) {
+		if err = q.QueryRow(`SELECT id, number FROM protocol_numbers WHERE registration_id = ?`, verdi).Scan(&id, &n); err != nil {
+			return
+		}
+		err = q.QueryRow(`SELECT count(*) FROM notifications WHERE ref_table = 'protocol_registrations' AND ref_id = ?`, verdi).Scan(&notes)
+		return
+	}
+	var heldID string
+	var heldN int64
+	if err := a.svc.DB().Read(ctx, func(q store.Querier) error {
+		var err error
+		heldID, heldN, _, err = lostNumber(q)
+		return err
+	}); err != nil || heldN != 2 {
+		t.Fatalf("the lost server gave %d (%v)", heldN, err)
+	}
+
+	back := restoreFrom(t, s, serve, restored)
+	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 2); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*replica{f, a, a, f} {
+		r.sync(t)
+	}
+	if err := back.DB().Read(ctx, func(q store.Querier) error {
+		id, n, notes, err := lostNumber(q)
+		if err == nil && (id != heldID || n != 2 || notes != 1) {
+			err = fmt.Errorf("number %s %d with %d notifications, want %s 2 with 1", id, n, notes, heldID)
+		}
+		var used int
+		if err == nil {
+			err = q.QueryRow(`SELECT count(*) FROM sync_reserved_numbers WHERE registration_id = ? AND used_at <> ''`, verdi).Scan(&used)
+		}
+		if err == nil && used != 1 {
+			err = fmt.Errorf("the number was not reserved for its registration (%d)", used)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	neri := protocolOffline(t, f, opF, "Neri")
+	for _, r := range []*replica{f, f, a} {
+		r.sync(t)
+	}
+	if reg, err := f.svc.Registration(ctx, opF, neri); err != nil || reg.Number != 3 {
+		t.Fatalf("next registration numbered %d (%v), want 3", reg.Number, err)
+	}
+	sameAsServer(t, back.DB(), map[string]*replica{"A": a, "F": f})
+	for name, r := range map[string]*replica{"A": a, "F": f} {
+		if st := r.client.State(); st.LastError != "" || len(st.Rejected) != 0 {
+			t.Errorf("%s: %q %+v", name, st.LastError, st.Rejected)
+		}
+		if v, _ := r.svc.DB().Meta(ctx, MetaRecoverNumbers); v != "" {
+			t.Errorf("%s still has to give back %s", name, v)
+		}
 	}
 }

@@ -65,10 +65,12 @@ func (c *Client) rejoin(ctx context.Context) error {
 	}
 	if len(lost) > 0 && !rr.NumberingHeld {
 		// Numbering resumed: harmless only if the register has them all
-		// back (other workstations gave them) or their registrations were
-		// refused (void: dropped by recoverNumbers); a missing one stops
-		// here, before anything of this workstation is pushed again.
-		var void []store.RowState
+		// back (other workstations gave them), keeps them for their
+		// registrations, still to be pushed again (waiting: reserved), or
+		// their registrations were refused (void: dropped); those two are
+		// given back again by recoverNumbers. Any other stops here, before
+		// anything of this workstation is pushed again.
+		var keep []store.RowState
 		for len(lost) > 0 {
 			part := lost[:min(len(lost), MaxRecoverPerRequest)]
 			lost = lost[len(part):]
@@ -78,14 +80,14 @@ func (c *Client) rejoin(ctx context.Context) error {
 			}
 			for i, r := range res.Results {
 				switch {
-				case r.Outcome == store.RecoverVoid && i < len(part) && part[i].RowID == r.RowID:
-					void = append(void, part[i])
+				case (r.Outcome == store.RecoverVoid || r.Outcome == store.RecoverWaiting) && i < len(part) && part[i].RowID == r.RowID:
+					keep = append(keep, part[i])
 				case r.Outcome != store.RecoverPresent:
 					return fmt.Errorf("%w: number %s: %s %s", ErrNumbersLost, r.RowID, r.Outcome, r.Reason)
 				}
 			}
 		}
-		lost = void
+		lost = keep
 	}
 	conflicts, err := c.db.LostConflicts(ctx, rr.ConflictsSince)
 	if err != nil {

@@ -282,9 +282,10 @@ func TestRestoredServerHoldsNumberingUntilResumed(t *testing.T) {
 	sameAsServer(t, back.DB(), map[string]*replica{"A": a, "D": d, "E": e})
 }
 
-// If the administrator resumes numbering before a workstation that holds a
-// lost number came back, the register may give that number again: the
-// workstation does not push anything more and says why.
+// If the administrator resumes numbering, before a workstation that holds a
+// lost number came back, at a number below it (the exports did not show
+// it), the register may give that number again: the workstation does not
+// push anything more and says why.
 func TestRejoinAfterNumberingResumedStops(t *testing.T) {
 	ctx := context.Background()
 	s, serve := restorable(t)
@@ -303,7 +304,7 @@ func TestRejoinAfterNumberingResumedStops(t *testing.T) {
 	a.sync(t)
 	f.sync(t)
 	back := restoreFrom(t, s, serve, restored)
-	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 2); err != nil {
+	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 1); err != nil {
 		t.Fatal(err)
 	}
 	before := checksums(t, back.DB())
@@ -479,6 +480,14 @@ func TestGivingNumbersBackIsCheckedAgainstTheRegister(t *testing.T) {
 	extra := forged(n1, "01a24e00-0000-7000-8000-000000000001", func(f store.Fields) { f["number"] = int64(9) })
 	if _, err := give(extra); !errors.Is(err, ErrNumbersLost) {
 		t.Fatalf("a number the register lacks, outside a restore window: %v", err)
+	}
+	// Of an earlier year, for a registration the server does not have: a
+	// server never restored keeps no number for it either.
+	old := forged(n1, "01a24e00-0000-7000-8000-000000000002", func(f store.Fields) {
+		f["number"], f["year"], f["registration_id"] = int64(5), int64(2020), "01a24e00-0000-7000-8000-0000000000aa"
+	})
+	if _, err := give(old); !errors.Is(err, ErrNumbersLost) {
+		t.Fatalf("a number of 2020 given back to a server never restored: %v", err)
 	}
 	if after := checksums(t, s.svc.DB()); !mapsEqual(before, after) {
 		t.Fatal("giving numbers back outside a restore window changed the server")

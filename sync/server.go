@@ -690,6 +690,11 @@ func numberRegistration(tx BackendTx, regID string) error {
 	if err != nil || held {
 		return err
 	}
+	// A registration pushed again after the resume by a workstation that
+	// gave back the number the lost server gave it gets that one.
+	if reserved, err := tx.TakeReservedNumber(regID); err != nil || reserved {
+		return err
+	}
 	_, err = assignNumber(tx, regID)
 	return err
 }

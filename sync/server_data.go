@@ -456,9 +456,18 @@ func (s *Server) recoverNumbers(w http.ResponseWriter, r *http.Request) {
 		if resp.Results, err = giveBack(tx, ws, "protocol_numbers", req.Numbers, tx.RecoverNumber); err != nil {
 			return err
 		}
+		held, err := tx.NumberingHeld()
+		if err != nil {
+			return err
+		}
 		for _, res := range resp.Results {
-			if res.Outcome == store.RecoverRestored {
+			switch {
+			case res.Outcome == store.RecoverRestored:
 				s.log.Warn("definitive number given back", "workstation", ws.Code, "row", res.RowID)
+			case res.Outcome == store.RecoverWaiting && !held:
+				s.log.Info("definitive number given back after the resume, kept for its registration", "workstation", ws.Code, "row", res.RowID)
+			case res.Outcome == store.RecoverVoid:
+				s.log.Warn("definitive number given back without its registration, refused", "workstation", ws.Code, "row", res.RowID, "reason", res.Reason)
 			}
 		}
 		if resp.Notifications, err = giveBack(tx, ws, "notifications", req.Notifications, tx.RecoverNotification); err != nil {
