@@ -587,6 +587,16 @@ func (t *Tx) ReassertQueued() (int, error) {
 	return len(items), nil
 }
 
+// ReservedNumbersWaiting counts the numbers reserved after the resume for
+// registrations that have not reached the server yet (reserveNumber).
+func (db *DB) ReservedNumbersWaiting(ctx context.Context) (int, error) {
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM sync_reserved_numbers WHERE used_at = ''`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: reserved numbers: %w", err)
+	}
+	return n, nil
+}
+
 // ParkedCount counts the changes parked in the restore window: changes
 // pushed again that wait for rows other workstations have still to push
 // again. The administrator resumes numbering when none is left.

@@ -198,8 +198,25 @@ func TestLateWorkstationGetsItsNumberBackAfterTheResume(t *testing.T) {
 	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 2); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []*replica{f, a, a, f} {
+	waiting := func() int {
+		t.Helper()
+		n, err := back.DB().ReservedNumbersWaiting(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// F, which had pulled the number, comes back first: the number is
+	// kept for the registration A has still to push again.
+	f.sync(t)
+	if n := waiting(); n != 1 {
+		t.Fatalf("%d numbers kept for registrations still to come, want 1", n)
+	}
+	for _, r := range []*replica{a, a, f} {
 		r.sync(t)
+	}
+	if n := waiting(); n != 0 {
+		t.Fatalf("%d numbers still kept after A came back", n)
 	}
 	if err := back.DB().Read(ctx, func(q store.Querier) error {
 		id, n, notes, err := lostNumber(q)

@@ -88,20 +88,28 @@ func (r *statusRecorder) Flush() {
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
-	v, err := s.db.Version(r.Context())
 	w.Header().Set("Content-Type", "application/json")
+	body, err := s.healthBody(r.Context())
 	if err != nil {
 		s.log.Error("health", "err", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
 		json.NewEncoder(w).Encode(map[string]any{"status": "error", "error": "database unavailable"})
 		return
 	}
-	held, err := s.db.NumberingHeld(r.Context())
+	json.NewEncoder(w).Encode(body)
+}
+
+// healthBody is what /healthz reports: the schema version and, after a
+// restore from a backup, what the administrator watches before and after
+// resuming numbering.
+func (s *Server) healthBody(ctx context.Context) (map[string]any, error) {
+	v, err := s.db.Version(ctx)
 	if err != nil {
-		s.log.Error("health", "err", err)
-		w.WriteHeader(http.StatusServiceUnavailable)
-		json.NewEncoder(w).Encode(map[string]any{"status": "error", "error": "database unavailable"})
-		return
+		return nil, err
+	}
+	held, err := s.db.NumberingHeld(ctx)
+	if err != nil {
+		return nil, err
 	}
 	body := map[string]any{"status": "ok", "schema_version": v}
 	if held {
@@ -109,16 +117,22 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 		// until `protocol resume` (monitoring should say so), with the
 		// changes still waiting for what other workstations push again.
 		body["protocol_numbering_held"] = true
-		parked, err := s.db.ParkedCount(r.Context())
+		parked, err := s.db.ParkedCount(ctx)
 		if err != nil {
-			s.log.Error("health", "err", err)
-			w.WriteHeader(http.StatusServiceUnavailable)
-			json.NewEncoder(w).Encode(map[string]any{"status": "error", "error": "database unavailable"})
-			return
+			return nil, err
 		}
 		body["parked_changes"] = parked
 	}
-	json.NewEncoder(w).Encode(body)
+	// After the resume: numbers workstations gave back for registrations
+	// that have not reached the server yet.
+	reserved, err := s.db.ReservedNumbersWaiting(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if reserved > 0 {
+		body["reserved_numbers_waiting"] = reserved
+	}
+	return body, nil
 }
 
 // FingerprintLine is the line printed for the administrator at start.
