@@ -161,6 +161,10 @@ const (
 	// not have it; the number has no registration to go back to, and the
 	// workstation drops its copy (Tx.DropVoidNumber).
 	RecoverVoid RecoverOutcome = "void"
+	// RecoverReplaced: after numbering resumed, its registration reached
+	// the server first and has another number in the register; the
+	// workstation drops its copy too, and pulls the register's.
+	RecoverReplaced RecoverOutcome = "replaced"
 )
 
 // ErrNumberingResumed: numbers are given back only while a restored
@@ -210,6 +214,10 @@ func (t *Tx) RecoverNumber(st RowState) (RecoverOutcome, string, error) {
 		if err != nil {
 			return "", "", err
 		}
+		// A number kept for it (reserveNumber) waits no more.
+		if _, err := t.exec(`DELETE FROM sync_reserved_numbers WHERE registration_id = ? AND used_at = ''`, regID); err != nil {
+			return "", "", fmt.Errorf("store: recover number: %w", err)
+		}
 		return RecoverVoid, fmt.Sprintf("la registrazione del numero %d è stata rifiutata dal server ripristinato", number), nil
 	}
 	// Only while numbering is held can it go back, or after, a number the
@@ -257,12 +265,8 @@ func (t *Tx) RecoverNumber(st RowState) (RecoverOutcome, string, error) {
 // for it (TakeReservedNumber), waiting; any other the register may give,
 // or have given, again (ErrNumberingResumed).
 func (t *Tx) reserveNumber(id, regID, aoo string, year int64, number int64, assigned string) (RecoverOutcome, string, error) {
-	var restored bool // a restored backup, numbering resumed since
-	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM local_meta WHERE key = ?)`, metaNumberingHeld).Scan(&restored); err != nil {
-		return "", "", fmt.Errorf("store: reserve number: %w", err)
-	}
-	if !restored {
-		return "", "", ErrNumberingResumed
+	if restored, err := t.restoredBackup(); err != nil || !restored {
+		return "", "", errors.Join(err, ErrNumberingResumed)
 	}
 	_, current := protocol.LegalDate(t.Now())
 	var floor int64
@@ -277,7 +281,9 @@ func (t *Tx) reserveNumber(id, regID, aoo string, year int64, number int64, assi
 	err = t.queryRow(`SELECT number FROM protocol_numbers WHERE registration_id = ?`, regID).Scan(&other)
 	switch {
 	case err == nil:
-		return RecoverRefused, fmt.Sprintf("la registrazione ha già il numero %d", other), nil
+		// It reached the server and was numbered anew before anyone gave
+		// this one back: the register's number stands.
+		return RecoverReplaced, fmt.Sprintf("la registrazione ha nel registro il numero %d", other), nil
 	case !errors.Is(err, sql.ErrNoRows):
 		return "", "", fmt.Errorf("store: reserve number: %w", err)
 	}
@@ -361,20 +367,22 @@ func (t *Tx) registrationVoid(regID string) (bool, error) {
 	return void, nil
 }
 
-// DropVoidNumber removes this replica's copy of a definitive number whose
-// registration the restored server refused (RecoverVoid), with the
-// citizens' notifications of that registration (the server writes those
-// only when it numbers a registration it has), and audits it. It records
-// no change to push. A number it does not hold, or that rows of this
-// replica still refer to, is left alone (false).
-func (t *Tx) DropVoidNumber(id string) (bool, error) {
-	var reg string
-	err := t.queryRow(`SELECT registration_id FROM protocol_numbers WHERE id = ?`, id).Scan(&reg)
+// DropLostNumber removes this replica's copy of a definitive number the
+// lost server gave and the restored register will not have: its
+// registration was refused (RecoverVoid) or numbered anew
+// (RecoverReplaced). The citizens' notifications of that number go with it
+// (those of the registration written no later than the number: the server
+// writes them when it numbers), and an audit entry says why. It records no
+// change to push. A number it does not hold, or that rows of this replica
+// still refer to, is left alone (false).
+func (t *Tx) DropLostNumber(id string, why RecoverOutcome) (bool, error) {
+	var reg, assigned string
+	err := t.queryRow(`SELECT registration_id, assigned_at FROM protocol_numbers WHERE id = ?`, id).Scan(&reg, &assigned)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("store: void number %s: %w", id, err)
+		return false, fmt.Errorf("store: lost number %s: %w", id, err)
 	}
 	switch out, err := t.removeRow("protocol_numbers", id); {
 	case err != nil:
@@ -382,8 +390,10 @@ func (t *Tx) DropVoidNumber(id string) (bool, error) {
 	case out != RepairRemoved:
 		return false, nil // rows of this replica refer to it: kept
 	}
-	rows, err := t.query(`SELECT id FROM notifications WHERE ref_table = 'protocol_registrations' AND ref_id = ? ORDER BY id`, reg)
-	notes, err := collect(rows, err, "notifications of a void number", scanString)
+	// The notifications of that number: not one of a number the register
+	// gave the registration later.
+	rows, err := t.query(`SELECT id FROM notifications WHERE ref_table = 'protocol_registrations' AND ref_id = ? AND created_at <= ? ORDER BY id`, reg, assigned)
+	notes, err := collect(rows, err, "notifications of a lost number", scanString)
 	if err != nil {
 		return false, err
 	}
@@ -392,9 +402,9 @@ func (t *Tx) DropVoidNumber(id string) (bool, error) {
 			return false, err
 		}
 	}
-	note, err := json.Marshal(map[string]any{"outcome": RecoverVoid, "registration_id": reg, "notifications": len(notes)})
+	note, err := json.Marshal(map[string]any{"outcome": why, "registration_id": reg, "notifications": len(notes)})
 	if err != nil {
-		return false, fmt.Errorf("store: encode void number: %w", err)
+		return false, fmt.Errorf("store: encode lost number: %w", err)
 	}
 	return true, t.Audit("sync_repair", "protocol_numbers", id, string(note), "")
 }
@@ -501,14 +511,24 @@ func (db *DB) LostConflicts(ctx context.Context, since string) ([]RowState, erro
 // workstation holds it (its resolution included), unless the server has
 // it. It is written as a new change, so it reaches every replica.
 func (t *Tx) RecoverConflict(st RowState) (RecoverOutcome, string, error) {
-	held, err := t.NumberingHeld()
+	restored, err := t.restoredBackup()
 	if err != nil {
 		return "", "", err
 	}
-	if !held {
-		return RecoverRefused, "il server non è più nel periodo di ripristino", nil
+	if !restored {
+		return RecoverRefused, "il server non è stato ripristinato da una copia di sicurezza", nil
 	}
 	return t.putBack(st, "sync_conflicts", "un conflitto", nil)
+}
+
+// restoredBackup reports whether this database is a restored backup copy,
+// numbering held or resumed since (stampEpoch, ResumeNumbering).
+func (t *Tx) restoredBackup() (bool, error) {
+	var restored bool
+	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM local_meta WHERE key = ?)`, metaNumberingHeld).Scan(&restored); err != nil {
+		return false, fmt.Errorf("store: restored backup: %w", err)
+	}
+	return restored, nil
 }
 
 // Reassert writes again, as a change of this replica, the current values

@@ -329,6 +329,12 @@ func (c *Client) syncPass(ctx context.Context) error {
 	if err := c.pushAll(ctx); err != nil {
 		return err
 	}
+	// Numbers go back before the pull: one the register numbered anew is
+	// dropped here before the pull brings the register's.
+	recoverErr := c.recoverNumbers(ctx)
+	if errors.Is(recoverErr, ErrNumbersLost) {
+		return recoverErr
+	}
 	if err := c.pullAll(ctx); err != nil {
 		return err
 	}
@@ -337,7 +343,7 @@ func (c *Client) syncPass(ctx context.Context) error {
 	}
 	// A repair that fails (the server unreachable again) does not hold up
 	// the attachments; it is tried again at the next sync.
-	repairErr := errors.Join(c.recoverNumbers(ctx), c.repairRefused(ctx))
+	repairErr := errors.Join(recoverErr, c.repairRefused(ctx))
 	if err := c.fetchMissingBlobs(ctx); err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"testing"
 
 	"sportello/internal/citizen"
@@ -22,28 +21,11 @@ import (
 // converges.
 func TestParkedChangeRefusedAtResumeReachesItsWorkstation(t *testing.T) {
 	ctx := context.Background()
-	s, serve := restorable(t)
-	a, b := enroll(t, s, "DESK01", false), enroll(t, s, "DESK02", false)
-	opA, opB := login(t, a.svc, "sportello"), login(t, b.svc, "sportello")
-	protocolOffline(t, a, opA, "Rossi")
-	a.sync(t)
-	a.sync(t)
-	b.sync(t)
-	restored := t.TempDir()
-	if err := s.svc.DB().BackupTo(ctx, filepath.Join(restored, "sportello.db")); err != nil {
-		t.Fatal(err)
-	}
-	app := completeComplaint(t, a, opA, "Verdi")
-	a.sync(t)
-	b.sync(t)
-	res, err := b.svc.ProtocolApplication(ctx, opB, app.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.sync(t)
-	b.sync(t)
+	x := newBackedUp(t)
+	a, b, opB := x.a, x.b, x.opB
+	app, res := x.protocolledByB(t)
 
-	back := restoreFrom(t, s, serve, restored)
+	back := restoreFrom(t, x.s, x.serve, x.dir)
 	b.sync(t)
 	// A does not come back before the administrator resumes numbering.
 	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 2); err != nil {
@@ -162,21 +144,9 @@ func TestLateRefusedListsOnlyTheWorkstationsOwn(t *testing.T) {
 // and every replica equals the server.
 func TestLateWorkstationGetsItsNumberBackAfterTheResume(t *testing.T) {
 	ctx := context.Background()
-	s, serve := restorable(t)
-	a, f := enroll(t, s, "DESK01", false), enroll(t, s, "DESK02", false)
-	opA, opF := login(t, a.svc, "sportello"), login(t, f.svc, "sportello")
-	protocolOffline(t, a, opA, "Rossi")
-	a.sync(t)
-	a.sync(t)
-	f.sync(t)
-	restored := t.TempDir()
-	if err := s.svc.DB().BackupTo(ctx, filepath.Join(restored, "sportello.db")); err != nil {
-		t.Fatal(err)
-	}
-	verdi := protocolOffline(t, a, opA, "Verdi")
-	a.sync(t)
-	a.sync(t)
-	f.sync(t)
+	x := newBackedUp(t)
+	a, f, opF := x.a, x.b, x.opB
+	verdi := x.protocolledByA(t)
 	lostNumber := func(q store.Querier) (id string, n int64, notes int, err error) {
 		if err = q.QueryRow(`SELECT id, number FROM protocol_numbers WHERE registration_id = ?`, verdi).Scan(&id, &n); err != nil {
 			return
@@ -194,7 +164,7 @@ func TestLateWorkstationGetsItsNumberBackAfterTheResume(t *testing.T) {
 		t.Fatalf("the lost server gave %d (%v)", heldN, err)
 	}
 
-	back := restoreFrom(t, s, serve, restored)
+	back := restoreFrom(t, x.s, x.serve, x.dir)
 	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 2); err != nil {
 		t.Fatal(err)
 	}
@@ -248,6 +218,48 @@ func TestLateWorkstationGetsItsNumberBackAfterTheResume(t *testing.T) {
 		}
 		if v, _ := r.svc.DB().Meta(ctx, MetaRecoverNumbers); v != "" {
 			t.Errorf("%s still has to give back %s", name, v)
+		}
+	}
+}
+
+// A number kept after the resume for a registration that, pushed again,
+// is refused (its operator was deactivated on the restored server) has
+// nowhere to go: it is void for everyone who holds it, the server keeps it
+// for nobody, and nobody stops.
+func TestReservedNumberOfARefusedRegistrationIsVoid(t *testing.T) {
+	ctx := context.Background()
+	x := newBackedUp(t)
+	a, f := x.a, x.b
+	verdi := x.protocolledByA(t)
+	back := restoreFrom(t, x.s, x.serve, x.dir)
+	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 2); err != nil {
+		t.Fatal(err)
+	}
+	f.sync(t) // keeps number 2 for Verdi's registration
+	deactivate(t, back.DB(), x.opA.OperatorID)
+	for _, r := range []*replica{a, a, f, f} {
+		r.sync(t)
+	}
+	if n, err := back.DB().ReservedNumbersWaiting(ctx); err != nil || n != 0 {
+		t.Fatalf("%d numbers still kept (%v)", n, err)
+	}
+	for name, r := range map[string]*replica{"A": a, "F": f} {
+		st := r.client.State()
+		if st.LastError != "" {
+			t.Fatalf("%s stopped: %s", name, st.LastError)
+		}
+		void := false
+		for _, rj := range st.Rejected {
+			void = void || rj.Code == "number_void"
+		}
+		if !void {
+			t.Errorf("%s was not told the number is void: %+v", name, st.Rejected)
+		}
+		var n int
+		if err := r.svc.DB().Read(ctx, func(q store.Querier) error {
+			return q.QueryRow(`SELECT count(*) FROM protocol_numbers WHERE registration_id = ?`, verdi).Scan(&n)
+		}); err != nil || n != 0 {
+			t.Errorf("%s still holds the void number (%d, %v)", name, n, err)
 		}
 	}
 }

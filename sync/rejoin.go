@@ -66,11 +66,13 @@ func (c *Client) rejoin(ctx context.Context) error {
 	if len(lost) > 0 && !rr.NumberingHeld {
 		// Numbering resumed: harmless only if the register has them all
 		// back (other workstations gave them), keeps them for their
-		// registrations, still to be pushed again (waiting: reserved), or
-		// their registrations were refused (void: dropped); those two are
-		// given back again by recoverNumbers. Any other stops here, before
-		// anything of this workstation is pushed again.
+		// registrations, still to be pushed again (waiting: reserved, given
+		// back again by recoverNumbers), or will never have them (void,
+		// replaced: dropped here, before a pull brings the register's
+		// number). Any other stops here, before anything of this
+		// workstation is pushed again.
 		var keep []store.RowState
+		var dropped []store.Rejection
 		for len(lost) > 0 {
 			part := lost[:min(len(lost), MaxRecoverPerRequest)]
 			lost = lost[len(part):]
@@ -79,13 +81,24 @@ func (c *Client) rejoin(ctx context.Context) error {
 				return err
 			}
 			for i, r := range res.Results {
-				switch {
-				case (r.Outcome == store.RecoverVoid || r.Outcome == store.RecoverWaiting) && i < len(part) && part[i].RowID == r.RowID:
+				if i >= len(part) || part[i].RowID != r.RowID {
+					return fmt.Errorf("sync: the server answered for number %s, not asked", r.RowID)
+				}
+				if rj, ok := lostNumber(r); ok {
+					dropped = append(dropped, rj)
+					continue
+				}
+				switch r.Outcome {
+				case store.RecoverWaiting:
 					keep = append(keep, part[i])
-				case r.Outcome != store.RecoverPresent:
+				case store.RecoverPresent:
+				default:
 					return fmt.Errorf("%w: number %s: %s %s", ErrNumbersLost, r.RowID, r.Outcome, r.Reason)
 				}
 			}
+		}
+		if err := c.dropLost(ctx, dropped, nil); err != nil {
+			return err
 		}
 		lost = keep
 	}
@@ -97,10 +110,8 @@ func (c *Client) rejoin(ctx context.Context) error {
 	for _, st := range lost {
 		list.Numbers = append(list.Numbers, st.RowID)
 	}
-	if rr.NumberingHeld {
-		for _, st := range conflicts {
-			list.Conflicts = append(list.Conflicts, st.RowID)
-		}
+	for _, st := range conflicts {
+		list.Conflicts = append(list.Conflicts, st.RowID)
 	}
 	return c.db.Write(ctx, store.Actor{OperatorID: "sync"}, func(tx *store.Tx) error {
 		lower := func(key string, to int64) error {
@@ -167,6 +178,55 @@ func (c *Client) rejoin(ctx context.Context) error {
 	})
 }
 
+// lostNumber is the operator's notice of a number given back that the
+// register will never have (void, replaced), which this replica drops.
+func lostNumber(r RecoverResult) (store.Rejection, bool) {
+	switch r.Outcome {
+	case store.RecoverVoid:
+		return store.Rejection{Table: "protocol_numbers", RowID: r.RowID, Code: "number_void",
+			Reason: "Numero di protocollo senza registrazione, tolto da questa postazione: " + r.Reason}, true
+	case store.RecoverReplaced:
+		return store.Rejection{Table: "protocol_numbers", RowID: r.RowID, Code: "number_replaced",
+			Reason: "Numero di protocollo dato dal server perduto e sostituito dal registro ripristinato: " + r.Reason}, true
+	}
+	return store.Rejection{}, false
+}
+
+// dropLost removes this replica's copies of numbers the register will
+// never have (store.Tx.DropLostNumber), named first for the operator's
+// list, and adds them and the numbers refused to that list.
+func (c *Client) dropLost(ctx context.Context, dropped, refused []store.Rejection) error {
+	var err error
+	if len(dropped) > 0 {
+		if dropped, err = c.labelled(ctx, dropped); err != nil {
+			return err
+		}
+		if err := c.db.Write(ctx, store.Actor{OperatorID: "sync"}, func(tx *store.Tx) error {
+			for _, r := range dropped {
+				why := store.RecoverVoid
+				if r.Code == "number_replaced" {
+					why = store.RecoverReplaced
+				}
+				if _, err := tx.DropLostNumber(r.RowID, why); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	if len(refused) > 0 {
+		if refused, err = c.labelled(ctx, refused); err != nil {
+			return err
+		}
+	}
+	if all := append(dropped, refused...); len(all) > 0 {
+		return c.editRejected(ctx, func(rs []store.Rejection) []store.Rejection { return append(rs, all...) })
+	}
+	return nil
+}
+
 // recoverNumbers gives back to a restored server the numbers and conflict
 // records listed by rejoin, after this replica's own work is pushed again:
 // a number whose registration has not reached the server yet (its
@@ -183,7 +243,7 @@ func (c *Client) recoverNumbers(ctx context.Context) error {
 		return fmt.Errorf("sync: records to give back: %w", err)
 	}
 	var left recoverList
-	var refused, void []store.Rejection
+	var refused, dropped []store.Rejection
 	numbers, conflicts := list.Numbers, list.Conflicts
 	for len(numbers)+len(conflicts) > 0 {
 		partN := numbers[:min(len(numbers), MaxRecoverPerRequest)]
@@ -222,47 +282,25 @@ func (c *Client) recoverNumbers(ctx context.Context) error {
 			answered[res.RowID] = res
 		}
 		for _, id := range partN {
-			switch res, ok := answered[id]; {
+			res, ok := answered[id]
+			if rj, lost := lostNumber(res); ok && lost {
+				dropped = append(dropped, rj)
+				continue
+			}
+			switch {
 			case !ok || res.Outcome == store.RecoverWaiting:
 				left.Numbers = append(left.Numbers, id)
 			case res.Outcome == store.RecoverRefused:
 				refused = append(refused, store.Rejection{Table: "protocol_numbers", RowID: id, Code: "number_conflict",
 					Reason: "Numero di protocollo non ripristinato sul server: " + res.Reason})
-			case res.Outcome == store.RecoverVoid:
-				void = append(void, store.Rejection{Table: "protocol_numbers", RowID: id, Code: "number_void",
-					Reason: "Numero di protocollo senza registrazione, tolto da questa postazione: " + res.Reason})
 			}
 		}
 		// A conflict record is given back once, whatever the answer: it
 		// holds no legal record, and a refusal only means the server has
 		// moved on.
 	}
-	if len(void) > 0 {
-		// Named before they go; the server has neither the number nor its
-		// registration, so this replica's copy goes too.
-		if void, err = c.labelled(ctx, void); err != nil {
-			return err
-		}
-		if err := c.db.Write(ctx, store.Actor{OperatorID: "sync"}, func(tx *store.Tx) error {
-			for _, r := range void {
-				if _, err := tx.DropVoidNumber(r.RowID); err != nil {
-					return err
-				}
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-	}
-	if len(refused) > 0 {
-		if refused, err = c.labelled(ctx, refused); err != nil {
-			return err
-		}
-	}
-	if refused = append(void, refused...); len(refused) > 0 {
-		if err := c.editRejected(ctx, func(rs []store.Rejection) []store.Rejection { return append(rs, refused...) }); err != nil {
-			return err
-		}
+	if err := c.dropLost(ctx, dropped, refused); err != nil {
+		return err
 	}
 	if len(left.Numbers) == 0 {
 		return c.db.SetMeta(ctx, MetaRecoverNumbers, "")

@@ -288,22 +288,10 @@ func TestRestoredServerHoldsNumberingUntilResumed(t *testing.T) {
 // push anything more and says why.
 func TestRejoinAfterNumberingResumedStops(t *testing.T) {
 	ctx := context.Background()
-	s, serve := restorable(t)
-	a, f := enroll(t, s, "DESK01", false), enroll(t, s, "DESK02", false)
-	opA := login(t, a.svc, "sportello")
-	protocolOffline(t, a, opA, "Rossi")
-	a.sync(t)
-	a.sync(t)
-	f.sync(t)
-	restored := t.TempDir()
-	if err := s.svc.DB().BackupTo(ctx, filepath.Join(restored, "sportello.db")); err != nil {
-		t.Fatal(err)
-	}
-	protocolOffline(t, a, opA, "Verdi")
-	a.sync(t)
-	a.sync(t)
-	f.sync(t)
-	back := restoreFrom(t, s, serve, restored)
+	x := newBackedUp(t)
+	a, f := x.a, x.b
+	x.protocolledByA(t)
+	back := restoreFrom(t, x.s, x.serve, x.dir)
 	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 1); err != nil {
 		t.Fatal(err)
 	}
@@ -332,31 +320,14 @@ func TestRejoinAfterNumberingResumedStops(t *testing.T) {
 // after the resume every replica equals the server.
 func TestRestoredServerWaitsForWhatOthersPushAgain(t *testing.T) {
 	ctx := context.Background()
-	s, serve := restorable(t)
-	a, b := enroll(t, s, "DESK01", false), enroll(t, s, "DESK02", false)
-	opA, opB := login(t, a.svc, "sportello"), login(t, b.svc, "sportello")
-	protocolOffline(t, a, opA, "Rossi") // number 1, before the backup
-	a.sync(t)
-	a.sync(t)
-	b.sync(t)
-	restored := t.TempDir()
-	if err := s.svc.DB().BackupTo(ctx, filepath.Join(restored, "sportello.db")); err != nil {
-		t.Fatal(err)
-	}
-	app := completeComplaint(t, a, opA, "Verdi")
-	a.sync(t)
-	b.sync(t)
-	res, err := b.svc.ProtocolApplication(ctx, opB, app.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.sync(t)
-	b.sync(t)
+	x := newBackedUp(t)
+	a, b, opB := x.a, x.b, x.opB
+	_, res := x.protocolledByB(t)
 	if reg, _ := b.svc.Registration(ctx, opB, res.Registration.ID); reg.Number != 2 {
 		t.Fatalf("B's registration numbered %d", reg.Number)
 	}
 
-	back := restoreFrom(t, s, serve, restored)
+	back := restoreFrom(t, x.s, x.serve, x.dir)
 
 	b.sync(t)
 	var parked int
@@ -388,6 +359,63 @@ func TestRestoredServerWaitsForWhatOthersPushAgain(t *testing.T) {
 			t.Errorf("%s: %+v", name, st)
 		}
 	}
+}
+
+// backedUp is the start of the restore scenarios: a restorable server and
+// two desks; A protocols a complaint offline (number 1, "Rossi"), both sync,
+// and the server is backed up into the folder returned.
+type backedUp struct {
+	s        *testServer
+	serve    func(*desk.Service, string)
+	a, b     *replica
+	opA, opB desk.Session
+	dir      string
+}
+
+func newBackedUp(t *testing.T) backedUp {
+	t.Helper()
+	var x backedUp
+	x.s, x.serve = restorable(t)
+	x.a, x.b = enroll(t, x.s, "DESK01", false), enroll(t, x.s, "DESK02", false)
+	x.opA, x.opB = login(t, x.a.svc, "sportello"), login(t, x.b.svc, "sportello")
+	protocolOffline(t, x.a, x.opA, "Rossi")
+	x.a.sync(t)
+	x.a.sync(t)
+	x.b.sync(t)
+	x.dir = t.TempDir()
+	if err := x.s.svc.DB().BackupTo(context.Background(), filepath.Join(x.dir, "sportello.db")); err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
+// protocolledByB: after the backup A files a complaint ("Verdi") and B,
+// which received it, protocols it online (number 2, from the server about
+// to be lost). It returns the application and B's registration.
+func (x backedUp) protocolledByB(t *testing.T) (application.Application, desk.ProtocolResult) {
+	t.Helper()
+	app := completeComplaint(t, x.a, x.opA, "Verdi")
+	x.a.sync(t)
+	x.b.sync(t)
+	res, err := x.b.svc.ProtocolApplication(context.Background(), x.opB, app.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.b.sync(t)
+	x.b.sync(t)
+	return app, res
+}
+
+// protocolledByA: after the backup A protocols a complaint offline
+// ("Verdi"); the server about to be lost gives it number 2, and B pulls
+// it. It returns the registration's ID.
+func (x backedUp) protocolledByA(t *testing.T) string {
+	t.Helper()
+	id := protocolOffline(t, x.a, x.opA, "Verdi")
+	x.a.sync(t)
+	x.a.sync(t)
+	x.b.sync(t)
+	return id
 }
 
 // restoreFrom loses the test server's database and serves, instead, the

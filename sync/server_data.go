@@ -466,8 +466,8 @@ func (s *Server) recoverNumbers(w http.ResponseWriter, r *http.Request) {
 				s.log.Warn("definitive number given back", "workstation", ws.Code, "row", res.RowID)
 			case res.Outcome == store.RecoverWaiting && !held:
 				s.log.Info("definitive number given back after the resume, kept for its registration", "workstation", ws.Code, "row", res.RowID)
-			case res.Outcome == store.RecoverVoid:
-				s.log.Warn("definitive number given back without its registration, refused", "workstation", ws.Code, "row", res.RowID, "reason", res.Reason)
+			case res.Outcome == store.RecoverVoid || res.Outcome == store.RecoverReplaced:
+				s.log.Warn("definitive number given back that the register will not have", "workstation", ws.Code, "row", res.RowID, "outcome", res.Outcome, "reason", res.Reason)
 			}
 		}
 		if resp.Notifications, err = giveBack(tx, ws, "notifications", req.Notifications, tx.RecoverNotification); err != nil {

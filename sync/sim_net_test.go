@@ -45,6 +45,9 @@ type simNet struct {
 	rng  *rand.Rand
 
 	link simLink
+	// cut: nothing gets through, faults or not (a workstation away until
+	// the administrator resumes numbering after a restore).
+	cut bool
 
 	// dropMatching loses every request whose method and URL contain it
 	// (minimal reproductions; "" = none).
@@ -100,6 +103,10 @@ func (n *simNet) RoundTrip(req *http.Request) (*http.Response, error) {
 	if n.dropMatching != "" && strings.Contains(m.method+" "+m.url, n.dropMatching) {
 		n.sim.count("net: request lost (targeted)")
 		return nil, &simNetError{"request lost"}
+	}
+	if n.cut {
+		n.sim.count("net: request lost (workstation away)")
+		return nil, &simNetError{"no route to host"}
 	}
 	call := n.calls
 	n.calls++

@@ -167,6 +167,7 @@ func (r *simReplica) SyncNow(ctx context.Context) error {
 // replicas, often offline.
 type simPerson struct {
 	id, cf, surname, name string
+	by                    string // the replica that registered them first
 }
 
 // simWrite is a value an operator saw confirmed, at a step. A write by the
@@ -227,6 +228,16 @@ type simulation struct {
 	lostNumbers map[string]bool // "aoo/year/number" given by the lost server
 	lostTop     int64           // the highest of them
 	restored    bool
+	// On half of those seeds one workstation (late) comes back only after
+	// the administrator resumed numbering: cut off from the loss until the
+	// resume, it pushes its work again afterwards and gets back the numbers
+	// the lost server gave its registrations (reserved for them). From the
+	// backup until it is back, the others leave alone the records it
+	// created meanwhile: a change of theirs waiting for those would be
+	// refused at the resume (docs/sync-protocol.md, what a restore loses).
+	late     *simReplica
+	inBackup map[string]bool // citizens and applications the backup holds
+	lateOn   bool            // from the backup until the late workstation is back
 
 	faults    bool
 	server    *simServer
@@ -456,6 +467,16 @@ func (s *simulation) backupServer() {
 		s.fatalf("backup: files: %v", err)
 	}
 	s.count("server backed up")
+	if s.seed%6 == 5 && os.Getenv("SPORTELLO_SIM_LATE") != "" {
+		s.late, s.lateOn = s.replicas[s.rng.IntN(len(s.replicas))], true
+		var ids []string
+		s.jsonRows(s.server.svc.DB(), `SELECT json_quote(id) AS x FROM citizens UNION ALL SELECT json_quote(id) FROM applications`, &ids)
+		s.inBackup = map[string]bool{}
+		for _, id := range ids {
+			s.inBackup[id] = true
+		}
+		s.count("a workstation will come back after the resume")
+	}
 }
 
 // restoreServer loses the server's database and the files it received
@@ -516,6 +537,9 @@ func (s *simulation) restoreServer() {
 	s.subActive = !want
 	s.actToggleSub(nil)
 	s.restored = true
+	if s.late != nil {
+		s.late.net.cut = true // until numbering resumes
+	}
 	s.count("server restored from the backup")
 	s.counts["files lost with the server"] += len(lostFiles)
 }
@@ -714,6 +738,30 @@ func (s *simulation) expected(what string, err error) bool {
 
 func (s *simulation) actCitizen(r *simReplica) { s.editCitizen(r, r.sess, false) }
 
+// leftAlone reports whether replica r leaves alone a citizen or an
+// application (or an application's citizen) because the late workstation
+// created it, the backup does not hold it, and the late workstation is
+// not back yet.
+func (s *simulation) leftAlone(r *simReplica, citizenID, appID string) bool {
+	if !s.lateOn || r == s.late {
+		return false
+	}
+	if a := s.appByID[appID]; a != nil {
+		if a.creator == s.late.code && !s.inBackup[a.id] {
+			return true
+		}
+		if citizenID == "" {
+			citizenID = a.citizenID
+		}
+	}
+	for _, p := range s.people {
+		if p.id != "" && p.id == citizenID {
+			return p.by == s.late.code && !s.inBackup[p.id]
+		}
+	}
+	return false
+}
+
 // actCitizenSub edits a citizen the desk knows as the substitute operator.
 func (s *simulation) actCitizenSub(r *simReplica) { s.editCitizen(r, s.sessSub, true) }
 
@@ -735,6 +783,9 @@ func (s *simulation) actToggleSub(*simReplica) {
 
 func (s *simulation) editCitizen(r *simReplica, sess desk.Session, sub bool) {
 	p := &s.people[s.rng.IntN(len(s.people))]
+	if s.leftAlone(r, p.id, "") {
+		return
+	}
 	var old citizen.Citizen
 	exists := false
 	if p.id != "" {
@@ -786,7 +837,7 @@ func (s *simulation) editCitizen(r *simReplica, sess desk.Session, sub bool) {
 		s.fatalf("save citizen on %s: %v", r.code, err)
 	}
 	if p.id == "" {
-		p.id = saved.ID
+		p.id, p.by = saved.ID, r.code
 	}
 	if saved.ID != p.id {
 		s.fatalf("citizen %s %s saved with ID %s, not %s", p.surname, p.cf, saved.ID, p.id)
@@ -819,7 +870,7 @@ func (s *simulation) editCitizen(r *simReplica, sess desk.Session, sub bool) {
 func (s *simulation) localCitizens(r *simReplica) []citizen.Citizen {
 	var out []citizen.Citizen
 	for _, p := range s.people {
-		if p.cf == "" {
+		if p.cf == "" || s.leftAlone(r, p.id, "") {
 			continue
 		}
 		if c, err := r.svc.Citizen(s.ctx, p.id); err == nil {
@@ -834,6 +885,9 @@ func (s *simulation) localCitizens(r *simReplica) []citizen.Citizen {
 func (s *simulation) localApps(r *simReplica, states ...application.State) []application.Application {
 	var out []application.Application
 	for _, a := range s.apps {
+		if s.leftAlone(r, a.citizenID, a.id) {
+			continue
+		}
 		got, err := r.svc.DB().Application(s.ctx, a.id)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
@@ -1108,6 +1162,12 @@ func (s *simulation) actResolveConflict(r *simReplica) {
 		return fmt.Sprintf("%s %s %s %.22s %.22s", c.Table, order[c.RowID], c.Column, c.WinnerHLC, c.LoserHLC)
 	}
 	sort.Slice(cs, func(i, j int) bool { return key(cs[i]) < key(cs[j]) })
+	cs = slices.DeleteFunc(cs, func(c store.Conflict) bool {
+		return c.Table == "citizens" && s.leftAlone(r, c.RowID, "") || c.Table == "applications" && s.leftAlone(r, "", c.RowID)
+	})
+	if len(cs) == 0 {
+		return
+	}
 	c := cs[s.rng.IntN(len(cs))]
 	restore := s.rng.IntN(2) == 0
 	var before citizen.Citizen
@@ -1165,8 +1225,21 @@ func (s *simulation) heal() {
 		s.fatalf("numbering held: %v", err)
 	}
 	if held {
-		// Every workstation has rejoined and given back what it held: the
-		// administrator resumes after the last number the exports show.
+		// Every workstation has rejoined (but the late one) and given back
+		// what it held: the administrator resumes after the last number
+		// the exports show, with nothing left parked.
+		if parked, err := s.server.svc.DB().ParkedCount(s.ctx); err != nil || parked > 0 {
+			var what []string
+			s.jsonRows(s.server.svc.DB(), `SELECT json_quote(workstation_id || ' ' || origin_seq || ' ' || tbl || ' ' || row_id) AS x FROM sync_parked ORDER BY parked_at`, &what)
+			late := ""
+			if s.late != nil {
+				late = s.late.code + " " + s.late.svc.DB().WorkstationID()
+			}
+			for _, r := range s.replicas {
+				what = append(what, r.code+"="+r.svc.DB().WorkstationID())
+			}
+			s.fatalf("%d changes still parked at the resume (%v), late %s: %v", parked, err, late, what)
+		}
 		n, _, _, err := ResumeNumbering(s.ctx, s.server.svc.DB(), s.lostTop)
 		if err != nil {
 			s.fatalf("resume numbering after %d: %v", s.lostTop, err)
@@ -1174,6 +1247,19 @@ func (s *simulation) heal() {
 		s.count("numbering resumed")
 		s.counts["registrations numbered at the resume"] += n
 		s.healRounds()
+	}
+	if s.late != nil && s.late.net.cut {
+		// The late workstation comes back.
+		s.late.net.cut, s.lateOn = false, false
+		s.count("late workstation back after the resume")
+		s.healRounds()
+		var used int
+		if err := s.server.svc.DB().Read(s.ctx, func(q store.Querier) error {
+			return q.QueryRow(`SELECT count(*) FROM sync_reserved_numbers WHERE used_at <> ''`).Scan(&used)
+		}); err != nil {
+			s.fatalf("reserved numbers: %v", err)
+		}
+		s.counts["numbers the late workstation got back after the resume"] += used
 	}
 }
 
@@ -1184,6 +1270,9 @@ func (s *simulation) healRounds() {
 		before := s.serverSeq()
 		var errs []string
 		for _, r := range s.replicas {
+			if r.net.cut {
+				continue // away until numbering resumes
+			}
 			if err := r.client.SyncOnce(s.ctx); err != nil {
 				errs = append(errs, fmt.Sprintf("%s: %v", r.code, err))
 			}
@@ -1196,7 +1285,9 @@ func (s *simulation) healRounds() {
 			st := r.client.State()
 			cursor, _ := r.client.metaInt(s.ctx, MetaPullCursor)
 			recover, _ := r.svc.DB().Meta(s.ctx, MetaRecoverNumbers)
-			quiet = st.Pending == 0 && cursor == before && recover == ""
+			// While the late workstation is away, numbers of its
+			// registrations wait for it on the others.
+			quiet = (st.Pending == 0 || r.net.cut) && (cursor == before || r.net.cut) && (recover == "" || s.lateOn)
 		}
 		if quiet {
 			s.count(fmt.Sprintf("healed in %d rounds", round))
