@@ -124,8 +124,14 @@ func (t *Tx) ApplyRemoteDecoded(c Change, d Decoded, o ApplyOptions) (ApplyResul
 
 	switch {
 	case appendOnly[c.Table]:
-		if _, err := t.insertIfAbsent(c.Table, c.RowID, keys, data); err != nil {
+		inserted, err := t.insertIfAbsent(c.Table, c.RowID, keys, data)
+		if err != nil {
 			return res, err
+		}
+		if inserted && c.Table == "sync_reverts" {
+			if err := t.applyRevert(data); err != nil {
+				return res, err
+			}
 		}
 	case c.Op == "insert":
 		// Fast path: a row nobody has yet is inserted whole, with no reads,

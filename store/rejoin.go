@@ -6,9 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
 	"strconv"
+	"strings"
 
 	"sportello/internal/hlc"
+	"sportello/internal/ids"
 	"sportello/internal/protocol"
 )
 
@@ -265,7 +269,7 @@ func (t *Tx) RecoverNumber(st RowState) (RecoverOutcome, string, error) {
 // for it (TakeReservedNumber), waiting; any other the register may give,
 // or have given, again (ErrNumberingResumed).
 func (t *Tx) reserveNumber(id, regID, aoo string, year int64, number int64, assigned string) (RecoverOutcome, string, error) {
-	if restored, err := t.restoredBackup(); err != nil || !restored {
+	if restored, err := t.RestoredBackup(); err != nil || !restored {
 		return "", "", errors.Join(err, ErrNumberingResumed)
 	}
 	_, current := protocol.LegalDate(t.Now())
@@ -354,6 +358,36 @@ func (t *Tx) TakeReservedNumber(regID string) (bool, error) {
 		return false, fmt.Errorf("store: reserved number: %w", err)
 	}
 	return true, nil
+}
+
+// ownWrite reads, from this replica's log, the value its own change made at
+// clock h gave a column, with that write's version; false when h is not a
+// change of this replica to that column (an empty value of an insert is
+// none: it never erases a real one, and has no version).
+func (t *Tx) ownWrite(table, id, col, h string) (any, fieldVersion, bool, error) {
+	var op, data, base string
+	err := t.queryRow(`SELECT op, data, base FROM sync_changes WHERE workstation_id = ? AND tbl = ? AND row_id = ? AND hlc = ?`, t.db.wsID, table, id, h).Scan(&op, &data, &base)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fieldVersion{}, false, nil
+	}
+	if err != nil {
+		return nil, fieldVersion{}, false, fmt.Errorf("store: own write to %s %s: %w", table, id, err)
+	}
+	f, err := DecodeFields(json.RawMessage(data))
+	if err != nil {
+		return nil, fieldVersion{}, false, fmt.Errorf("store: own write to %s %s: %w", table, id, err)
+	}
+	v, ok := f[col]
+	if !ok || op == "insert" && emptyValue(v) {
+		return nil, fieldVersion{}, false, nil
+	}
+	bases := map[string]string{}
+	if len(base) > 2 {
+		if err := json.Unmarshal([]byte(base), &bases); err != nil {
+			return nil, fieldVersion{}, false, fmt.Errorf("store: own write to %s %s: %w", table, id, err)
+		}
+	}
+	return v, fieldVersion{H: h, B: bases[col]}, true, nil
 }
 
 // registrationVoid reports whether the server refused a registration it
@@ -511,7 +545,7 @@ func (db *DB) LostConflicts(ctx context.Context, since string) ([]RowState, erro
 // workstation holds it (its resolution included), unless the server has
 // it. It is written as a new change, so it reaches every replica.
 func (t *Tx) RecoverConflict(st RowState) (RecoverOutcome, string, error) {
-	restored, err := t.restoredBackup()
+	restored, err := t.RestoredBackup()
 	if err != nil {
 		return "", "", err
 	}
@@ -521,9 +555,9 @@ func (t *Tx) RecoverConflict(st RowState) (RecoverOutcome, string, error) {
 	return t.putBack(st, "sync_conflicts", "un conflitto", nil)
 }
 
-// restoredBackup reports whether this database is a restored backup copy,
+// RestoredBackup reports whether this database is a restored backup copy,
 // numbering held or resumed since (stampEpoch, ResumeNumbering).
-func (t *Tx) restoredBackup() (bool, error) {
+func (t *Tx) RestoredBackup() (bool, error) {
 	var restored bool
 	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM local_meta WHERE key = ?)`, metaNumberingHeld).Scan(&restored); err != nil {
 		return false, fmt.Errorf("store: restored backup: %w", err)
@@ -568,17 +602,219 @@ func (t *Tx) Reassert(table, id string, cols []string, above string) error {
 	return t.record(table, id, "update", Fields(cur), ts.String(), false)
 }
 
-// QueueReassert notes a Reassert to make when the restore window ends
-// (ReassertQueued).
-func (t *Tx) QueueReassert(table, id string, cols []string, above string) error {
-	b, err := json.Marshal(cols)
+// RevertForwarded writes, on a restored server, a revert record
+// (sync_reverts, migration 0013) for a change pushed again that it refused
+// and that the lost server may have accepted and forwarded: the refused
+// write's clock, and the register's value and version of each of its
+// columns. Every replica whose column still holds the refused write takes
+// them back (applyRevert); no other write is affected, earlier or later,
+// so a workstation that comes back later still merges as it would have. A
+// row the server does not have, or of an append-only table, gets none.
+func (t *Tx) RevertForwarded(table, id string, cols []string, void string, base json.RawMessage) error {
+	if _, ok := t.db.cols[table]; !ok || appendOnly[table] {
+		return nil
+	}
+	var keys []string
+	for _, c := range cols {
+		if t.db.cols[table][c] && c != "id" {
+			keys = append(keys, c)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	cur, exists, err := t.currentValues(table, id, keys)
 	if err != nil {
-		return fmt.Errorf("store: queue reassert: %w", err)
+		return err
 	}
-	if _, err := t.exec(`INSERT INTO sync_reassert (tbl, row_id, cols, above) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, table, id, string(b), above); err != nil {
-		return fmt.Errorf("store: queue reassert: %w", err)
+	if !exists {
+		// Still to be pushed again by another workstation: written when
+		// it arrives (RevertsDue).
+		cb, err := json.Marshal(keys)
+		if err != nil {
+			return fmt.Errorf("store: revert %s %s: %w", table, id, err)
+		}
+		if len(base) <= 2 {
+			base = json.RawMessage("{}")
+		}
+		if _, err := t.exec(`INSERT INTO sync_pending_reverts (tbl, row_id, void_hlc, cols, base) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			table, id, void, string(cb), string(base)); err != nil {
+			return fmt.Errorf("store: revert %s %s: %w", table, id, err)
+		}
+		return nil
 	}
-	return nil
+	versions, _, err := t.readVersions(table, id)
+	if err != nil {
+		return err
+	}
+	vers := map[string]fieldVersion{}
+	for _, k := range keys {
+		if v, ok := versions[k]; ok && v.H != "" {
+			vers[k] = v
+		}
+	}
+	vals, err := json.Marshal(Fields(cur))
+	if err != nil {
+		return fmt.Errorf("store: revert %s %s: %w", table, id, err)
+	}
+	vb, err := json.Marshal(vers)
+	if err != nil {
+		return fmt.Errorf("store: revert %s %s: %w", table, id, err)
+	}
+	bases := map[string]string{}
+	if len(base) > 2 {
+		if err := json.Unmarshal(base, &bases); err != nil {
+			return fmt.Errorf("%w: base: %v", ErrInvalidChange, err)
+		}
+	}
+	for k := range bases {
+		if !slices.Contains(keys, k) {
+			delete(bases, k)
+		}
+	}
+	bb, err := json.Marshal(bases)
+	if err != nil {
+		return fmt.Errorf("store: revert %s %s: %w", table, id, err)
+	}
+	rid := ids.Derived("sync_reverts", table, id, void)
+	var have bool
+	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM sync_reverts WHERE id = ?)`, rid).Scan(&have); err != nil || have {
+		if err != nil {
+			return fmt.Errorf("store: revert %s %s: %w", table, id, err)
+		}
+		return nil // refused again (pushed again once more): already written
+	}
+	return t.Insert("sync_reverts", rid, Fields{"tbl": table, "row_id": id, "void_hlc": void, "vals": string(vals), "versions": string(vb),
+		"bases": string(bb), "created_at": t.NowString()})
+}
+
+// RevertsDue writes the pending reverts (RevertForwarded) of rows the
+// server has now, and returns how many.
+func (t *Tx) RevertsDue() (int, error) {
+	type pending struct{ tbl, row, void, cols, base string }
+	rows, err := t.query(`SELECT p.tbl, p.row_id, p.void_hlc, p.cols, p.base FROM sync_pending_reverts p ORDER BY p.void_hlc`)
+	list, err := collect(rows, err, "pending reverts", func(rows *sql.Rows, p *pending) error {
+		return rows.Scan(&p.tbl, &p.row, &p.void, &p.cols, &p.base)
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range list {
+		if _, ok := t.db.cols[p.tbl]; !ok {
+			continue
+		}
+		_, exists, err := t.currentValues(p.tbl, p.row, []string{"id"})
+		if err != nil {
+			return n, err
+		}
+		if !exists {
+			continue
+		}
+		var cols []string
+		if err := json.Unmarshal([]byte(p.cols), &cols); err != nil {
+			return n, fmt.Errorf("store: pending revert of %s %s: %w", p.tbl, p.row, err)
+		}
+		if _, err := t.exec(`DELETE FROM sync_pending_reverts WHERE tbl = ? AND row_id = ? AND void_hlc = ?`, p.tbl, p.row, p.void); err != nil {
+			return n, fmt.Errorf("store: pending revert of %s %s: %w", p.tbl, p.row, err)
+		}
+		if err := t.RevertForwarded(p.tbl, p.row, cols, p.void, json.RawMessage(p.base)); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// applyRevert carries out a revert record a replica receives
+// (RevertForwarded), unless the refused write is its own: each column that
+// still holds the refused write (its version is the refused write's clock)
+// takes back the register's value and version; any other column is left
+// as it is. When the register did
+// not have yet the write the refused one overwrote and that write is this
+// replica's own (pushed again later, it never comes back in a pull), that
+// write's value and version come back from this replica's log instead. It
+// records no change.
+func (t *Tx) applyRevert(r Fields) error {
+	table, _ := r["tbl"].(string)
+	id, _ := r["row_id"].(string)
+	void, _ := r["void_hlc"].(string)
+	cols, ok := t.db.cols[table]
+	if !ok || appendOnly[table] || id == "" || void == "" {
+		return fmt.Errorf("%w: revert of %s %q", ErrInvalidChange, table, id)
+	}
+	ts, err := hlc.Parse(void)
+	if err != nil {
+		return fmt.Errorf("%w: revert clock: %v", ErrInvalidChange, err)
+	}
+	if ts.Node == t.db.wsID {
+		// This replica's own write: its refusal reaches it and it repairs
+		// it (RepairRefused); pushed again and accepted, it would not come
+		// back in a pull.
+		return nil
+	}
+	raw, _ := r["vals"].(string)
+	vals, err := DecodeFields(json.RawMessage(raw))
+	if err != nil {
+		return fmt.Errorf("%w: revert values: %v", ErrInvalidChange, err)
+	}
+	var vers map[string]fieldVersion
+	raw, _ = r["versions"].(string)
+	if err := json.Unmarshal([]byte(raw), &vers); err != nil {
+		return fmt.Errorf("%w: revert versions: %v", ErrInvalidChange, err)
+	}
+	var bases map[string]string
+	raw, _ = r["bases"].(string)
+	if err := json.Unmarshal([]byte(raw), &bases); err != nil {
+		return fmt.Errorf("%w: revert bases: %v", ErrInvalidChange, err)
+	}
+	versions, inRow, err := t.readVersions(table, id)
+	if err != nil {
+		return err
+	}
+	var fix []string
+	for k := range vals {
+		if !cols[k] || k == "id" {
+			return fmt.Errorf("%w: table %s has no column %q", ErrInvalidChange, table, k)
+		}
+		if versions[k].H == void {
+			fix = append(fix, k)
+		}
+	}
+	if len(fix) == 0 {
+		return nil // never held it, or written again since
+	}
+	sort.Strings(fix)
+	sets := make([]string, len(fix))
+	args := make([]any, 0, len(fix)+1)
+	for i, k := range fix {
+		sets[i] = k + " = ?"
+		val, v, has := vals[k], vers[k], vers[k].H != ""
+		if b := bases[k]; b != "" && b > v.H {
+			own, ownV, ok, err := t.ownWrite(table, id, k, b)
+			if err != nil {
+				return err
+			}
+			if ok {
+				val, v, has = own, ownV, true
+			}
+		}
+		args = append(args, val)
+		if has {
+			versions[k] = v
+		} else {
+			delete(versions, k)
+		}
+	}
+	args = append(args, id)
+	res, err := t.exec(`UPDATE `+table+` SET `+strings.Join(sets, ", ")+` WHERE id = ?`, args...)
+	if err != nil {
+		return fmt.Errorf("store: revert %s %s: %w", table, id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return err // the row is not here
+	}
+	return t.writeVersions(table, id, versions, inRow)
 }
 
 // ReassertQueued makes the queued Reasserts, in clock order, and empties

@@ -533,7 +533,7 @@ func MayBeConfidential(table string) bool {
 	switch table {
 	case "applications", "application_attachments", "application_history",
 		"protocol_registrations", "protocol_documents", "protocol_numbers", "protocol_annulments", "notifications",
-		"sync_conflicts":
+		"sync_conflicts", "sync_reverts":
 		return true
 	}
 	return false
@@ -583,13 +583,13 @@ func RowConfidentialQ(qr Querier, table, rowID string, data Fields) (bool, error
 		} else {
 			q = `SELECT r.confidential FROM protocol_registrations r JOIN notifications n ON n.ref_id = r.id AND n.ref_table = 'protocol_registrations' WHERE n.id = ?`
 		}
-	case "sync_conflicts":
-		// A conflict record holds both values of a field of its row: it is
-		// as confidential as that row.
+	case "sync_conflicts", "sync_reverts":
+		// A conflict record holds both values of a field of its row, a
+		// revert record the register's values: as confidential as that row.
 		tbl, ok1 := data["tbl"].(string)
 		ref, ok2 := data["row_id"].(string)
 		if !ok1 || !ok2 {
-			err := qr.QueryRow(`SELECT tbl, row_id FROM sync_conflicts WHERE id = ?`, rowID).Scan(&tbl, &ref)
+			err := qr.QueryRow(`SELECT tbl, row_id FROM `+table+` WHERE id = ?`, rowID).Scan(&tbl, &ref)
 			if errors.Is(err, sql.ErrNoRows) {
 				return false, nil
 			}
@@ -597,7 +597,7 @@ func RowConfidentialQ(qr Querier, table, rowID string, data Fields) (bool, error
 				return false, fmt.Errorf("store: read confidentiality of conflict: %w", err)
 			}
 		}
-		if tbl == "sync_conflicts" {
+		if tbl == "sync_conflicts" || tbl == "sync_reverts" {
 			return false, nil // never made, and no endless recursion if it were
 		}
 		return RowConfidentialQ(qr, tbl, ref, nil)

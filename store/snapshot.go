@@ -78,6 +78,18 @@ func (db *DB) Snapshot(ctx context.Context, path string, f SnapshotFor) (int64, 
 	const confRegs = `SELECT id FROM main.protocol_registrations WHERE confidential = 1`
 	filters := map[string]string{}
 	if !f.Confidential {
+		aboutConfidential := `NOT (tbl = 'applications' AND row_id IN (` + confApps + `))
+				AND NOT (tbl IN ('application_attachments', 'application_history') AND row_id IN (
+					SELECT id FROM main.application_attachments WHERE application_id IN (` + confApps + `)
+					UNION ALL SELECT id FROM main.application_history WHERE application_id IN (` + confApps + `)))
+				AND NOT (tbl = 'protocol_registrations' AND row_id IN (` + confRegs + `))
+				AND NOT (tbl IN ('protocol_documents', 'protocol_numbers', 'protocol_annulments') AND row_id IN (
+					SELECT id FROM main.protocol_documents WHERE registration_id IN (` + confRegs + `)
+					UNION ALL SELECT id FROM main.protocol_numbers WHERE registration_id IN (` + confRegs + `)
+					UNION ALL SELECT id FROM main.protocol_annulments WHERE registration_id IN (` + confRegs + `)))
+				AND NOT (tbl = 'notifications' AND row_id IN (
+					SELECT id FROM main.notifications WHERE ref_table = 'protocol_registrations' AND ref_id IN (` + confRegs + `)))`
+
 		filters = map[string]string{
 			"applications":            `confidential = 0`,
 			"application_attachments": `application_id NOT IN (` + confApps + `)`,
@@ -89,19 +101,10 @@ func (db *DB) Snapshot(ctx context.Context, path string, f SnapshotFor) (int64, 
 			"notifications":           `NOT (ref_table = 'protocol_registrations' AND ref_id IN (` + confRegs + `))`,
 			"sync_versions": `NOT (tbl = 'applications' AND row_id IN (` + confApps + `))
 				AND NOT (tbl = 'protocol_registrations' AND row_id IN (` + confRegs + `))`,
-			// A conflict record is as confidential as the row it is about
-			// (RowConfidentialQ).
-			"sync_conflicts": `NOT (tbl = 'applications' AND row_id IN (` + confApps + `))
-				AND NOT (tbl IN ('application_attachments', 'application_history') AND row_id IN (
-					SELECT id FROM main.application_attachments WHERE application_id IN (` + confApps + `)
-					UNION ALL SELECT id FROM main.application_history WHERE application_id IN (` + confApps + `)))
-				AND NOT (tbl = 'protocol_registrations' AND row_id IN (` + confRegs + `))
-				AND NOT (tbl IN ('protocol_documents', 'protocol_numbers', 'protocol_annulments') AND row_id IN (
-					SELECT id FROM main.protocol_documents WHERE registration_id IN (` + confRegs + `)
-					UNION ALL SELECT id FROM main.protocol_numbers WHERE registration_id IN (` + confRegs + `)
-					UNION ALL SELECT id FROM main.protocol_annulments WHERE registration_id IN (` + confRegs + `)))
-				AND NOT (tbl = 'notifications' AND row_id IN (
-					SELECT id FROM main.notifications WHERE ref_table = 'protocol_registrations' AND ref_id IN (` + confRegs + `)))`,
+			// A conflict or revert record is as confidential as the row it
+			// is about (RowConfidentialQ).
+			"sync_conflicts": aboutConfidential,
+			"sync_reverts":   aboutConfidential,
 		}
 	}
 	if f.Stable != "" {

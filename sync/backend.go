@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"sportello/internal/audit"
@@ -72,9 +73,15 @@ type BackendTx interface {
 	ParkChange(ws string, c store.Change) error
 	RowParked(table, rowID string) (bool, error)
 	RowExists(table, rowID string) (bool, error)
-	// QueueReassert notes a row's values to write again when the restore
-	// window ends (store.Tx.QueueReassert).
-	QueueReassert(table, rowID string, cols []string, above string) error
+	// RevertForwarded writes the revert record of a change pushed again
+	// that a restored server refused (store.Tx.RevertForwarded).
+	RevertForwarded(table, rowID string, cols []string, void string, base json.RawMessage) error
+	// RestoredBackup: the database is a restored backup copy
+	// (store.Tx.RestoredBackup).
+	RestoredBackup() (bool, error)
+	// RevertsDue writes the reverts that waited for their rows
+	// (store.Tx.RevertsDue).
+	RevertsDue() (int, error)
 	ParkedChanges() ([]store.Change, error)
 	UnparkChange(ws string, originSeq int64) error
 	ImportAudit(ws string, entries []audit.Entry, sealed []bool) (int64, error)

@@ -5,9 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"sportello/internal/citizen"
+	"sportello/internal/desk"
 	"sportello/store"
 )
 
@@ -261,5 +265,184 @@ func TestReservedNumberOfARefusedRegistrationIsVoid(t *testing.T) {
 		}); err != nil || n != 0 {
 			t.Errorf("%s still holds the void number (%d, %v)", name, n, err)
 		}
+	}
+}
+
+// A change the lost server accepted and forwarded, then refused when its
+// desk pushes it again to the restored server, is reverted on every replica
+// that pulled it (a revert record: the register's value and version, for
+// the columns still holding the refused write). An earlier write of the
+// same field that a workstation brings only afterwards still wins, as it
+// would have without the refused one; a clock-based re-assertion just past
+// the refused write would have beaten it.
+func TestRefusedForwardedChangeIsRevertedEverywhere(t *testing.T) {
+	ctx := context.Background()
+	s, serve := restorable(t)
+	a, b, c := enroll(t, s, "DESK01", false), enroll(t, s, "DESK02", false), enroll(t, s, "DESK03", false)
+	opA := login(t, a.svc, "sportello")
+	x, err := a.svc.SaveCitizen(ctx, opA, citizen.Citizen{Surname: "Galli", Name: "Ada", CodiceFiscale: cf(t, "Galli", "Ada", "1970-01-01"), Phone: "+39 333 0000001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*replica{a, a, b, c} {
+		r.sync(t)
+	}
+	restored := t.TempDir()
+	if err := s.svc.DB().BackupTo(ctx, filepath.Join(restored, "sportello.db")); err != nil {
+		t.Fatal(err)
+	}
+	edit := func(r *replica, sess desk.Session, phone string) {
+		t.Helper()
+		cur, err := r.svc.Citizen(ctx, x.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur.Phone = phone
+		if _, err := r.svc.SaveCitizen(ctx, sess, cur); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// C edits the phone, offline; later A's substitute edits it again and
+	// the lost server forwards that to B.
+	edit(c, login(t, c.svc, "sportello"), "+39 333 0000003")
+	time.Sleep(5 * time.Millisecond)
+	sub := login(t, a.svc, "protocollo")
+	edit(a, sub, "+39 333 0000002")
+	a.sync(t)
+	b.sync(t)
+	if got, _ := b.svc.Citizen(ctx, x.ID); got.Phone != "+39 333 0000002" {
+		t.Fatalf("B did not receive the substitute's edit: %q", got.Phone)
+	}
+
+	back := restoreFrom(t, s, serve, restored)
+	deactivate(t, back.DB(), sub.OperatorID) // as the administrator had done on the lost server
+	a.sync(t)
+	b.sync(t)
+	if got, _ := b.svc.Citizen(ctx, x.ID); got.Phone != "+39 333 0000001" {
+		t.Fatalf("B kept the refused edit: %q", got.Phone)
+	}
+	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 0); err != nil {
+		t.Fatal(err)
+	}
+	// C comes back after the resume with its earlier edit.
+	for _, r := range []*replica{c, c, a, b} {
+		r.sync(t)
+	}
+	got, err := back.Citizen(ctx, x.ID)
+	if err != nil || got.Phone != "+39 333 0000003" {
+		t.Fatalf("server phone %q (%v), want C's edit", got.Phone, err)
+	}
+	sameAsServer(t, back.DB(), map[string]*replica{"A": a, "B": b, "C": c})
+	var reverts int
+	if err := back.DB().Read(ctx, func(q store.Querier) error {
+		return q.QueryRow(`SELECT count(*) FROM sync_reverts WHERE row_id = ?`, x.ID).Scan(&reverts)
+	}); err != nil || reverts != 1 {
+		t.Fatalf("%d revert records (%v), want 1", reverts, err)
+	}
+}
+
+// A revert record is as confidential as the row it is about: one about a
+// confidential application reaches interview rooms, neither a desk's pull
+// nor a desk's initial copy.
+func TestRevertOfConfidentialRecordNeverReachesADesk(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	room, desk1 := enroll(t, s, "COLL01", true), enroll(t, s, "DESK01", false)
+	_, _, app, _ := confidentialDraft(t, room, login(t, room.svc, "colloqui"))
+	room.sync(t)
+	if err := s.svc.DB().Write(ctx, store.Actor{OperatorID: "server"}, func(tx *store.Tx) error {
+		return tx.RevertForwarded("applications", app.ID, []string{"form_data"}, "1772441712000-00000000-01a24e77-0000-7000-8000-000000000000", nil)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	room.sync(t)
+	desk1.sync(t)
+	count := func(r *replica) int {
+		t.Helper()
+		var n int
+		if err := r.svc.DB().Read(ctx, func(q store.Querier) error {
+			return q.QueryRow(`SELECT count(*) FROM sync_reverts WHERE row_id = ?`, app.ID).Scan(&n)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(room); n != 1 {
+		t.Errorf("the interview room holds %d revert records, want 1", n)
+	}
+	if n := count(desk1); n != 0 {
+		t.Errorf("a desk pulled %d revert records of a confidential application", n)
+	}
+	if n := count(enroll(t, s, "DESK02", false)); n != 0 {
+		t.Errorf("a desk's initial copy holds %d revert records of a confidential application", n)
+	}
+	if n := count(enroll(t, s, "COLL02", true)); n != 1 {
+		t.Errorf("an interview room's initial copy holds %d revert records, want 1", n)
+	}
+}
+
+// The same when the row is not on the restored server yet when the
+// change is refused (it was created after the backup by a workstation that
+// comes back only after the resume): the revert waits for the row.
+func TestRevertWaitsForItsRow(t *testing.T) {
+	ctx := context.Background()
+	s, serve := restorable(t)
+	a, b, c := enroll(t, s, "DESK01", false), enroll(t, s, "DESK02", false), enroll(t, s, "DESK03", false)
+	for _, r := range []*replica{a, b, c} {
+		r.sync(t)
+	}
+	restored := t.TempDir()
+	if err := s.svc.DB().BackupTo(ctx, filepath.Join(restored, "sportello.db")); err != nil {
+		t.Fatal(err)
+	}
+	x, err := c.svc.SaveCitizen(ctx, login(t, c.svc, "sportello"), citizen.Citizen{Surname: "Galli", Name: "Ada", CodiceFiscale: cf(t, "Galli", "Ada", "1970-01-01"), Phone: "+39 333 0000001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.sync(t)
+	a.sync(t)
+	sub := login(t, a.svc, "protocollo")
+	cur, err := a.svc.Citizen(ctx, x.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur.Phone = "+39 333 0000002"
+	if _, err := a.svc.SaveCitizen(ctx, sub, cur); err != nil {
+		t.Fatal(err)
+	}
+	a.sync(t)
+	b.sync(t)
+
+	back := restoreFrom(t, s, serve, restored)
+	deactivate(t, back.DB(), sub.OperatorID)
+	a.sync(t)
+	b.sync(t)
+	var pending int
+	if err := back.DB().Read(ctx, func(q store.Querier) error {
+		return q.QueryRow(`SELECT count(*) FROM sync_pending_reverts WHERE row_id = ?`, x.ID).Scan(&pending)
+	}); err != nil || pending != 1 {
+		t.Fatalf("%d pending reverts (%v), want 1", pending, err)
+	}
+	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*replica{c, c, a, b} {
+		r.sync(t)
+	}
+	if got, _ := b.svc.Citizen(ctx, x.ID); got.Phone != "+39 333 0000001" {
+		t.Fatalf("B kept the refused edit: %q", got.Phone)
+	}
+	sameAsServer(t, back.DB(), map[string]*replica{"A": a, "B": b, "C": c})
+}
+
+// A push that waits for a file only another workstation has says so, in
+// Italian, instead of blaming the connection.
+func TestFileElsewhereIsExplained(t *testing.T) {
+	err := fmt.Errorf("sync: push: %w", fmt.Errorf("%w: %s", ErrFileElsewhere, strings.Repeat("ab", 32)))
+	if got := userMessage(err); got != fileElsewhereMessage {
+		t.Fatalf("message %q", got)
+	}
+	if got := userMessage(errors.New("dial tcp: connection refused")); !strings.HasPrefix(got, "Server non raggiungibile") {
+		t.Fatalf("message for a network error %q", got)
 	}
 }

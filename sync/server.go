@@ -381,7 +381,7 @@ func (s *Server) check(tx BackendTx, ws store.Workstation, c store.Change, data 
 		return rej(CodeForbidden, "La modifica dichiara di provenire da un'altra postazione")
 	}
 	switch c.Table {
-	case "protocol_numbers", "sync_conflicts", "notifications":
+	case "protocol_numbers", "sync_conflicts", "notifications", "sync_reverts":
 		if c.Table == "sync_conflicts" && c.Op == "update" {
 			break // resolving a conflict: any operator of the office may do it
 		}
@@ -556,6 +556,14 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 	if err != nil {
 		return err
 	}
+	// A restored server cannot tell which changes the lost one accepted and
+	// forwarded: a workstation whose push was applied there without its
+	// answer arriving may not even notice the restore. Every refusal there
+	// gets a revert record (a no-op where nobody holds the refused write).
+	restored, err := tx.RestoredBackup()
+	if err != nil {
+		return err
+	}
 	for i, wc := range req.Changes {
 		if wc.OriginSeq <= last {
 			continue // already applied: replay
@@ -600,11 +608,12 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 			s.log.Info("change parked until what it refers to is pushed again", "workstation", ws.Code, "origin_seq", c.OriginSeq, "table", c.Table)
 			rej = nil
 		}
-		if rej != nil && restoring && c.OriginSeq <= pb.repushed && pb.dataErr[i] == nil {
-			// The lost server may have accepted it and forwarded it: when
-			// the restore window ends, the register's values go out again,
-			// just past it, to every replica.
-			if err := tx.QueueReassert(c.Table, c.RowID, pb.data[i].Keys, c.HLC); err != nil {
+		if rej != nil && (restored || c.OriginSeq <= pb.repushed) && pb.dataErr[i] == nil {
+			// On a restored server: the lost server may have accepted it
+			// and forwarded it. Every replica that holds it takes the
+			// register's values back (during the restore window or after
+			// it, for a workstation that comes back late).
+			if err := tx.RevertForwarded(c.Table, c.RowID, pb.data[i].Keys, c.HLC, c.Base); err != nil {
 				return err
 			}
 		}
@@ -621,6 +630,10 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 		if _, err := retryParked(tx, stable, false); err != nil {
 			return err
 		}
+	}
+	// And rows whose refused changes' reverts wait for them.
+	if _, err := tx.RevertsDue(); err != nil {
+		return err
 	}
 	got, err := tx.ImportAudit(ws.ID, pb.audit, pb.sealed)
 	var brk *audit.Break
@@ -752,6 +765,11 @@ func ResumeNumbering(ctx context.Context, db *store.DB, after int64) (n int, fir
 		if _, err := retryParked(tx, stable, true); err != nil {
 			return err
 		}
+		if _, err := tx.RevertsDue(); err != nil {
+			return err
+		}
+		// Re-assertions queued by an earlier version (revert records
+		// replaced them, migration 0013).
 		if _, err := tx.ReassertQueued(); err != nil {
 			return err
 		}
@@ -839,6 +857,14 @@ func retryParked(tx BackendTx, stable string, final bool) (int, error) {
 				if err := tx.InsertLateRejection(c.WorkstationID, store.Rejection{OriginSeq: c.OriginSeq, Table: c.Table, RowID: c.RowID, Code: CodeConstraint,
 					Reason: "La modifica si riferisce a dati che il server ripristinato non ha ricevuto: " + err.Error()}); err != nil {
 					return applied, err
+				}
+				// Pushed again, it may have been forwarded by the lost
+				// server: reverted wherever it is held, now or once its row
+				// arrives.
+				if d, err := store.DecodeChange(c.Data); err == nil {
+					if err := tx.RevertForwarded(c.Table, c.RowID, d.Keys, c.HLC, c.Base); err != nil {
+						return applied, err
+					}
 				}
 			}
 		}

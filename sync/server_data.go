@@ -482,7 +482,10 @@ func (s *Server) recoverNumbers(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		_, err = retryParked(tx, stable, false)
+		if _, err = retryParked(tx, stable, false); err != nil {
+			return err
+		}
+		_, err = tx.RevertsDue()
 		return err
 	})
 	if errors.Is(err, store.ErrNumberingResumed) {
