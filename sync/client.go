@@ -296,9 +296,20 @@ var ErrServerBehind = errors.New("sync: the server holds less than this workstat
 // serverBehindMessage tells the operator why sync stopped.
 const serverBehindMessage = "Il server ha meno dati di quanti questa postazione ne abbia già scambiati (è stato ripristinato da una copia di sicurezza?): la sincronizzazione resta sospesa finché l'amministratore non interviene; si continua a lavorare in locale"
 
+// ErrFileElsewhere: a change to push names a file that neither this
+// workstation nor the server has (a document of a registration copied from
+// an attachment another workstation added, which a server restored from a
+// backup lost): the push waits until that workstation sends it again.
+var ErrFileElsewhere = errors.New("sync: a file to push is neither here nor on the server")
+
+const fileElsewhereMessage = "Un allegato da inviare non è su questa postazione né sul server (ripristinato da una copia di sicurezza): la sincronizzazione riprende quando la postazione che lo ha aggiunto si ricollega; si continua a lavorare in locale"
+
 func userMessage(err error) string {
 	if errors.Is(err, ErrNumbersLost) {
 		return numbersLostMessage
+	}
+	if errors.Is(err, ErrFileElsewhere) {
+		return fileElsewhereMessage
 	}
 	if errors.Is(err, ErrServerBehind) {
 		return serverBehindMessage
@@ -611,6 +622,9 @@ func (c *Client) uploadBlob(ctx context.Context, sha string) error {
 			return nil
 		}
 		f, err := c.blobs.Open(sha)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("%w: %s", ErrFileElsewhere, sha)
+		}
 		if err != nil {
 			return fmt.Errorf("sync: attachment %s missing locally: %w", sha, err)
 		}
