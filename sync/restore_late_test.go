@@ -1,3 +1,7 @@
+// Restore scenarios beyond the restore window: refusals of parked
+// changes, workstations that come back after numbering resumed, and the
+// revert of refused changes the lost server had forwarded.
+
 package sync
 
 import (
