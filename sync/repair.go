@@ -72,13 +72,13 @@ func (c *Client) repairRefused(ctx context.Context) error {
 	if err != nil || raw == "" {
 		return err
 	}
-	var todo []int64
-	if err := json.Unmarshal([]byte(raw), &todo); err != nil {
+	var pending []int64
+	if err := json.Unmarshal([]byte(raw), &pending); err != nil {
 		return fmt.Errorf("sync: refused changes to repair: %w", err)
 	}
-	for len(todo) > 0 {
-		ask := todo[:min(len(todo), MaxRefusedPerRequest)]
-		todo = todo[len(ask):]
+	for len(pending) > 0 {
+		ask := pending[:min(len(pending), MaxRefusedPerRequest)]
+		pending = pending[len(ask):]
 		var rr RefusedResponse
 		if err := c.postJSON(ctx, "/v1/refused", RefusedRequest{OriginSeqs: ask}, &rr); err != nil {
 			return err
