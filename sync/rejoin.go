@@ -228,11 +228,12 @@ func (c *Client) dropLost(ctx context.Context, dropped, refused []store.Rejectio
 }
 
 // recoverNumbers gives back to a restored server the numbers and conflict
-// records listed by rejoin, after this replica's own work is pushed again:
-// a number whose registration has not reached the server yet (its
-// workstation has not rejoined) waits for a later sync; one that
-// contradicts the register is listed with the refused changes for the
-// operator.
+// records listed by rejoin, after this replica's own work is pushed again
+// and before the pull: a number whose registration has not reached the
+// server yet (its workstation has not rejoined) waits for a later sync;
+// one the register will never have (void, replaced) is dropped here, before
+// the pull brings the register's; one that contradicts the register is
+// listed with the refused changes for the operator.
 func (c *Client) recoverNumbers(ctx context.Context) error {
 	raw, err := c.db.Meta(ctx, MetaRecoverNumbers)
 	if err != nil || raw == "" {
