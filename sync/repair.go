@@ -96,6 +96,10 @@ func (c *Client) repairRefused(ctx context.Context) error {
 			// A row still referred to by another refused row of this list
 			// (an application by its registration, updated after it) is
 			// removed in a later pass, once what refers to it is gone.
+			// A row the server does not have that stays here — still
+			// referred to, or written again locally since — is asked for
+			// again at the next sync (again).
+			var again []int64
 			pass := rr.Rows
 			for len(pass) > 0 {
 				var blocked []store.RowState
@@ -105,8 +109,11 @@ func (c *Client) repairRefused(ctx context.Context) error {
 					if err != nil {
 						return fmt.Errorf("sync: repair refused change %d: %w", st.OriginSeq, err)
 					}
-					if out == store.RepairBlocked {
+					switch {
+					case out == store.RepairBlocked:
 						blocked = append(blocked, st)
+					case out == store.RepairLater && !st.Exists:
+						again = append(again, st.OriginSeq)
 					}
 				}
 				if len(blocked) == len(pass) {
@@ -114,7 +121,6 @@ func (c *Client) repairRefused(ctx context.Context) error {
 				}
 				pass = blocked
 			}
-			var again []int64
 			for _, st := range pass {
 				if !st.Exists {
 					again = append(again, st.OriginSeq)
