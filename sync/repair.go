@@ -99,7 +99,7 @@ func (c *Client) repairRefused(ctx context.Context) error {
 			// A row the server does not have that stays here — still
 			// referred to, or written again locally since — is asked for
 			// again at the next sync (again).
-			var again []int64
+			var maybe []store.RowState
 			pass := rr.Rows
 			for len(pass) > 0 {
 				var blocked []store.RowState
@@ -113,7 +113,7 @@ func (c *Client) repairRefused(ctx context.Context) error {
 					case out == store.RepairBlocked:
 						blocked = append(blocked, st)
 					case out == store.RepairLater && !st.Exists:
-						again = append(again, st.OriginSeq)
+						maybe = append(maybe, st)
 					}
 				}
 				if len(blocked) == len(pass) {
@@ -121,8 +121,16 @@ func (c *Client) repairRefused(ctx context.Context) error {
 				}
 				pass = blocked
 			}
-			for _, st := range pass {
-				if !st.Exists {
+			var again []int64
+			for _, st := range append(maybe, pass...) {
+				if st.Exists {
+					continue
+				}
+				// Still here (a later refused change of it may have removed
+				// it in this very repair).
+				if here, err := tx.RowExists(st.Table, st.RowID); err != nil {
+					return err
+				} else if here {
 					again = append(again, st.OriginSeq)
 				}
 			}
