@@ -360,34 +360,43 @@ func (t *Tx) TakeReservedNumber(regID string) (bool, error) {
 	return true, nil
 }
 
-// ownWrite reads, from this replica's log, the value its own change made at
-// clock h gave a column, with that write's version; false when h is not a
-// change of this replica to that column (an empty value of an insert is
-// none: it never erases a real one, and has no version).
-func (t *Tx) ownWrite(table, id, col, h string) (any, fieldVersion, bool, error) {
-	var op, data, base string
-	err := t.queryRow(`SELECT op, data, base FROM sync_changes WHERE workstation_id = ? AND tbl = ? AND row_id = ? AND hlc = ?`, t.db.wsID, table, id, h).Scan(&op, &data, &base)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fieldVersion{}, false, nil
-	}
+// ownLatestWrite reads, from this replica's log, the latest value its own
+// changes gave a column of a row with a clock after after and before
+// before, with that write's version; false when there is none (an empty
+// value of an insert is none: it never erases a real one, and has no
+// version).
+func (t *Tx) ownLatestWrite(table, id, col, after, before string) (any, fieldVersion, bool, error) {
+	rows, err := t.query(`SELECT op, data, base, hlc FROM sync_changes WHERE workstation_id = ? AND tbl = ? AND row_id = ? AND hlc > ? AND hlc < ?
+		ORDER BY hlc DESC`, t.db.wsID, table, id, after, before)
 	if err != nil {
-		return nil, fieldVersion{}, false, fmt.Errorf("store: own write to %s %s: %w", table, id, err)
+		return nil, fieldVersion{}, false, fmt.Errorf("store: own writes to %s %s: %w", table, id, err)
 	}
-	f, err := DecodeFields(json.RawMessage(data))
-	if err != nil {
-		return nil, fieldVersion{}, false, fmt.Errorf("store: own write to %s %s: %w", table, id, err)
-	}
-	v, ok := f[col]
-	if !ok || op == "insert" && emptyValue(v) {
-		return nil, fieldVersion{}, false, nil
-	}
-	bases := map[string]string{}
-	if len(base) > 2 {
-		if err := json.Unmarshal([]byte(base), &bases); err != nil {
+	defer rows.Close()
+	for rows.Next() {
+		var op, data, base, h string
+		if err := rows.Scan(&op, &data, &base, &h); err != nil {
+			return nil, fieldVersion{}, false, fmt.Errorf("store: own writes to %s %s: %w", table, id, err)
+		}
+		f, err := DecodeFields(json.RawMessage(data))
+		if err != nil {
 			return nil, fieldVersion{}, false, fmt.Errorf("store: own write to %s %s: %w", table, id, err)
 		}
+		v, ok := f[col]
+		if !ok || op == "insert" && emptyValue(v) {
+			continue
+		}
+		bases := map[string]string{}
+		if len(base) > 2 {
+			if err := json.Unmarshal([]byte(base), &bases); err != nil {
+				return nil, fieldVersion{}, false, fmt.Errorf("store: own write to %s %s: %w", table, id, err)
+			}
+		}
+		return v, fieldVersion{H: h, B: bases[col]}, true, nil
 	}
-	return v, fieldVersion{H: h, B: bases[col]}, true, nil
+	if err := rows.Err(); err != nil {
+		return nil, fieldVersion{}, false, fmt.Errorf("store: own writes to %s %s: %w", table, id, err)
+	}
+	return nil, fieldVersion{}, false, nil
 }
 
 // registrationVoid reports whether the server refused a registration it
@@ -731,9 +740,9 @@ func (t *Tx) RevertsDue() (int, error) {
 // still holds the refused write (its version is the refused write's clock)
 // takes back the register's value and version; any other column is left
 // as it is. When the register did
-// not have yet the write the refused one overwrote and that write is this
-// replica's own (pushed again later, it never comes back in a pull), that
-// write's value and version come back from this replica's log instead. It
+// not have yet this replica's own latest write of a column (pushed again
+// later, it never comes back in a pull), that write's value and version
+// come back from this replica's log instead. It
 // records no change.
 func (t *Tx) applyRevert(r Fields) error {
 	table, _ := r["tbl"].(string)
@@ -763,11 +772,7 @@ func (t *Tx) applyRevert(r Fields) error {
 	if err := json.Unmarshal([]byte(raw), &vers); err != nil {
 		return fmt.Errorf("%w: revert versions: %v", ErrInvalidChange, err)
 	}
-	var bases map[string]string
-	raw, _ = r["bases"].(string)
-	if err := json.Unmarshal([]byte(raw), &bases); err != nil {
-		return fmt.Errorf("%w: revert bases: %v", ErrInvalidChange, err)
-	}
+
 	versions, inRow, err := t.readVersions(table, id)
 	if err != nil {
 		return err
@@ -790,14 +795,15 @@ func (t *Tx) applyRevert(r Fields) error {
 	for i, k := range fix {
 		sets[i] = k + " = ?"
 		val, v, has := vals[k], vers[k], vers[k].H != ""
-		if b := bases[k]; b != "" && b > v.H {
-			own, ownV, ok, err := t.ownWrite(table, id, k, b)
-			if err != nil {
-				return err
-			}
-			if ok {
-				val, v, has = own, ownV, true
-			}
+		// This replica's own latest write of the column that the register
+		// does not have yet (it overwrote, or lost to, the refused one):
+		// pushed again, it never comes back here in a pull.
+		own, ownV, ok, err := t.ownLatestWrite(table, id, k, v.H, void)
+		if err != nil {
+			return err
+		}
+		if ok {
+			val, v, has = own, ownV, true
 		}
 		args = append(args, val)
 		if has {

@@ -5,10 +5,9 @@
 -- sync_reassert): the refused write's clock and, for each of its columns,
 -- the register's value with its version. A replica whose column still
 -- holds the refused write takes the register's value and version back
--- (store.Tx.ApplyRemote) — or, when the register lacks yet the write the
--- refused one overwrote and that write is the replica's own, that write
--- again, from its log; any other write, earlier or later, merges as it
--- always does. Written by the server only, replicated, as confidential as
+-- (store.Tx.ApplyRemote) — or, when the register lacks yet an older write
+-- of the column that is the replica's own, that write again, from its log;
+-- any other write, earlier or later, merges as it always does. Written by the server only, replicated, as confidential as
 -- the row it is about, append-only.
 CREATE TABLE sync_reverts (
     id         TEXT PRIMARY KEY,
