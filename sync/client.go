@@ -337,6 +337,12 @@ func (c *Client) syncOnce(ctx context.Context) error {
 }
 
 func (c *Client) syncPass(ctx context.Context) error {
+	// What a restored server lost goes back first too: a conflict record
+	// this desk resolved since must be there before the resolution is
+	// pushed (after numbering resumed it is no longer parked).
+	if err := c.recoverNumbers(ctx); errors.Is(err, ErrNumbersLost) {
+		return err
+	}
 	if err := c.pushAll(ctx); err != nil {
 		return err
 	}
