@@ -366,7 +366,10 @@ func (t *Tx) TakeReservedNumber(regID string) (bool, error) {
 // value of an insert is none: it never erases a real one, and has no
 // version).
 func (t *Tx) ownLatestWrite(table, id, col, after, before string) (any, fieldVersion, bool, error) {
-	rows, err := t.query(`SELECT op, data, base, hlc FROM sync_changes WHERE workstation_id = ? AND tbl = ? AND row_id = ? AND hlc > ? AND hlc < ?
+	// Not one the server refused: a repair undid it (RepairRefused).
+	rows, err := t.query(`SELECT op, data, base, hlc FROM sync_changes WHERE workstation_id = ?1 AND tbl = ?2 AND row_id = ?3 AND hlc > ?4 AND hlc < ?5
+		AND origin_seq NOT IN (SELECT CAST(json_extract(data, '$.origin_seq') AS INTEGER) FROM audit_log
+			WHERE workstation_id = ?1 AND action = 'sync_repair' AND tbl = ?2 AND row_id = ?3)
 		ORDER BY hlc DESC`, t.db.wsID, table, id, after, before)
 	if err != nil {
 		return nil, fieldVersion{}, false, fmt.Errorf("store: own writes to %s %s: %w", table, id, err)
