@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -622,7 +621,7 @@ func (t *Tx) Reassert(table, id string, cols []string, above string) error {
 // them back (applyRevert); no other write is affected, earlier or later,
 // so a workstation that comes back later still merges as it would have. A
 // row the server does not have, or of an append-only table, gets none.
-func (t *Tx) RevertForwarded(table, id string, cols []string, void string, base json.RawMessage) error {
+func (t *Tx) RevertForwarded(table, id string, cols []string, void string) error {
 	if _, ok := t.db.cols[table]; !ok || appendOnly[table] {
 		return nil
 	}
@@ -646,11 +645,8 @@ func (t *Tx) RevertForwarded(table, id string, cols []string, void string, base 
 		if err != nil {
 			return fmt.Errorf("store: revert %s %s: %w", table, id, err)
 		}
-		if len(base) <= 2 {
-			base = json.RawMessage("{}")
-		}
-		if _, err := t.exec(`INSERT INTO sync_pending_reverts (tbl, row_id, void_hlc, cols, base) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-			table, id, void, string(cb), string(base)); err != nil {
+		if _, err := t.exec(`INSERT INTO sync_pending_reverts (tbl, row_id, void_hlc, cols) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			table, id, void, string(cb)); err != nil {
 			return fmt.Errorf("store: revert %s %s: %w", table, id, err)
 		}
 		return nil
@@ -673,21 +669,6 @@ func (t *Tx) RevertForwarded(table, id string, cols []string, void string, base 
 	if err != nil {
 		return fmt.Errorf("store: revert %s %s: %w", table, id, err)
 	}
-	bases := map[string]string{}
-	if len(base) > 2 {
-		if err := json.Unmarshal(base, &bases); err != nil {
-			return fmt.Errorf("%w: base: %v", ErrInvalidChange, err)
-		}
-	}
-	for k := range bases {
-		if !slices.Contains(keys, k) {
-			delete(bases, k)
-		}
-	}
-	bb, err := json.Marshal(bases)
-	if err != nil {
-		return fmt.Errorf("store: revert %s %s: %w", table, id, err)
-	}
 	rid := ids.Derived("sync_reverts", table, id, void)
 	var have bool
 	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM sync_reverts WHERE id = ?)`, rid).Scan(&have); err != nil || have {
@@ -697,16 +678,16 @@ func (t *Tx) RevertForwarded(table, id string, cols []string, void string, base 
 		return nil // refused again (pushed again once more): already written
 	}
 	return t.Insert("sync_reverts", rid, Fields{"tbl": table, "row_id": id, "void_hlc": void, "vals": string(vals), "versions": string(vb),
-		"bases": string(bb), "created_at": t.NowString()})
+		"created_at": t.NowString()})
 }
 
 // RevertsDue writes the pending reverts (RevertForwarded) of rows the
 // server has now, and returns how many.
 func (t *Tx) RevertsDue() (int, error) {
-	type pending struct{ tbl, row, void, cols, base string }
-	rows, err := t.query(`SELECT p.tbl, p.row_id, p.void_hlc, p.cols, p.base FROM sync_pending_reverts p ORDER BY p.void_hlc`)
+	type pending struct{ tbl, row, void, cols string }
+	rows, err := t.query(`SELECT tbl, row_id, void_hlc, cols FROM sync_pending_reverts ORDER BY void_hlc`)
 	list, err := collect(rows, err, "pending reverts", func(rows *sql.Rows, p *pending) error {
-		return rows.Scan(&p.tbl, &p.row, &p.void, &p.cols, &p.base)
+		return rows.Scan(&p.tbl, &p.row, &p.void, &p.cols)
 	})
 	if err != nil {
 		return 0, err
@@ -730,7 +711,7 @@ func (t *Tx) RevertsDue() (int, error) {
 		if _, err := t.exec(`DELETE FROM sync_pending_reverts WHERE tbl = ? AND row_id = ? AND void_hlc = ?`, p.tbl, p.row, p.void); err != nil {
 			return n, fmt.Errorf("store: pending revert of %s %s: %w", p.tbl, p.row, err)
 		}
-		if err := t.RevertForwarded(p.tbl, p.row, cols, p.void, json.RawMessage(p.base)); err != nil {
+		if err := t.RevertForwarded(p.tbl, p.row, cols, p.void); err != nil {
 			return n, err
 		}
 		n++

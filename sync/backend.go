@@ -2,7 +2,6 @@ package sync
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"sportello/internal/audit"
@@ -75,7 +74,7 @@ type BackendTx interface {
 	RowExists(table, rowID string) (bool, error)
 	// RevertForwarded writes the revert record of a change pushed again
 	// that a restored server refused (store.Tx.RevertForwarded).
-	RevertForwarded(table, rowID string, cols []string, void string, base json.RawMessage) error
+	RevertForwarded(table, rowID string, cols []string, void string) error
 	// RestoredBackup: the database is a restored backup copy
 	// (store.Tx.RestoredBackup).
 	RestoredBackup() (bool, error)

@@ -355,7 +355,7 @@ func TestRevertOfConfidentialRecordNeverReachesADesk(t *testing.T) {
 	_, _, app, _ := confidentialDraft(t, room, login(t, room.svc, "colloqui"))
 	room.sync(t)
 	if err := s.svc.DB().Write(ctx, store.Actor{OperatorID: "server"}, func(tx *store.Tx) error {
-		return tx.RevertForwarded("applications", app.ID, []string{"form_data"}, "1772441712000-00000000-01a24e77-0000-7000-8000-000000000000", nil)
+		return tx.RevertForwarded("applications", app.ID, []string{"form_data"}, "1772441712000-00000000-01a24e77-0000-7000-8000-000000000000")
 	}); err != nil {
 		t.Fatal(err)
 	}

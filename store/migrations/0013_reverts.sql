@@ -16,7 +16,6 @@ CREATE TABLE sync_reverts (
     void_hlc   TEXT NOT NULL, -- the refused write's clock
     vals       TEXT NOT NULL, -- JSON: the register's value of each column of the refused write
     versions   TEXT NOT NULL, -- JSON: their versions, column -> {"h": …, "b": …} (none: no version)
-    bases      TEXT NOT NULL, -- JSON: the clock each column of the refused write overwrote
     created_at TEXT NOT NULL
 );
 CREATE TRIGGER sync_reverts_no_update BEFORE UPDATE ON sync_reverts BEGIN SELECT RAISE(ABORT, 'sync_reverts is append-only'); END;
@@ -30,6 +29,5 @@ CREATE TABLE sync_pending_reverts (
     row_id   TEXT NOT NULL,
     void_hlc TEXT NOT NULL,
     cols     TEXT NOT NULL, -- JSON array: the refused write's columns
-    base     TEXT NOT NULL, -- JSON: the clock each of them overwrote
     PRIMARY KEY (tbl, row_id, void_hlc)
 ) WITHOUT ROWID;
