@@ -61,6 +61,10 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzPushFramed -fuzztime=$(FUZZTIME) ./sync/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeBatch -fuzztime=$(FUZZTIME) ./sync/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeFields -fuzztime=$(FUZZTIME) ./store/
+	$(GO) test -run='^$$' -fuzz=FuzzDetect -fuzztime=$(FUZZTIME) ./internal/filetype/
+	$(GO) test -run='^$$' -fuzz=FuzzParseDate -fuzztime=$(FUZZTIME) ./internal/completeness/
+	$(GO) test -run='^$$' -fuzz=FuzzValidIBAN -fuzztime=$(FUZZTIME) ./internal/completeness/
+	$(GO) test -run='^$$' -fuzz=FuzzCheck -fuzztime=$(FUZZTIME) ./internal/completeness/
 
 # The replication simulation with many more seeds than `make test` runs,
 # then other seeds under the race detector (both modes of the client run:
