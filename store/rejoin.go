@@ -170,9 +170,10 @@ const (
 	RecoverReplaced RecoverOutcome = "replaced"
 )
 
-// ErrNumberingResumed: numbers are given back only while a restored
-// server holds numbering; once the administrator resumed it, a number the
-// register lacks may have been given again.
+// ErrNumberingResumed: a number given back that the register cannot take:
+// to a server never restored from a backup, or, after numbering resumed,
+// for a registration the server has without a number. (Other numbers given
+// back after the resume are reserved, replaced or void: reserveNumber.)
 var ErrNumberingResumed = errors.New("store: definitive numbering already resumed")
 
 // RecoverNumber puts back into a restored server's register a definitive
@@ -265,23 +266,16 @@ func (t *Tx) RecoverNumber(st RowState) (RecoverOutcome, string, error) {
 // register gives new numbers past the one it resumed after, in the current
 // year: a number no higher than that, or of an earlier year, is never given
 // again. Such a number whose registration has not arrived yet is reserved
-// for it (TakeReservedNumber), waiting; any other the register may give,
-// or have given, again (ErrNumberingResumed).
+// for it (TakeReservedNumber), waiting. One above it (the administrator
+// resumed below a number the lost server gave) the register gives, or
+// gave, to the next registration to reach it: it cannot come back, and
+// its registration keeps or gets a number of the register (replaced).
 func (t *Tx) reserveNumber(id, regID, aoo string, year int64, number int64, assigned string) (RecoverOutcome, string, error) {
 	if restored, err := t.RestoredBackup(); err != nil || !restored {
 		return "", "", errors.Join(err, ErrNumberingResumed)
 	}
-	_, current := protocol.LegalDate(t.Now())
-	var floor int64
-	err := t.queryRow(`SELECT CAST(value AS INTEGER) FROM local_meta WHERE key = ?`, numberFloorKey(aoo, int(year))).Scan(&floor)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return "", "", fmt.Errorf("store: reserve number: %w", err)
-	}
-	if year >= int64(current) && number > floor {
-		return "", "", ErrNumberingResumed
-	}
 	var other int64
-	err = t.queryRow(`SELECT number FROM protocol_numbers WHERE registration_id = ?`, regID).Scan(&other)
+	err := t.queryRow(`SELECT number FROM protocol_numbers WHERE registration_id = ?`, regID).Scan(&other)
 	switch {
 	case err == nil:
 		// It reached the server and was numbered anew before anyone gave
@@ -289,6 +283,24 @@ func (t *Tx) reserveNumber(id, regID, aoo string, year int64, number int64, assi
 		return RecoverReplaced, fmt.Sprintf("la registrazione ha nel registro il numero %d", other), nil
 	case !errors.Is(err, sql.ErrNoRows):
 		return "", "", fmt.Errorf("store: reserve number: %w", err)
+	}
+	var exists bool
+	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM protocol_registrations WHERE id = ?)`, regID).Scan(&exists); err != nil {
+		return "", "", fmt.Errorf("store: reserve number: %w", err)
+	}
+	_, current := protocol.LegalDate(t.Now())
+	var floor int64
+	err = t.queryRow(`SELECT CAST(value AS INTEGER) FROM local_meta WHERE key = ?`, numberFloorKey(aoo, int(year))).Scan(&floor)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", "", fmt.Errorf("store: reserve number: %w", err)
+	}
+	if year >= int64(current) && number > floor {
+		if exists {
+			// Here without a number after the resume numbered every
+			// registration: the register contradicts itself.
+			return "", "", ErrNumberingResumed
+		}
+		return RecoverReplaced, fmt.Sprintf("il numero %d è oltre quello da cui è ripresa la numerazione (%d): il registro lo dà ad altre registrazioni e questa, inviata di nuovo, ne riceve uno nuovo: avvisare il cittadino", number, floor), nil
 	}
 	var taken bool
 	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM protocol_numbers WHERE aoo = ? AND year = ? AND number = ?)`, aoo, year, number).Scan(&taken); err != nil {
@@ -306,10 +318,6 @@ func (t *Tx) reserveNumber(id, regID, aoo string, year int64, number int64, assi
 	case err == nil:
 		return RecoverRefused, "il registro ha già riservato questo numero o questa registrazione per un altro numero", nil
 	case !errors.Is(err, sql.ErrNoRows):
-		return "", "", fmt.Errorf("store: reserve number: %w", err)
-	}
-	var exists bool
-	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM protocol_registrations WHERE id = ?)`, regID).Scan(&exists); err != nil {
 		return "", "", fmt.Errorf("store: reserve number: %w", err)
 	}
 	if exists {
@@ -479,12 +487,13 @@ func (t *Tx) RecoverNotification(st RowState) (RecoverOutcome, string, error) {
 		if !held {
 			// After the resume, only the notification of a number
 			// reserved for its registration (reserveNumber): once the
-			// registration has it.
+			// registration has it. Any other number was replaced: the
+			// register queues the notification of the number it gives.
 			var used string
 			err := t.queryRow(`SELECT used_at FROM sync_reserved_numbers WHERE registration_id = ?`, reg).Scan(&used)
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
-				return "", "", ErrNumberingResumed
+				return RecoverReplaced, "riguarda un numero che il registro non ripristina", nil
 			case err != nil:
 				return "", "", fmt.Errorf("store: recover notification: %w", err)
 			case used == "":

@@ -40,13 +40,15 @@ type recoverList struct {
 	Conflicts []string `json:"conflicts,omitempty"`
 }
 
-// ErrNumbersLost: a restored server resumed definitive numbering while this
-// workstation holds numbers it gave before it was lost; giving them back
-// is no longer safe (the register may have given them again), so sync
-// stops for the administrator (CodeNumberingResumed).
-var ErrNumbersLost = errors.New("sync: the restored server resumed numbering without numbers this workstation holds")
+// ErrNumbersLost: this workstation holds definitive numbers the server's
+// register lacks and cannot take back or leave behind (a server never
+// restored from a backup, or a register that contradicts itself after
+// numbering resumed), so sync stops for the administrator
+// (CodeNumberingResumed). Numbers a restored register reserves, replaces
+// or voids are not this error.
+var ErrNumbersLost = errors.New("sync: the server's register lacks definitive numbers this workstation holds")
 
-const numbersLostMessage = "Il server è stato ripristinato da una copia di sicurezza e ha già ripreso la numerazione di protocollo, ma questa postazione ha numeri definitivi che il server non ha più: la sincronizzazione resta sospesa, rivolgersi all'amministratore; si continua a lavorare in locale"
+const numbersLostMessage = "Questa postazione ha numeri di protocollo definitivi che il registro del server non ha e non può riprendere: la sincronizzazione resta sospesa, rivolgersi all'amministratore; si continua a lavorare in locale"
 
 // rejoin brings the cursors back to what a restored server holds, in one
 // transaction, and lists what to give back.

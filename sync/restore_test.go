@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	gosync "sync"
 	"testing"
 
@@ -284,29 +285,52 @@ func TestRestoredServerHoldsNumberingUntilResumed(t *testing.T) {
 
 // If the administrator resumes numbering, before a workstation that holds a
 // lost number came back, at a number below it (the exports did not show
-// it), the register may give that number again: the workstation does not
-// push anything more and says why.
-func TestRejoinAfterNumberingResumedStops(t *testing.T) {
+// it), the register gives that number again to the next registration to
+// reach it. The workstations that hold it drop it and list it for the
+// operator (the citizen holds a receipt with it); the registration, pushed
+// again, gets a number of the register; syncing goes on and converges.
+func TestNumberAboveTheResumePointIsReplaced(t *testing.T) {
 	ctx := context.Background()
 	x := newBackedUp(t)
 	a, f := x.a, x.b
-	x.protocolledByA(t)
+	reg := x.protocolledByA(t)
+	numberOf := func(db *store.DB) (id string, n int64) {
+		t.Helper()
+		if err := db.Read(ctx, func(q store.Querier) error {
+			return q.QueryRow(`SELECT id, number FROM protocol_numbers WHERE registration_id = ?`, reg).Scan(&id, &n)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return id, n
+	}
+	lostID, lostN := numberOf(a.svc.DB())
+	if fid, _ := numberOf(f.svc.DB()); fid != lostID || lostN != 2 {
+		t.Fatalf("before the loss: A holds %s (%d), F holds %s", lostID, lostN, fid)
+	}
 	back := restoreFrom(t, x.s, x.serve, x.dir)
 	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 1); err != nil {
 		t.Fatal(err)
 	}
-	before := checksums(t, back.DB())
-	for name, r := range map[string]*replica{"A": a, "F": f} {
-		err := r.client.SyncOnce(ctx)
-		if !errors.Is(err, ErrNumbersLost) {
-			t.Fatalf("%s: %v, want ErrNumbersLost", name, err)
-		}
-		if st := r.client.State(); st.LastError != numbersLostMessage {
-			t.Errorf("%s: status %q", name, st.LastError)
-		}
+	for _, r := range []*replica{f, a, f, a} {
+		r.sync(t)
 	}
-	if after := checksums(t, back.DB()); !mapsEqual(before, after) {
-		t.Fatal("workstations holding lost numbers changed the server after numbering resumed")
+	sameAsServer(t, back.DB(), map[string]*replica{"A": a, "F": f})
+	id, n := numberOf(back.DB())
+	if id == lostID || n != 2 {
+		t.Fatalf("the registration's number in the register: %s (%d), the lost one was %s", id, n, lostID)
+	}
+	for name, r := range map[string]*replica{"A": a, "F": f} {
+		st := r.client.State()
+		if st.LastError != "" {
+			t.Errorf("%s: %s", name, st.LastError)
+		}
+		var listed bool
+		for _, rj := range st.Rejected {
+			listed = listed || rj.RowID == lostID && rj.Code == "number_replaced" && strings.Contains(rj.Reason, "avvisare il cittadino")
+		}
+		if !listed {
+			t.Errorf("%s does not list the replaced number: %+v", name, st.Rejected)
+		}
 	}
 }
 
