@@ -334,6 +334,47 @@ func TestNumberAboveTheResumePointIsReplaced(t *testing.T) {
 	}
 }
 
+// The same when the number was already waiting: desk B gives back, while
+// numbering is held, the number of A's registration, which waits for A;
+// the administrator resumes below it before A comes back. B's next give-back
+// (the number with its citizen notification) finds it replaced, and so does
+// A when it rejoins.
+func TestWaitingNumberAboveTheResumePointIsReplaced(t *testing.T) {
+	ctx := context.Background()
+	x := newBackedUp(t)
+	a, b := x.a, x.b
+	reg := x.protocolledByA(t)
+	back := restoreFrom(t, x.s, x.serve, x.dir)
+	b.sync(t)
+	raw, err := b.svc.DB().Meta(ctx, MetaRecoverNumbers)
+	if err != nil || !strings.Contains(raw, `"numbers"`) {
+		t.Fatalf("B has nothing waiting to give back: %q %v", raw, err)
+	}
+	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 1); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*replica{b, a, b, a} {
+		r.sync(t)
+	}
+	sameAsServer(t, back.DB(), map[string]*replica{"A": a, "B": b})
+	var numbers int
+	if err := back.DB().Read(ctx, func(q store.Querier) error {
+		return q.QueryRow(`SELECT count(*) FROM protocol_numbers WHERE registration_id = ?`, reg).Scan(&numbers)
+	}); err != nil || numbers != 1 {
+		t.Fatalf("A's registration has %d numbers (%v)", numbers, err)
+	}
+	for name, r := range map[string]*replica{"A": a, "B": b} {
+		st := r.client.State()
+		var listed bool
+		for _, rj := range st.Rejected {
+			listed = listed || rj.Code == "number_replaced"
+		}
+		if st.LastError != "" || !listed {
+			t.Errorf("%s: %q, listed %v: %+v", name, st.LastError, listed, st.Rejected)
+		}
+	}
+}
+
 // After the backup, desk A registers a citizen and files an application;
 // desk B receives them and protocols the application (numbered by the
 // server). The server is lost and restored. B comes back first: its
