@@ -813,6 +813,11 @@ func (t *Tx) applyRevert(r Fields) error {
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return err // the row is not here
 	}
+	if touchesDerived(table, fix) {
+		if err := t.refreshDerived(table, id); err != nil {
+			return err
+		}
+	}
 	return t.writeVersions(table, id, versions, inRow)
 }
 

@@ -1434,6 +1434,15 @@ func (s *simulation) verify() {
 		s.counts["substitute's edits refused by the server"] += len(refused) - 1
 	}
 
+	// 0. Every citizen's search keys describe the row as it is (the
+	// replicas' equal the server's: check 1), however its writes merged.
+	var stale []string
+	s.jsonRows(srv, `SELECT json_quote(id || ': ' || search_name || ' / ' || surname || ' ' || name || ', ' || doc_number_folded || ' / ' || doc_number) AS x FROM citizens
+		WHERE search_name <> sportello_fold(surname || ' ' || name) OR doc_number_folded <> sportello_fold_document(doc_number)`, &stale)
+	if len(stale) > 0 {
+		s.fatalf("%d citizens whose search keys are out of step with their values (first: %s)", len(stale), stale[0])
+	}
+
 	// 1. Every replicated table of every interview room is identical to
 	// the server's; every desk's, to the server's without the confidential
 	// records (what the initial copy of a new desk holds, made by a filter

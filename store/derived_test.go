@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"sportello/internal/citizen"
+)
+
+// searchKeys reads a citizen's derived keys.
+func searchKeys(t *testing.T, db *DB, id string) (name, doc string) {
+	t.Helper()
+	if err := db.r.QueryRow(`SELECT search_name, doc_number_folded FROM citizens WHERE id = ?`, id).Scan(&name, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return name, doc
+}
+
+// One desk corrects the surname, another the name, at the same time: the
+// merged row has both, and its search key names both on every replica, so
+// a search by the name as it now is finds the citizen.
+func TestMergedNameKeepsItsSearchKey(t *testing.T) {
+	ctx := context.Background()
+	a, b, s, clkA, clkB, _, c := citizenOnTwoReplicas(t)
+	ca, cb := c, c
+	ca.Surname = "Russo"
+	clkA.t = clkA.t.Add(time.Minute)
+	putCitizen(t, a, ca)
+	cb.Name = "Marco"
+	clkB.t = clkB.t.Add(2 * time.Minute)
+	putCitizen(t, b, cb)
+	ship(t, a, s, true)
+	ship(t, b, s, true)
+	ship(t, s, a, false)
+	ship(t, s, b, false)
+	for name, db := range map[string]*DB{"a": a, "b": b, "s": s} {
+		got, err := db.Citizen(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Surname != "Russo" || got.Name != "Marco" {
+			t.Fatalf("%s: merged %s %s", name, got.Surname, got.Name)
+		}
+		if key, _ := searchKeys(t, db, c.ID); key != "russo marco" {
+			t.Errorf("%s: search key %q", name, key)
+		}
+		found, err := db.SearchCitizens(ctx, "Russo Marco", 10)
+		if err != nil || len(found) != 1 {
+			t.Errorf("%s: search by the merged name: %d found (%v)", name, len(found), err)
+		}
+	}
+}
+
+// Restoring a conflict's losing document number writes that column alone:
+// its search key follows, on the replica that restores it and on those
+// that receive it.
+func TestRestoredDocumentKeepsItsSearchKey(t *testing.T) {
+	ctx := context.Background()
+	a, b, s, clkA, clkB, _, c := citizenOnTwoReplicas(t)
+	ca, cb := c, c
+	ca.Document.Number = "CA 11111 AA"
+	clkA.t = clkA.t.Add(time.Minute)
+	putCitizen(t, a, ca)
+	cb.Document.Number = "CA 22222 BB"
+	clkB.t = clkB.t.Add(2 * time.Minute)
+	putCitizen(t, b, cb)
+	ship(t, a, s, true)
+	ship(t, b, s, true)
+	ship(t, s, a, false)
+	cs, err := a.Conflicts(ctx, true)
+	if err != nil || len(cs) != 1 || cs[0].Column != "doc_number" {
+		t.Fatalf("conflicts on A: %v %+v", err, cs)
+	}
+	clkA.t = clkA.t.Add(time.Hour)
+	if err := a.Write(ctx, Actor{OperatorID: "op"}, func(tx *Tx) error { return tx.ResolveConflict(cs[0].ID, true) }); err != nil {
+		t.Fatal(err)
+	}
+	ship(t, a, s, true)
+	ship(t, s, b, false)
+	for name, db := range map[string]*DB{"a": a, "b": b, "s": s} {
+		got, _ := db.Citizen(ctx, c.ID)
+		if _, key := searchKeys(t, db, c.ID); got.Document.Number != "CA 11111 AA" || key != "CA11111AA" {
+			t.Errorf("%s: document %q, search key %q", name, got.Document.Number, key)
+		}
+		if found, err := db.SearchCitizens(ctx, "CA11111AA", 10); err != nil || len(found) != 1 {
+			t.Errorf("%s: search by the restored document: %d found (%v)", name, len(found), err)
+		}
+	}
+}
+
+// Migration 0014 brings in step the keys of rows written before it.
+func TestMigrationRecomputesSearchKeys(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	db := &DB{now: time.Now}
+	var err error
+	if db.w, err = sqlOpenWriter(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := migrateTo(ctx, db, 13); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range [][]string{
+		{"c1", "Russo", "Marco", "rossi marco", "CA 11111 AA", "CA22222BB"}, // out of step
+		{"c2", "D'Àmbrosio", "Niccolò", "dambrosio niccolo", "", ""},        // in step
+	} {
+		if _, err := db.w.Exec(`INSERT INTO citizens (id, surname, name, search_name, doc_number, doc_number_folded, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')`, r[0], r[1], r[2], r[3], r[4], r[5]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.w.Close()
+	up, err := Open(ctx, path, Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	if n, d := searchKeys(t, up, "c1"); n != "russo marco" || d != "CA11111AA" {
+		t.Errorf("c1: %q %q", n, d)
+	}
+	if n, d := searchKeys(t, up, "c2"); n != citizen.Fold("D'Àmbrosio Niccolò") || d != "" {
+		t.Errorf("c2: %q %q", n, d)
+	}
+	var changes int
+	if err := up.r.QueryRow(`SELECT count(*) FROM sync_changes`).Scan(&changes); err != nil || changes != 0 {
+		t.Errorf("the migration recorded %d changes (%v): every replica recomputes on its own", changes, err)
+	}
+}
