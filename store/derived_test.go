@@ -18,22 +18,31 @@ func searchKeys(t *testing.T, db *DB, id string) (name, doc string) {
 	return name, doc
 }
 
-// One desk corrects the surname, another the name, at the same time: the
-// merged row has both, and its search key names both on every replica, so
-// a search by the name as it now is finds the citizen.
-func TestMergedNameKeepsItsSearchKey(t *testing.T) {
-	ctx := context.Background()
+// editedOnTwoReplicas edits, at the same time, the citizen of
+// citizenOnTwoReplicas on a (editA) and, a minute later by its clock, on b
+// (editB); the server merges both and a pulls the result.
+func editedOnTwoReplicas(t *testing.T, editA, editB func(*citizen.Citizen)) (a, b, s *DB, c citizen.Citizen) {
+	t.Helper()
 	a, b, s, clkA, clkB, _, c := citizenOnTwoReplicas(t)
 	ca, cb := c, c
-	ca.Surname = "Russo"
+	editA(&ca)
 	clkA.t = clkA.t.Add(time.Minute)
 	putCitizen(t, a, ca)
-	cb.Name = "Marco"
+	editB(&cb)
 	clkB.t = clkB.t.Add(2 * time.Minute)
 	putCitizen(t, b, cb)
 	ship(t, a, s, true)
 	ship(t, b, s, true)
 	ship(t, s, a, false)
+	return a, b, s, c
+}
+
+// One desk corrects the surname, another the name, at the same time: the
+// merged row has both, and its search key names both on every replica, so
+// a search by the name as it now is finds the citizen.
+func TestMergedNameKeepsItsSearchKey(t *testing.T) {
+	ctx := context.Background()
+	a, b, s, c := editedOnTwoReplicas(t, func(c *citizen.Citizen) { c.Surname = "Russo" }, func(c *citizen.Citizen) { c.Name = "Marco" })
 	ship(t, s, b, false)
 	for name, db := range map[string]*DB{"a": a, "b": b, "s": s} {
 		got, err := db.Citizen(ctx, c.ID)
@@ -58,22 +67,12 @@ func TestMergedNameKeepsItsSearchKey(t *testing.T) {
 // that receive it.
 func TestRestoredDocumentKeepsItsSearchKey(t *testing.T) {
 	ctx := context.Background()
-	a, b, s, clkA, clkB, _, c := citizenOnTwoReplicas(t)
-	ca, cb := c, c
-	ca.Document.Number = "CA 11111 AA"
-	clkA.t = clkA.t.Add(time.Minute)
-	putCitizen(t, a, ca)
-	cb.Document.Number = "CA 22222 BB"
-	clkB.t = clkB.t.Add(2 * time.Minute)
-	putCitizen(t, b, cb)
-	ship(t, a, s, true)
-	ship(t, b, s, true)
-	ship(t, s, a, false)
+	a, b, s, c := editedOnTwoReplicas(t, func(c *citizen.Citizen) { c.Document.Number = "CA 11111 AA" },
+		func(c *citizen.Citizen) { c.Document.Number = "CA 22222 BB" })
 	cs, err := a.Conflicts(ctx, true)
 	if err != nil || len(cs) != 1 || cs[0].Column != "doc_number" {
 		t.Fatalf("conflicts on A: %v %+v", err, cs)
 	}
-	clkA.t = clkA.t.Add(time.Hour)
 	if err := a.Write(ctx, Actor{OperatorID: "op"}, func(tx *Tx) error { return tx.ResolveConflict(cs[0].ID, true) }); err != nil {
 		t.Fatal(err)
 	}
