@@ -19,6 +19,7 @@ func TestFold(t *testing.T) {
 		"  Zoë Müller ":       "zoe muller",
 		"De Luca-Rossi":       "de luca rossi",
 		"PERCHÉ":              "perche",
+		"  O'Brien,  Anna. ":  "obrien anna",
 	}
 	for in, want := range cases {
 		if got := Fold(in); got != want {
