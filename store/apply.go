@@ -411,10 +411,8 @@ func (t *Tx) mergeFields(c Change, keys []string, data Fields, base map[string]s
 			if _, err := t.exec(`UPDATE `+c.Table+` SET `+strings.Join(sets, ", ")+` WHERE id = ?`, args...); err != nil {
 				return fmt.Errorf("store: apply update to %s %s: %w", c.Table, c.RowID, err)
 			}
-			if touchesDerived(c.Table, wkeys) {
-				if err := t.refreshDerived(c.Table, c.RowID); err != nil {
-					return err
-				}
+			if err := t.refreshDerived(c.Table, c.RowID, wkeys); err != nil {
+				return err
 			}
 		}
 	}

@@ -21,11 +21,9 @@ import (
 // converge everywhere, and so do the keys (migration 0014 recomputed
 // those of rows written before).
 
-// derivedSources are the columns of a table that feed, or are, its
+// citizenKeyColumns are the columns of citizens that feed, or are, its
 // derived search keys.
-var derivedSources = map[string]map[string]bool{
-	"citizens": {"surname": true, "name": true, "doc_number": true, "search_name": true, "doc_number_folded": true},
-}
+var citizenKeyColumns = map[string]bool{"surname": true, "name": true, "doc_number": true, "search_name": true, "doc_number_folded": true}
 
 func init() {
 	// SQL names of the folds, for refreshDerived and migration 0014.
@@ -48,22 +46,15 @@ func foldFunc(fold func(string) string) func(*sqlite.FunctionContext, []driver.V
 	}
 }
 
-// touchesDerived reports whether writing cols of table may leave its
-// derived keys out of step with their sources.
-func touchesDerived(table string, cols []string) bool {
-	src := derivedSources[table]
+// refreshDerived recomputes the derived search keys of a row whose
+// columns cols were just written, from the row as it is now, when they may
+// be out of step with their sources and are. It records no change.
+func (t *Tx) refreshDerived(table, id string, cols []string) error {
+	touched := false
 	for _, c := range cols {
-		if src[c] {
-			return true
-		}
+		touched = touched || citizenKeyColumns[c]
 	}
-	return false
-}
-
-// refreshDerived recomputes the derived search keys of a row from its
-// columns as they are now, when they differ. It records no change.
-func (t *Tx) refreshDerived(table, id string) error {
-	if table != "citizens" {
+	if table != "citizens" || !touched {
 		return nil
 	}
 	if _, err := t.exec(`UPDATE citizens SET search_name = sportello_fold(surname || ' ' || name), doc_number_folded = sportello_fold_document(doc_number)

@@ -813,10 +813,8 @@ func (t *Tx) applyRevert(r Fields) error {
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return err // the row is not here
 	}
-	if touchesDerived(table, fix) {
-		if err := t.refreshDerived(table, id); err != nil {
-			return err
-		}
+	if err := t.refreshDerived(table, id, fix); err != nil {
+		return err
 	}
 	return t.writeVersions(table, id, versions, inRow)
 }

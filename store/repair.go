@@ -285,10 +285,8 @@ func (t *Tx) repairFields(c Change, data string, st RowState) (RepairOutcome, er
 	if _, err := t.exec(`UPDATE `+c.Table+` SET `+strings.Join(sets, ", ")+` WHERE id = ?`, args...); err != nil {
 		return "", fmt.Errorf("store: restore %s %s: %w", c.Table, c.RowID, err)
 	}
-	if touchesDerived(c.Table, fix) {
-		if err := t.refreshDerived(c.Table, c.RowID); err != nil {
-			return "", err
-		}
+	if err := t.refreshDerived(c.Table, c.RowID, fix); err != nil {
+		return "", err
 	}
 	return RepairRestored, t.writeVersions(c.Table, c.RowID, versions, inRow)
 }

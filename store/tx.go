@@ -333,10 +333,8 @@ func (t *Tx) Put(table, id string, f Fields) (bool, error) {
 	if _, err := t.exec(`UPDATE `+table+` SET `+strings.Join(sets, ", ")+` WHERE id = ?`, args...); err != nil {
 		return false, fmt.Errorf("store: update %s %s: %w", table, id, err)
 	}
-	if touchesDerived(table, ckeys) {
-		if err := t.refreshDerived(table, id); err != nil {
-			return false, err
-		}
+	if err := t.refreshDerived(table, id, ckeys); err != nil {
+		return false, err
 	}
 	return true, t.record(table, id, "update", changed, t.db.clock.Now().String(), false)
 }
