@@ -373,10 +373,14 @@ func (t *Tx) TakeReservedNumber(regID string) (bool, error) {
 // value of an insert is none: it never erases a real one, and has no
 // version).
 func (t *Tx) ownLatestWrite(table, id, col, after, before string) (any, fieldVersion, bool, error) {
-	// Not one the server refused: a repair undid it (RepairRefused).
+	// Not one the server refused: a repair undid it (RepairRefused), unless
+	// a rejoin applied it again since, for the restored server to judge it
+	// afresh (ReapplyRepaired): its refusal was the lost server's.
 	rows, err := t.query(`SELECT op, data, base, hlc FROM sync_changes WHERE workstation_id = ?1 AND tbl = ?2 AND row_id = ?3 AND hlc > ?4 AND hlc < ?5
-		AND origin_seq NOT IN (SELECT CAST(json_extract(data, '$.origin_seq') AS INTEGER) FROM audit_log
-			WHERE workstation_id = ?1 AND action = 'sync_repair' AND tbl = ?2 AND row_id = ?3)
+		AND origin_seq NOT IN (SELECT o FROM (SELECT CAST(json_extract(data, '$.origin_seq') AS INTEGER) AS o, action, seq FROM audit_log
+				WHERE workstation_id = ?1 AND action IN ('sync_repair', 'sync_reapply') AND tbl = ?2 AND row_id = ?3) AS a
+			WHERE action = 'sync_repair' AND NOT EXISTS (SELECT 1 FROM audit_log r WHERE r.workstation_id = ?1 AND r.action = 'sync_reapply'
+				AND r.tbl = ?2 AND r.row_id = ?3 AND r.seq > a.seq AND CAST(json_extract(r.data, '$.origin_seq') AS INTEGER) = a.o))
 		ORDER BY hlc DESC`, t.db.wsID, table, id, after, before)
 	if err != nil {
 		return nil, fieldVersion{}, false, fmt.Errorf("store: own writes to %s %s: %w", table, id, err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"sportello/store"
@@ -142,6 +143,17 @@ func (c *Client) rejoin(ctx context.Context) error {
 		// is applied here again first (refused again, it is repaired
 		// again).
 		if _, err := tx.ReapplyRepaired(rr.AckedSeq); err != nil {
+			return err
+		}
+		// Nor is a change the lost server refused and this workstation
+		// has not repaired yet undone any more: the restored server does
+		// not hold that refusal, and its own judgement of the change
+		// pushed again comes back like any other.
+		pending, err := repairsIn(tx)
+		if err != nil {
+			return err
+		}
+		if err := setRepairs(tx, slices.DeleteFunc(pending, func(seq int64) bool { return seq > rr.AckedSeq })); err != nil {
 			return err
 		}
 		if err := lower(MetaAuditSent, rr.AckedAuditSeq); err != nil {

@@ -1801,6 +1801,31 @@ func (s *simulation) rowHistory(db *store.DB, table, id string) string {
 		}
 		fmt.Fprintf(&b, "\n\t\t#%v %s/%v %s h=%s base{%s} %s", row[0], codes[fmt.Sprint(row[1])], row[2], row[3], short(row[4]), strings.Join(bs, " "), data)
 	}
+	// What sync did to the row beyond merging: repairs, reverts.
+	var notes [][]any
+	s.jsonRows(db, `SELECT json_array(hlc, action, data) AS x FROM audit_log WHERE workstation_id = '`+db.WorkstationID()+`' AND action LIKE 'sync%' AND tbl = '`+table+`' AND row_id = '`+id+`' ORDER BY seq`, &notes)
+	for _, n := range notes {
+		fmt.Fprintf(&b, "\n\t\t%s %v h=%s %v", "audit", n[1], short(n[0]), n[2])
+	}
+	var refusals [][]any
+	s.jsonRows(db, `SELECT json_array(workstation_id, origin_seq, code, reason, late_seq) AS x FROM sync_rejections WHERE tbl = '`+table+`' AND row_id = '`+id+`'`, &refusals)
+	for _, r := range refusals {
+		fmt.Fprintf(&b, "\n\t\trefused %s/%v %v %v (late %v)", codes[fmt.Sprint(r[0])], r[1], r[2], r[3], r[4])
+	}
+	if raw, err := db.Meta(s.ctx, MetaRejected); err == nil && raw != "" {
+		var listed []store.Rejection
+		json.Unmarshal([]byte(raw), &listed)
+		for _, l := range listed {
+			if l.Table == table && l.RowID == id {
+				fmt.Fprintf(&b, "\n\t\tlisted refusal of %d: %s %s", l.OriginSeq, l.Code, l.Reason)
+			}
+		}
+	}
+	var reverts [][]any
+	s.jsonRows(db, `SELECT json_array(void_hlc, vals, versions) AS x FROM sync_reverts WHERE tbl = '`+table+`' AND row_id = '`+id+`'`, &reverts)
+	for _, r := range reverts {
+		fmt.Fprintf(&b, "\n\t\trevert of %s to %v %v", short(r[0]), r[1], r[2])
+	}
 	var versions string
 	db.Read(s.ctx, func(q store.Querier) error {
 		return q.QueryRow(`SELECT versions FROM sync_versions WHERE tbl = ? AND row_id = ?`, table, id).Scan(&versions)
