@@ -376,11 +376,9 @@ func (t *Tx) ownLatestWrite(table, id, col, after, before string) (any, fieldVer
 	// Not one the server refused: a repair undid it (RepairRefused), unless
 	// a rejoin applied it again since, for the restored server to judge it
 	// afresh (ReapplyRepaired): its refusal was the lost server's.
-	rows, err := t.query(`SELECT op, data, base, hlc FROM sync_changes WHERE workstation_id = ?1 AND tbl = ?2 AND row_id = ?3 AND hlc > ?4 AND hlc < ?5
-		AND origin_seq NOT IN (SELECT o FROM (SELECT CAST(json_extract(data, '$.origin_seq') AS INTEGER) AS o, action, seq FROM audit_log
-				WHERE workstation_id = ?1 AND action IN ('sync_repair', 'sync_reapply') AND tbl = ?2 AND row_id = ?3) AS a
-			WHERE action = 'sync_repair' AND NOT EXISTS (SELECT 1 FROM audit_log r WHERE r.workstation_id = ?1 AND r.action = 'sync_reapply'
-				AND r.tbl = ?2 AND r.row_id = ?3 AND r.seq > a.seq AND CAST(json_extract(r.data, '$.origin_seq') AS INTEGER) = a.o))
+	rows, err := t.query(`SELECT op, data, base, hlc FROM sync_changes c WHERE workstation_id = ?1 AND tbl = ?2 AND row_id = ?3 AND hlc > ?4 AND hlc < ?5
+		AND COALESCE((SELECT action FROM audit_log WHERE workstation_id = ?1 AND action IN ('sync_repair', 'sync_reapply') AND tbl = ?2 AND row_id = ?3
+			AND CAST(json_extract(data, '$.origin_seq') AS INTEGER) = c.origin_seq ORDER BY seq DESC LIMIT 1), '') <> 'sync_repair'
 		ORDER BY hlc DESC`, t.db.wsID, table, id, after, before)
 	if err != nil {
 		return nil, fieldVersion{}, false, fmt.Errorf("store: own writes to %s %s: %w", table, id, err)
