@@ -162,7 +162,7 @@ const (
 	RecoverRefused  RecoverOutcome = "refused"  // it contradicts the register (reason)
 	// RecoverVoid: its registration was refused by the server, which does
 	// not have it; the number has no registration to go back to, and the
-	// workstation drops its copy (Tx.DropVoidNumber).
+	// workstation drops its copy (Tx.DropLostNumber).
 	RecoverVoid RecoverOutcome = "void"
 	// RecoverReplaced: after numbering resumed, its registration reached
 	// the server first and has another number in the register; the
