@@ -165,8 +165,10 @@ const (
 	// workstation drops its copy (Tx.DropLostNumber).
 	RecoverVoid RecoverOutcome = "void"
 	// RecoverReplaced: after numbering resumed, its registration reached
-	// the server first and has another number in the register; the
-	// workstation drops its copy too, and pulls the register's.
+	// the server first and has another number in the register, or the
+	// number is above where numbering resumed (the register gives it
+	// again); the workstation drops its copy too, and pulls the
+	// register's number for the registration.
 	RecoverReplaced RecoverOutcome = "replaced"
 )
 
