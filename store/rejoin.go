@@ -379,9 +379,7 @@ func (t *Tx) ownLatestWrite(table, id, col, after, before string) (any, fieldVer
 	// a rejoin applied it again since, for the restored server to judge it
 	// afresh (ReapplyRepaired): its refusal was the lost server's.
 	rows, err := t.query(`SELECT op, data, base, hlc FROM sync_changes c WHERE workstation_id = ?1 AND tbl = ?2 AND row_id = ?3 AND hlc > ?4 AND hlc < ?5
-		AND COALESCE((SELECT action FROM audit_log WHERE workstation_id = ?1 AND action IN ('sync_repair', 'sync_reapply') AND tbl = ?2 AND row_id = ?3
-			AND CAST(json_extract(data, '$.origin_seq') AS INTEGER) = c.origin_seq ORDER BY seq DESC LIMIT 1), '') <> 'sync_repair'
-		ORDER BY hlc DESC`, t.db.wsID, table, id, after, before)
+		AND NOT `+repairStands+` ORDER BY hlc DESC`, t.db.wsID, table, id, after, before)
 	if err != nil {
 		return nil, fieldVersion{}, false, fmt.Errorf("store: own writes to %s %s: %w", table, id, err)
 	}
@@ -736,11 +734,10 @@ func (t *Tx) RevertsDue() (int, error) {
 // (RevertForwarded), unless the refused write is its own: each column that
 // still holds the refused write (its version is the refused write's clock)
 // takes back the register's value and version; any other column is left
-// as it is. When the register did
-// not have yet this replica's own latest write of a column (pushed again
-// later, it never comes back in a pull), that write's value and version
-// come back from this replica's log instead. It
-// records no change.
+// as it is. When the register did not have yet this replica's own latest
+// write of a column (pushed again later, it never comes back in a pull),
+// that write's value and version come back from this replica's log
+// instead. It records no change.
 func (t *Tx) applyRevert(r Fields) error {
 	table, _ := r["tbl"].(string)
 	id, _ := r["row_id"].(string)

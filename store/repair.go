@@ -291,14 +291,22 @@ func (t *Tx) repairFields(c Change, data string, st RowState) (RepairOutcome, er
 	return RepairRestored, t.writeVersions(c.Table, c.RowID, versions, inRow)
 }
 
+// repairStands is the condition, on a change c of this replica's log
+// (sync_changes; ?1 is this workstation), that a repair undid it
+// (RepairRefused) and no rejoin applied it again since (ReapplyRepaired):
+// the latest of those audit entries about it is a repair.
+const repairStands = `COALESCE((SELECT action FROM audit_log WHERE workstation_id = ?1 AND action IN ('sync_repair', 'sync_reapply')
+	AND tbl = c.tbl AND row_id = c.row_id AND CAST(json_extract(data, '$.origin_seq') AS INTEGER) = c.origin_seq ORDER BY seq DESC LIMIT 1), '') = 'sync_repair'`
+
 // ReapplyRepaired applies again, on this replica, its own changes with
 // origin seq > after that a repair undid (RepairRefused), in their order.
 // A workstation that rejoins a server restored from a backup pushes those
 // changes again, and the restored server judges them afresh: accepted,
 // they must be here too; refused again, they are repaired again.
 func (t *Tx) ReapplyRepaired(after int64) (int, error) {
-	rows, err := t.query(`SELECT DISTINCT CAST(json_extract(data, '$.origin_seq') AS INTEGER) AS s FROM audit_log
-		WHERE workstation_id = ? AND action = 'sync_repair' AND CAST(json_extract(data, '$.origin_seq') AS INTEGER) > ? ORDER BY s`, t.db.wsID, after)
+	rows, err := t.query(`SELECT origin_seq FROM sync_changes c WHERE workstation_id = ?1 AND origin_seq > ?2
+		AND origin_seq IN (SELECT CAST(json_extract(data, '$.origin_seq') AS INTEGER) FROM audit_log WHERE workstation_id = ?1 AND action = 'sync_repair')
+		AND `+repairStands+` ORDER BY origin_seq`, t.db.wsID, after)
 	seqs, err := collect(rows, err, "repaired changes", func(rows *sql.Rows, s *int64) error { return rows.Scan(s) })
 	if err != nil {
 		return 0, err
