@@ -311,6 +311,13 @@ func TestConfidentialityAndAnnulment(t *testing.T) {
 	if len(regs) != 0 {
 		t.Fatal("protocol office without confidential grant sees a confidential registration")
 	}
+	// Nor annuls it: the server would refuse the annulment after the fact.
+	if err := s.Annul(ctx, protOff, res.Registration.ID, "Registrata per errore", "Det. 11/2026"); !errors.Is(err, auth.ErrForbidden) {
+		t.Fatalf("protocol office annulled a confidential registration it may not read: %v", err)
+	}
+	if got, _ := s.Registration(ctx, room, res.Registration.ID); got.Annulled {
+		t.Fatal("refused annulment saved")
+	}
 	// Incoming mail registered by the protocol office, then annulled.
 	r, err := s.RegisterDocument(ctx, protOff, protocolReg("Ditta Alfa S.r.l.", "Richiesta preventivo"), []NamedFile{{Name: "lettera.pdf", Data: bytes.NewReader(pdfBytes(t))}})
 	if err != nil {

@@ -318,8 +318,15 @@ func (s *Service) Annul(ctx context.Context, sess Session, registrationID, reaso
 	if strings.TrimSpace(authorizationRef) == "" {
 		return userErr("Indicare gli estremi del provvedimento che autorizza l'annullamento (art. 54 DPR 445/2000)")
 	}
-	if _, err := s.db.Registration(ctx, registrationID); err != nil {
+	// A confidential registration is annulled only by a role that may read
+	// it, on a workstation that may hold it: the server refuses anything
+	// else, and the refusal would reach the operator only after the fact.
+	if r, err := s.Registration(ctx, sess, registrationID); err != nil {
 		return err
+	} else if r.Confidential {
+		if err := s.requireConfidentialWorkstation(ctx); err != nil {
+			return err
+		}
 	}
 	return s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
 		annulled, err := tx.IsAnnulled(registrationID)
