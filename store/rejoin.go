@@ -630,10 +630,31 @@ func (t *Tx) Reassert(table, id string, cols []string, above string) error {
 // write's clock, and the register's value and version of each of its
 // columns. Every replica whose column still holds the refused write takes
 // them back (applyRevert); no other write is affected, earlier or later,
-// so a workstation that comes back later still merges as it would have. A
-// row the server does not have, or of an append-only table, gets none.
-func (t *Tx) RevertForwarded(table, id string, cols []string, void string) error {
-	if _, ok := t.db.cols[table]; !ok || appendOnly[table] {
+// so a workstation that comes back later still merges as it would have.
+//
+// A refused insert of a row the server does not have gets an absent
+// revert: the register has no such record, and the replicas that hold it
+// only from others remove it. Its columns' revert is written all the same
+// when the row arrives (another workstation creates the same citizen):
+// a replica that kept the row, holding writes of its own, then puts back
+// the register's values. A row of an append-only table gets the absent
+// revert only (it never changes).
+func (t *Tx) RevertForwarded(table, id string, cols []string, void string, insert bool) error {
+	if _, ok := t.db.cols[table]; !ok {
+		return nil
+	}
+	if insert {
+		here, err := t.RowExists(table, id)
+		if err != nil {
+			return err
+		}
+		if !here {
+			if err := t.revertAbsent(table, id, void); err != nil {
+				return err
+			}
+		}
+	}
+	if appendOnly[table] {
 		return nil
 	}
 	var keys []string
@@ -692,6 +713,21 @@ func (t *Tx) RevertForwarded(table, id string, cols []string, void string) error
 		"created_at": t.NowString()})
 }
 
+// revertAbsent writes the absent revert of a refused insert of a row the
+// server does not have (RevertForwarded), once.
+func (t *Tx) revertAbsent(table, id, void string) error {
+	rid := ids.Derived("sync_reverts", table, id, void, "absent")
+	var have bool
+	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM sync_reverts WHERE id = ?)`, rid).Scan(&have); err != nil {
+		return fmt.Errorf("store: revert %s %s: %w", table, id, err)
+	}
+	if have {
+		return nil
+	}
+	return t.Insert("sync_reverts", rid, Fields{"tbl": table, "row_id": id, "void_hlc": void, "vals": "{}", "versions": "{}",
+		"absent": true, "created_at": t.NowString()})
+}
+
 // RevertsDue writes the pending reverts (RevertForwarded) of rows the
 // server has now, and returns how many.
 func (t *Tx) RevertsDue() (int, error) {
@@ -722,7 +758,7 @@ func (t *Tx) RevertsDue() (int, error) {
 		if _, err := t.exec(`DELETE FROM sync_pending_reverts WHERE tbl = ? AND row_id = ? AND void_hlc = ?`, p.tbl, p.row, p.void); err != nil {
 			return n, fmt.Errorf("store: pending revert of %s %s: %w", p.tbl, p.row, err)
 		}
-		if err := t.RevertForwarded(p.tbl, p.row, cols, p.void); err != nil {
+		if err := t.RevertForwarded(p.tbl, p.row, cols, p.void, false); err != nil {
 			return n, err
 		}
 		n++
@@ -742,8 +778,9 @@ func (t *Tx) applyRevert(r Fields) error {
 	table, _ := r["tbl"].(string)
 	id, _ := r["row_id"].(string)
 	void, _ := r["void_hlc"].(string)
+	absent := r["absent"] == int64(1) || r["absent"] == true
 	cols, ok := t.db.cols[table]
-	if !ok || appendOnly[table] || id == "" || void == "" {
+	if !ok || appendOnly[table] && !absent || id == "" || void == "" || table == "sync_reverts" {
 		return fmt.Errorf("%w: revert of %s %q", ErrInvalidChange, table, id)
 	}
 	ts, err := hlc.Parse(void)
@@ -755,6 +792,9 @@ func (t *Tx) applyRevert(r Fields) error {
 		// it (RepairRefused); pushed again and accepted, it would not come
 		// back in a pull.
 		return nil
+	}
+	if absent {
+		return t.removeAbsent(table, id, void)
 	}
 	raw, _ := r["vals"].(string)
 	vals, err := DecodeFields(json.RawMessage(raw))
@@ -818,6 +858,95 @@ func (t *Tx) applyRevert(r Fields) error {
 		return err
 	}
 	return t.writeVersions(table, id, versions, inRow)
+}
+
+// removeAbsent carries out an absent revert (RevertForwarded): the
+// register has no such record, so this replica removes its copy — unless
+// it has written the row itself (a write no repair undid): that write is,
+// or was, pushed, and the server's answer to it decides (accepted, the
+// register has the row; refused, the repair removes it). A row still
+// referred to by other rows here waits in sync_pending_removals
+// (RemovalsDue). What it removes goes to the audit log (sync_revert).
+func (t *Tx) removeAbsent(table, id, void string) error {
+	here, err := t.RowExists(table, id)
+	if err != nil || !here {
+		return err
+	}
+	var own bool
+	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM sync_changes c WHERE workstation_id = ?1 AND tbl = ?2 AND row_id = ?3 AND NOT `+repairStands+`)`,
+		t.db.wsID, table, id).Scan(&own); err != nil {
+		return fmt.Errorf("store: own writes to %s %s: %w", table, id, err)
+	}
+	if own {
+		return nil
+	}
+	out, err := t.removeRow(table, id)
+	if err != nil {
+		return err
+	}
+	if out == RepairBlocked {
+		if _, err := t.exec(`INSERT INTO sync_pending_removals (tbl, row_id, void_hlc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, table, id, void); err != nil {
+			return fmt.Errorf("store: pending removal of %s %s: %w", table, id, err)
+		}
+		return nil
+	}
+	if _, err := t.exec(`DELETE FROM sync_pending_removals WHERE tbl = ? AND row_id = ?`, table, id); err != nil {
+		return fmt.Errorf("store: pending removal of %s %s: %w", table, id, err)
+	}
+	if out != RepairRemoved {
+		return nil
+	}
+	note, err := json.Marshal(map[string]any{"void_hlc": void, "outcome": out})
+	if err != nil {
+		return fmt.Errorf("store: encode revert: %w", err)
+	}
+	return t.Audit("sync_revert", table, id, string(note), "")
+}
+
+// RemovalsDue tries again the absent reverts whose rows were still referred
+// to (removeAbsent), in passes until none is removed, and returns how many
+// are left waiting.
+func (t *Tx) RemovalsDue() (int, error) {
+	type pending struct{ tbl, row, void string }
+	for {
+		rows, err := t.query(`SELECT tbl, row_id, void_hlc FROM sync_pending_removals ORDER BY void_hlc DESC`)
+		list, err := collect(rows, err, "pending removals", func(rows *sql.Rows, p *pending) error {
+			return rows.Scan(&p.tbl, &p.row, &p.void)
+		})
+		if err != nil || len(list) == 0 {
+			return 0, err
+		}
+		for _, p := range list {
+			if _, ok := t.db.cols[p.tbl]; !ok {
+				return 0, fmt.Errorf("%w: pending removal of %s %s", ErrInvalidChange, p.tbl, p.row)
+			}
+			// Gone meanwhile, or written here since: no longer this
+			// revert's to remove.
+			if _, err := t.exec(`DELETE FROM sync_pending_removals WHERE tbl = ? AND row_id = ? AND void_hlc = ?`, p.tbl, p.row, p.void); err != nil {
+				return 0, fmt.Errorf("store: pending removal of %s %s: %w", p.tbl, p.row, err)
+			}
+			if err := t.removeAbsent(p.tbl, p.row, p.void); err != nil {
+				return 0, err
+			}
+		}
+		var left int
+		if err := t.queryRow(`SELECT count(*) FROM sync_pending_removals`).Scan(&left); err != nil {
+			return 0, fmt.Errorf("store: pending removals: %w", err)
+		}
+		if left == len(list) {
+			return left, nil
+		}
+	}
+}
+
+// PendingRemovals counts the absent reverts waiting for the rows that
+// refer to theirs to go (RemovalsDue).
+func (db *DB) PendingRemovals(ctx context.Context) (int, error) {
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM sync_pending_removals`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: pending removals: %w", err)
+	}
+	return n, nil
 }
 
 // ReassertQueued makes the queued Reasserts, in clock order, and empties

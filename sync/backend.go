@@ -73,8 +73,9 @@ type BackendTx interface {
 	RowParked(table, rowID string) (bool, error)
 	RowExists(table, rowID string) (bool, error)
 	// RevertForwarded writes the revert record of a change pushed again
-	// that a restored server refused (store.Tx.RevertForwarded).
-	RevertForwarded(table, rowID string, cols []string, void string) error
+	// that a restored server refused (store.Tx.RevertForwarded); insert:
+	// the change created the row.
+	RevertForwarded(table, rowID string, cols []string, void string, insert bool) error
 	// RestoredBackup: the database is a restored backup copy
 	// (store.Tx.RestoredBackup).
 	RestoredBackup() (bool, error)

@@ -361,6 +361,18 @@ func (c *Client) syncPass(ctx context.Context) error {
 	// A repair that fails (the server unreachable again) does not hold up
 	// the attachments; it is tried again at the next sync.
 	repairErr := errors.Join(recoverErr, c.repairRefused(ctx))
+	// Records a restored server refused that others still refer to here
+	// go once the repair or the pull took those away (absent reverts).
+	if n, err := c.db.PendingRemovals(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		if err := c.db.Write(ctx, store.Actor{OperatorID: "sync"}, func(tx *store.Tx) error {
+			_, err := tx.RemovalsDue()
+			return err
+		}); err != nil {
+			return fmt.Errorf("sync: records the register does not have: %w", err)
+		}
+	}
 	if err := c.fetchMissingBlobs(ctx); err != nil {
 		return err
 	}

@@ -355,7 +355,7 @@ func TestRevertOfConfidentialRecordNeverReachesADesk(t *testing.T) {
 	_, _, app, _ := confidentialDraft(t, room, login(t, room.svc, "colloqui"))
 	room.sync(t)
 	if err := s.svc.DB().Write(ctx, store.Actor{OperatorID: "server"}, func(tx *store.Tx) error {
-		return tx.RevertForwarded("applications", app.ID, []string{"form_data"}, "1772441712000-00000000-01a24e77-0000-7000-8000-000000000000")
+		return tx.RevertForwarded("applications", app.ID, []string{"form_data"}, "1772441712000-00000000-01a24e77-0000-7000-8000-000000000000", false)
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -448,5 +448,98 @@ func TestFileElsewhereIsExplained(t *testing.T) {
 	}
 	if got := userMessage(errors.New("dial tcp: connection refused")); !strings.HasPrefix(got, "Server non raggiungibile") {
 		t.Fatalf("message for a network error %q", got)
+	}
+}
+
+// A new record the lost server accepted and forwarded, refused when its desk
+// pushes it again to the restored server, is not in the register: every
+// replica that pulled it removes it (an absent revert), an annulment — an
+// append-only record — included. One still referred to by a record of the
+// replica's own (an application B opened for the refused citizen) waits
+// until the refusal of that record took it away, then goes too.
+func TestRefusedForwardedRecordIsRemovedEverywhere(t *testing.T) {
+	ctx := context.Background()
+	var x backedUp
+	x.s, x.serve = restorable(t)
+	x.a, x.b = enroll(t, x.s, "DESK01", false), enroll(t, x.s, "DESK02", false)
+	c := enroll(t, x.s, "DESK03", false)
+	x.opA, x.opB = login(t, x.a.svc, "sportello"), login(t, x.b.svc, "sportello")
+	protocolOffline(t, x.a, x.opA, "Rossi")
+	for _, r := range []*replica{x.a, x.a, x.b, c} {
+		r.sync(t)
+	}
+	x.dir = t.TempDir()
+	if err := x.s.svc.DB().BackupTo(ctx, filepath.Join(x.dir, "sportello.db")); err != nil {
+		t.Fatal(err)
+	}
+	var regID string
+	if regs, err := x.a.svc.DB().Registrations(ctx, store.RegistrationFilter{}); err != nil || len(regs) != 1 {
+		t.Fatalf("registrations on A: %+v %v", regs, err)
+	} else {
+		regID = regs[0].ID
+	}
+	sub := login(t, x.a.svc, "protocollo")
+	if err := x.a.svc.Annul(ctx, sub, regID, "Registrazione ripetuta", "Disposizione n. 1/2026"); err != nil {
+		t.Fatal(err)
+	}
+	y, err := x.a.svc.SaveCitizen(ctx, sub, citizen.Citizen{Surname: "Bassi", Name: "Ugo", CodiceFiscale: cf(t, "Bassi", "Ugo", "1960-02-02")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.a.sync(t)
+	x.b.sync(t)
+	c.sync(t)
+	if _, err := x.b.svc.NewApplication(ctx, x.opB, "reclamo", y.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	for name, r := range map[string]*replica{"B": x.b, "C": c} {
+		if got, err := r.svc.DB().Registration(ctx, regID); err != nil || !got.Annulled {
+			t.Fatalf("%s did not receive the annulment: %+v %v", name, got, err)
+		}
+	}
+
+	back := restoreFrom(t, x.s, x.serve, x.dir)
+	deactivate(t, back.DB(), sub.OperatorID) // as the administrator had done on the lost server
+	for _, r := range []*replica{x.a, x.b, c} {
+		r.sync(t)
+	}
+	if _, err := back.DB().Registration(ctx, regID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.svc.DB().Registration(ctx, regID); got.Annulled {
+		t.Fatal("C kept an annulment the register does not have")
+	}
+	if _, err := c.svc.Citizen(ctx, y.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("C kept a citizen the register does not have: %v", err)
+	}
+	if _, err := x.b.svc.Citizen(ctx, y.ID); err != nil {
+		t.Fatalf("B removed a citizen its own application still refers to: %v", err)
+	}
+	if n, err := x.b.svc.DB().PendingRemovals(ctx); err != nil || n != 1 {
+		t.Fatalf("B: %d removals waiting (%v), want 1", n, err)
+	}
+	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 1); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*replica{x.a, x.b, c, x.b} {
+		r.sync(t)
+	}
+	for name, r := range map[string]*replica{"A": x.a, "B": x.b, "C": c} {
+		if _, err := r.svc.Citizen(ctx, y.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s kept a citizen the register does not have: %v", name, err)
+		}
+		if n, err := r.svc.DB().PendingRemovals(ctx); err != nil || n != 0 {
+			t.Errorf("%s: %d removals waiting (%v)", name, n, err)
+		}
+		if brk, err := r.svc.DB().VerifyAudit(ctx); err != nil || brk != nil {
+			t.Errorf("audit chain of %s: %v %v", name, brk, err)
+		}
+	}
+	sameAsServer(t, back.DB(), map[string]*replica{"A": x.a, "B": x.b, "C": c})
+	var removed int
+	if err := c.svc.DB().Read(ctx, func(q store.Querier) error {
+		return q.QueryRow(`SELECT count(*) FROM audit_log WHERE action = 'sync_revert'`).Scan(&removed)
+	}); err != nil || removed != 2 {
+		t.Fatalf("C audited %d removals (%v), want 2", removed, err)
 	}
 }

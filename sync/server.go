@@ -613,7 +613,7 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 			// and forwarded it. Every replica that holds it takes the
 			// register's values back (during the restore window or after
 			// it, for a workstation that comes back late).
-			if err := tx.RevertForwarded(c.Table, c.RowID, pb.data[i].Keys, c.HLC); err != nil {
+			if err := tx.RevertForwarded(c.Table, c.RowID, pb.data[i].Keys, c.HLC, c.Op == "insert"); err != nil {
 				return err
 			}
 		}
@@ -862,7 +862,7 @@ func retryParked(tx BackendTx, stable string, final bool) (int, error) {
 				// server: reverted wherever it is held, now or once its row
 				// arrives.
 				if d, err := store.DecodeChange(c.Data); err == nil {
-					if err := tx.RevertForwarded(c.Table, c.RowID, d.Keys, c.HLC); err != nil {
+					if err := tx.RevertForwarded(c.Table, c.RowID, d.Keys, c.HLC, c.Op == "insert"); err != nil {
 						return applied, err
 					}
 				}

@@ -193,6 +193,14 @@ type simAttachment struct {
 	id, appID, sha, by string
 }
 
+// simAnnulment is an annulment the operator saw saved, by the substitute
+// (a protocol officer): refused when it reached a server that had
+// deactivated them, else on the server at the end.
+type simAnnulment struct {
+	id, regID, replica, ws string
+	seq                    int64
+}
+
 type simRegistration struct {
 	id, appID, replica string
 	emergency          bool
@@ -237,7 +245,7 @@ type simulation struct {
 	// created meanwhile: a change of theirs waiting for those would be
 	// refused at the resume (docs/sync-protocol.md, what a restore loses).
 	late     *simReplica
-	inBackup map[string]bool // citizens and applications the backup holds
+	inBackup map[string]bool // citizens, applications, attachments and registrations the backup holds
 	lateOn   bool            // from the backup until the late workstation is back
 
 	faults    bool
@@ -253,6 +261,7 @@ type simulation struct {
 	appByID   map[string]*simApp
 	atts      []simAttachment
 	regs      []*simRegistration
+	annuls    []simAnnulment
 	pngSerial int
 
 	counts map[string]int
@@ -472,7 +481,7 @@ func (s *simulation) backupServer() {
 		s.late, s.lateOn = s.replicas[s.rng.IntN(len(s.replicas))], true
 		var ids []string
 		s.jsonRows(s.server.svc.DB(), `SELECT json_quote(id) AS x FROM citizens UNION ALL SELECT json_quote(id) FROM applications
-			UNION ALL SELECT json_quote(id) FROM application_attachments`, &ids)
+			UNION ALL SELECT json_quote(id) FROM application_attachments UNION ALL SELECT json_quote(id) FROM protocol_registrations`, &ids)
 		s.inBackup = map[string]bool{}
 		for _, id := range ids {
 			s.inBackup[id] = true
@@ -681,6 +690,7 @@ func (s *simulation) run(steps int) {
 		{1, "restore service", s.actRestoreService},
 		{3, "citizen (substitute)", s.actCitizenSub},
 		{1, "substitute (de)activated on the server", s.actToggleSub},
+		{2, "annul a registration (substitute)", s.actAnnul},
 	}
 	total := 0
 	for _, a := range actions {
@@ -1152,6 +1162,47 @@ func (s *simulation) actProtocol(r *simReplica) {
 	s.regs = append(s.regs, &simRegistration{id: res.Registration.ID, appID: a.ID, replica: r.code, emergency: res.Emergency, pending: res.Pending, label: res.Label})
 }
 
+// actAnnul annuls, as the substitute (a protocol officer), a registration
+// the replica holds: two desks may annul the same one offline (both
+// entries stay: append-only); an annulment saved while the server had
+// deactivated the substitute is refused, and the repair takes it away
+// again. An interview room's confidential registrations are refused at
+// the desk: the substitute may not read them.
+func (s *simulation) actAnnul(r *simReplica) {
+	if len(s.regs) == 0 {
+		return
+	}
+	reg := s.regs[s.rng.IntN(len(s.regs))]
+	if s.leftAlone(r, "", reg.appID) || s.lateOn && r != s.late && reg.replica == s.late.code && !s.inBackup[reg.id] {
+		return
+	}
+	got, err := r.svc.Registration(s.ctx, s.sessSub, reg.id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return // not here (yet)
+	case err == nil && got.Annulled:
+		return
+	case err != nil && !s.expected("annul", err):
+		s.fatalf("read registration %s on %s: %v", reg.id, r.code, err)
+	case err != nil:
+		return
+	}
+	if err := r.svc.Annul(s.ctx, s.sessSub, reg.id, fmt.Sprintf("Registrazione ripetuta (passo %d)", s.step), "Disposizione del responsabile n. 1/2026"); err != nil {
+		if s.expected("annul", err) {
+			return
+		}
+		s.fatalf("annul %s on %s: %v", reg.id, r.code, err)
+	}
+	a := simAnnulment{regID: reg.id, replica: r.code, ws: r.svc.DB().WorkstationID()}
+	if err := r.svc.DB().Read(s.ctx, func(q store.Querier) error {
+		return q.QueryRow(`SELECT c.origin_seq, x.id FROM sync_changes c JOIN protocol_annulments x ON x.id = c.row_id
+			WHERE c.workstation_id = ? AND c.tbl = 'protocol_annulments' AND x.registration_id = ? ORDER BY c.origin_seq DESC LIMIT 1`, a.ws, reg.id).Scan(&a.seq, &a.id)
+	}); err != nil {
+		s.fatalf("origin seq of the annulment on %s: %v", r.code, err)
+	}
+	s.annuls = append(s.annuls, a)
+}
+
 func (s *simulation) actResolveConflict(r *simReplica) {
 	cs, _, err := r.svc.Conflicts(s.ctx, r.sess, true)
 	if err != nil {
@@ -1412,6 +1463,9 @@ func (s *simulation) verify() {
 			}
 		}
 	}
+	for _, a := range s.annuls {
+		subWrites[fmt.Sprintf("%s/%d", a.ws, a.seq)] = true
+	}
 	var refusals []struct {
 		WS   string `json:"ws"`
 		Seq  int64  `json:"seq"`
@@ -1424,7 +1478,7 @@ func (s *simulation) verify() {
 	for _, rej := range refusals {
 		key := fmt.Sprintf("%s/%d", rej.WS, rej.Seq)
 		refused[key] = true
-		if !subWrites[key] || !strings.HasPrefix(rej.What, CodeForbidden+" citizens ") {
+		if !subWrites[key] || !strings.HasPrefix(rej.What, CodeForbidden+" citizens ") && !strings.HasPrefix(rej.What, CodeForbidden+" protocol_annulments ") {
 			rejections = append(rejections, rej.What)
 			s.t.Logf("seed %d: rejection %s", s.seed, rej.What)
 		}
@@ -1519,6 +1573,19 @@ func (s *simulation) verify() {
 		}
 		if raw, err := r.svc.DB().Meta(ctx, MetaRepair); err != nil || raw != "" {
 			s.fatalf("replica %s: refused changes still to repair after healing: %q %v", r.code, raw, err)
+		}
+		if n, err := r.svc.DB().PendingRemovals(ctx); err != nil || n > 0 {
+			s.fatalf("replica %s: %d records the register does not have still to remove after healing (%v)", r.code, n, err)
+		}
+		var removed int
+		if err := r.svc.DB().Read(ctx, func(q store.Querier) error {
+			return q.QueryRow(`SELECT count(*) FROM audit_log WHERE workstation_id = ? AND action = 'sync_revert'`, r.svc.DB().WorkstationID()).Scan(&removed)
+		}); err != nil {
+			s.fatalf("removals on %s: %v", r.code, err)
+		}
+		if removed > 0 {
+			s.count("records the restored server refused, removed where pulled (absent revert)")
+			s.counts["records the restored server refused, removed where pulled (absent revert)"] += removed - 1
 		}
 	}
 	if brk, err := srv.VerifyAudit(ctx); err != nil || brk != nil {
@@ -1701,6 +1768,31 @@ func (s *simulation) verify() {
 			}
 		}
 	}
+	// 5. Every annulment saved at a desk is on the server, unless the server
+	// refused it (the substitute was deactivated): then it is nowhere (the
+	// replicas equal the server, check 1).
+	perReg := map[string]int{}
+	for _, a := range s.annuls {
+		var regID string
+		err := srv.Read(ctx, func(q store.Querier) error {
+			return q.QueryRow(`SELECT registration_id FROM protocol_annulments WHERE id = ?`, a.id).Scan(&regID)
+		})
+		switch refusedNow := refused[fmt.Sprintf("%s/%d", a.ws, a.seq)]; {
+		case refusedNow && err == nil:
+			s.fatalf("annulment %s of %s (on %s) was refused but is on the server", a.id, a.regID, a.replica)
+		case refusedNow:
+			s.count("annulment refused (substitute deactivated), taken back")
+		case err != nil || regID != a.regID:
+			s.fatalf("confirmed annulment %s of %s (on %s) missing on the server: %q %v", a.id, a.regID, a.replica, regID, err)
+		default:
+			perReg[a.regID]++
+		}
+	}
+	for _, n := range perReg {
+		if n > 1 {
+			s.count("observation: registration annulled on two desks (concurrently, offline)")
+		}
+	}
 	perApp := map[string]int{}
 	for _, reg := range s.regs {
 		perApp[reg.appID]++
@@ -1766,6 +1858,9 @@ func (s *simulation) explainDiff(r *simReplica, ref *store.DB, table string) {
 	for _, id := range slices.Sorted(maps.Keys(a)) {
 		if _, ok := b[id]; !ok && n < 6 {
 			s.t.Logf("seed %d: %s %s only on %s: %s", s.seed, table, id, r.code, a[id])
+			if n < 2 {
+				s.t.Logf("seed %d: history of %s %s on %s:%s", s.seed, table, id, r.code, s.rowHistory(r.svc.DB(), table, id))
+			}
 			n++
 		}
 	}
