@@ -34,6 +34,14 @@ type ApplyOptions struct {
 	// made on a replica whose initial copy left that version out: it saw
 	// the value, so it is not concurrent with it.
 	Stable string
+	// SeenBefore is, on a server restored from a backup, the clock of its
+	// first push (Tx.RestoredSince): a change written before it may have
+	// been forwarded by the lost server, and seen by the writer of the
+	// value it now meets. Every other change reaching the server is new to
+	// every other replica (a replica sees a change only through the
+	// server, which has it first), so a write that loses to the current
+	// value is concurrent with it.
+	SeenBefore string
 }
 
 // ApplyResult says what applying a remote change did.
@@ -355,7 +363,8 @@ func (t *Tx) mergeFields(c Change, keys []string, data Fields, base map[string]s
 		// row's stable versions: every write still to come is later), the
 		// remote write wins by the clock; the value rules below still hold.
 		remoteWins := !has || c.HLC > cur.H
-		if decided, wins := valueRule(c.Table, k, local, remote); decided {
+		decided, wins := valueRule(c.Table, k, local, remote)
+		if decided {
 			remoteWins = wins
 		}
 		if !has {
@@ -372,7 +381,15 @@ func (t *Tx) mergeFields(c Change, keys []string, data Fields, base map[string]s
 		// its replica did not have the row (two desks created the same
 		// citizen, one of them before pulling the other's).
 		sawStable := c.Op == "update" && base[k] == "" && o.Stable != "" && cur.H < o.Stable
-		concurrent := (remoteWins && base[k] != cur.H && !sawStable) || (!remoteWins && cur.B != c.HLC && cur.B < c.HLC)
+		// A losing write is concurrent with the winner unless the winner's
+		// chain of writes passed through it. The server receives a write
+		// before anybody can see it, so no write already there saw the one
+		// arriving now — unless a server since lost forwarded it: then
+		// only the last link is known (the winner overwrote it directly,
+		// or overwrote a write older than it).
+		maybeSeen := o.SeenBefore != "" && c.HLC < o.SeenBefore
+		concurrent := (remoteWins && base[k] != cur.H && !sawStable) ||
+			(!remoteWins && cur.B != c.HLC && (cur.B < c.HLC || !maybeSeen))
 		if concurrent && !sameValue(local, remote) && o.RecordConflicts && !bookkeeping[k] {
 			winVal, winTS, loseVal, loseTS, loser := remote, c.HLC, local, cur.H, originOf(cur.H)
 			if !remoteWins {
@@ -383,7 +400,12 @@ func (t *Tx) mergeFields(c Change, keys []string, data Fields, base map[string]s
 			}
 			res.Conflicts++
 		}
-		if remoteWins && c.HLC > cur.H {
+		// The field's version is its winning write's, also when a value
+		// rule let an earlier write win (a state further along): a later
+		// write of the same phase is then judged against the write whose
+		// value the field holds, as on every replica whatever the order
+		// the writes arrived in.
+		if remoteWins && (c.HLC > cur.H || decided) {
 			versions[k] = fieldVersion{H: c.HLC, B: base[k]}
 		}
 		if remoteWins && !sameValue(local, remote) {

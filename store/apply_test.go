@@ -366,3 +366,93 @@ func TestRestoringALoserHeldAlreadyStillWins(t *testing.T) {
 		}
 	}
 }
+
+// A desk's edit that reaches the server after another desk edited the same
+// field twice, without ever seeing it, is concurrent with the winner: its
+// value is kept in a conflict record, though the winner's own base is later
+// than it by the clock (the other desk overwrote its own edit).
+func TestLateEditLosingToAChainOfEditsIsAConflict(t *testing.T) {
+	ctx := context.Background()
+	a, b, s, clkA, clkB, _, c := citizenOnTwoReplicas(t)
+	ca, cb := c, c
+	ca.Phone = "030 111"
+	clkA.t = clkA.t.Add(time.Minute)
+	putCitizen(t, a, ca)
+	cb.Phone = "030 222"
+	clkB.t = clkB.t.Add(2 * time.Minute)
+	putCitizen(t, b, cb)
+	cb.Phone = "030 333"
+	clkB.t = clkB.t.Add(time.Minute)
+	putCitizen(t, b, cb)
+	ship(t, b, s, true)
+	ship(t, a, s, true)
+	cs, err := s.Conflicts(ctx, true)
+	if err != nil || len(cs) != 1 || cs[0].Column != "phone" || cs[0].LoserValue != `"030 111"` || cs[0].WinnerValue != `"030 333"` {
+		t.Fatalf("conflicts on the server: %v %+v", err, cs)
+	}
+}
+
+// Three writes of a complete application's state on three replicas: one
+// closes it, another rejects it, a third (which never saw either) protocols
+// it, later by the clock. Every replica ends with the same state whatever
+// the order it receives them in — a replica holding the stale state's later
+// clock included — and the two outcomes are a conflict.
+func TestStateMergeIsOrderIndependent(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	clk := map[string]*fakeClock{}
+	dbs := map[string]*DB{}
+	for _, n := range []string{"a", "b", "c", "s", "x", "y"} {
+		clk[n] = &fakeClock{at}
+		dbs[n] = openAt(t, n, clk[n])
+	}
+	putCitizen(t, dbs["a"], citizen.Citizen{ID: "c1", Surname: "Neri"})
+	app := application.Application{ID: "app1", ProcedureID: "p", CitizenID: "c1", OfficeID: "o", State: application.Completa}
+	if err := dbs["a"].Write(ctx, Actor{}, func(tx *Tx) error { _, err := tx.PutApplication(app); return err }); err != nil {
+		t.Fatal(err)
+	}
+	ship(t, dbs["a"], dbs["s"], true)
+	for _, n := range []string{"b", "c", "x", "y"} {
+		ship(t, dbs["s"], dbs[n], false)
+	}
+	move := func(n string, after time.Duration, st application.State) {
+		t.Helper()
+		clk[n].t = at.Add(after)
+		a := app
+		a.State = st
+		if err := dbs[n].Write(ctx, Actor{}, func(tx *Tx) error { _, err := tx.PutApplication(a); return err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	move("a", time.Minute, application.Respinta)
+	move("b", 2*time.Minute, application.Conclusa)
+	move("c", 3*time.Minute, application.Protocollata) // a stale desk: loses by the lifecycle
+	ship(t, dbs["a"], dbs["s"], true)
+	ship(t, dbs["b"], dbs["s"], true)
+	ship(t, dbs["c"], dbs["s"], true)
+	// x receives the three writes in another order than the server: the
+	// stale one first, then the two outcomes, earliest first.
+	for _, n := range []string{"c", "a", "b"} {
+		ship(t, dbs[n], dbs["x"], true) // n's own changes
+	}
+	ship(t, dbs["s"], dbs["y"], false)
+	for _, n := range []string{"s", "x", "y"} {
+		got, err := dbs[n].Application(ctx, "app1")
+		if err != nil || got.State != application.Conclusa {
+			t.Errorf("%s: state %q (%v), want conclusa", n, got.State, err)
+		}
+	}
+	cs, err := dbs["s"].Conflicts(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outcomes int
+	for _, c := range cs {
+		if c.Column == "state" && c.LoserValue == `"respinta"` {
+			outcomes++
+		}
+	}
+	if outcomes != 1 {
+		t.Fatalf("conflicts on the server: %+v, want respinta lost to conclusa", cs)
+	}
+}

@@ -79,6 +79,11 @@ func stampEpoch(ctx context.Context, path string) error {
 	if err != nil {
 		return fmt.Errorf("stamp the copy's epoch: %w", err)
 	}
+	// A copy of a server restored before starts a restore of its own
+	// (Tx.RestoredSince).
+	if _, err := conn.ExecContext(ctx, `DELETE FROM local_meta WHERE key = ?`, metaRestoredSince); err != nil {
+		return fmt.Errorf("stamp the copy's epoch: %w", err)
+	}
 	return conn.Close()
 }
 

@@ -587,6 +587,29 @@ func (t *Tx) RestoredBackup() (bool, error) {
 	return restored, nil
 }
 
+// metaRestoredSince is the clock of the first push a restored server
+// received (RestoredSince).
+const metaRestoredSince = "restored_since"
+
+// RestoredSince is, on a server restored from a backup, the clock of the
+// first push it received, set then: a change written before it may have
+// been forwarded by the lost server (ApplyOptions.SeenBefore). It is ""
+// on a server never restored.
+func (t *Tx) RestoredSince() (string, error) {
+	restored, err := t.RestoredBackup()
+	if err != nil || !restored {
+		return "", err
+	}
+	if _, err := t.exec(`INSERT INTO local_meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING`, metaRestoredSince, t.db.clock.Now().String()); err != nil {
+		return "", fmt.Errorf("store: restored since: %w", err)
+	}
+	var since string
+	if err := t.queryRow(`SELECT value FROM local_meta WHERE key = ?`, metaRestoredSince).Scan(&since); err != nil {
+		return "", fmt.Errorf("store: restored since: %w", err)
+	}
+	return since, nil
+}
+
 // Reassert writes again, as a change of this replica, the current values
 // of the columns of a row whose versions are older than above (the clock
 // of a change refused), unchanged, with a clock just past above: every

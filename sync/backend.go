@@ -79,6 +79,9 @@ type BackendTx interface {
 	// RestoredBackup: the database is a restored backup copy
 	// (store.Tx.RestoredBackup).
 	RestoredBackup() (bool, error)
+	// RestoredSince: on a restored server, the clock of its first push
+	// (store.Tx.RestoredSince).
+	RestoredSince() (string, error)
 	// RevertsDue writes the reverts that waited for their rows
 	// (store.Tx.RevertsDue).
 	RevertsDue() (int, error)

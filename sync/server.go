@@ -564,6 +564,10 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 	if err != nil {
 		return err
 	}
+	opts := store.ApplyOptions{RecordConflicts: true, Forward: true, Stable: stable}
+	if opts.SeenBefore, err = tx.RestoredSince(); err != nil {
+		return err
+	}
 	for i, wc := range req.Changes {
 		if wc.OriginSeq <= last {
 			continue // already applied: replay
@@ -597,7 +601,7 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 				continue
 			}
 		}
-		rej, err := s.applyOne(tx, ws, c, pb.data[i], pb.dataErr[i], ops, stable, safe)
+		rej, err := s.applyOne(tx, ws, c, pb.data[i], pb.dataErr[i], ops, opts, safe)
 		if err != nil {
 			return err
 		}
@@ -653,7 +657,7 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 // reactions (definitive protocol numbers). With safe it works in a
 // savepoint, so a change that fails leaves nothing behind and is refused;
 // without, a failure after the checks returns errRetrySafe.
-func (s *Server) applyOne(tx BackendTx, ws store.Workstation, c store.Change, d store.Decoded, dataErr error, ops map[string]store.Operator, stable string, safe bool) (*store.Rejection, error) {
+func (s *Server) applyOne(tx BackendTx, ws store.Workstation, c store.Change, d store.Decoded, dataErr error, ops map[string]store.Operator, opts store.ApplyOptions, safe bool) (*store.Rejection, error) {
 	var rej *store.Rejection
 	wrote := false
 	run := func() error {
@@ -668,7 +672,7 @@ func (s *Server) applyOne(tx BackendTx, ws store.Workstation, c store.Change, d 
 			return errors.New(rej.Code)
 		}
 		wrote = true
-		res, err := tx.ApplyRemoteDecoded(c, d, store.ApplyOptions{RecordConflicts: true, Forward: true, Stable: stable})
+		res, err := tx.ApplyRemoteDecoded(c, d, opts)
 		if err != nil {
 			code, reason := CodeConstraint, "La modifica contrasta con i dati del server"
 			if errors.Is(err, store.ErrInvalidChange) {
@@ -799,6 +803,11 @@ func ResumeNumbering(ctx context.Context, db *store.DB, after int64) (n int, fir
 // fails for another reason is refused. With final, what still refers to a
 // missing row is refused too. It returns how many were applied.
 func retryParked(tx BackendTx, stable string, final bool) (int, error) {
+	opts := store.ApplyOptions{RecordConflicts: true, Forward: true, Stable: stable}
+	var err error
+	if opts.SeenBefore, err = tx.RestoredSince(); err != nil {
+		return 0, err
+	}
 	applied := 0
 	for {
 		cs, err := tx.ParkedChanges()
@@ -830,7 +839,7 @@ func retryParked(tx BackendTx, stable string, final bool) (int, error) {
 				if err != nil {
 					return fmt.Errorf("%w: data: %v", store.ErrInvalidChange, err)
 				}
-				res, err := tx.ApplyRemoteDecoded(c, d, store.ApplyOptions{RecordConflicts: true, Forward: true, Stable: stable})
+				res, err := tx.ApplyRemoteDecoded(c, d, opts)
 				if err != nil {
 					waiting = strings.Contains(err.Error(), "FOREIGN KEY")
 					return err
