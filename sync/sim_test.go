@@ -186,7 +186,15 @@ type simApp struct {
 	id, procedure, citizenID, creator string
 	forms                             []simWrite // form_data written (canonical JSON)
 	protocolled                       bool
-	protocolForm                      string // form data when it was protocolled
+	protocolForm                      string    // form data when it was protocolled
+	moves                             []simMove // lifecycle moves after the protocol
+}
+
+// simMove is a move along an application's lifecycle an operator saw saved.
+type simMove struct {
+	to          application.State
+	replica, ws string
+	step        int
 }
 
 type simAttachment struct {
@@ -224,6 +232,10 @@ type simulation struct {
 	// refuses them, and the desks must undo them (Tx.RepairRefused).
 	sessSub   desk.Session
 	subActive bool
+	// sessWork is the offices' referent (a responsabile), who takes
+	// forwarded applications in charge and closes or rejects them, often
+	// on a laptop that has not heard of another's move.
+	sessWork desk.Session
 
 	// On a third of the seeds the server's database and files are lost
 	// late in the run and brought back from a backup taken earlier: the
@@ -598,6 +610,9 @@ func (s *simulation) enroll(code string, faulty, confidential bool) *simReplica 
 		if s.sessSub, err = r.svc.Login(s.ctx, "protocollo", desk.DemoPassword); err != nil {
 			s.fatalf("login on %s: %v", code, err)
 		}
+		if s.sessWork, err = r.svc.Login(s.ctx, "urp", desk.DemoPassword); err != nil {
+			s.fatalf("login on %s: %v", code, err)
+		}
 		s.subActive = true
 	}
 	r.sess = s.sess // the same operator moves between desks (a login costs an Argon2id hash)
@@ -691,6 +706,7 @@ func (s *simulation) run(steps int) {
 		{3, "citizen (substitute)", s.actCitizenSub},
 		{1, "substitute (de)activated on the server", s.actToggleSub},
 		{2, "annul a registration (substitute)", s.actAnnul},
+		{5, "move along the lifecycle", s.actMove},
 	}
 	total := 0
 	for _, a := range actions {
@@ -1203,6 +1219,45 @@ func (s *simulation) actAnnul(r *simReplica) {
 	s.annuls = append(s.annuls, a)
 }
 
+// actMove moves a protocolled application further along its lifecycle: the
+// desk forwards it to the office, the office's referent takes it in charge
+// and closes or rejects it — sometimes on two replicas that have not heard
+// of each other's move (the state merge keeps the later state; two
+// different outcomes are a conflict for a person).
+func (s *simulation) actMove(r *simReplica) {
+	as := s.localApps(r, application.Protocollata, application.Inoltrata, application.InLavorazione)
+	if len(as) == 0 {
+		return
+	}
+	a := as[s.rng.IntN(len(as))]
+	to, sess := application.Inoltrata, r.sess
+	switch a.State {
+	case application.Inoltrata:
+		to, sess = []application.State{application.InLavorazione, application.Conclusa, application.Respinta}[s.rng.IntN(3)], s.sessWork
+	case application.InLavorazione:
+		to, sess = []application.State{application.Conclusa, application.Respinta}[s.rng.IntN(2)], s.sessWork
+	}
+	var err error
+	if to == application.Inoltrata {
+		err = r.svc.Forward(s.ctx, sess, a.ID, "")
+	} else {
+		note := ""
+		if to.Final() {
+			note = fmt.Sprintf("Esito comunicato al passo %d", s.step)
+		}
+		err = r.svc.Move(s.ctx, sess, a.ID, to, note)
+	}
+	if err != nil {
+		if s.expected("move", err) {
+			return
+		}
+		s.fatalf("move %s from %s to %s on %s: %v", a.ID, a.State, to, r.code, err)
+	}
+	app := s.appByID[a.ID]
+	app.moves = append(app.moves, simMove{to: to, replica: r.code, ws: r.svc.DB().WorkstationID(), step: s.step})
+	s.count("move to " + string(to))
+}
+
 func (s *simulation) actResolveConflict(r *simReplica) {
 	cs, _, err := r.svc.Conflicts(s.ctx, r.sess, true)
 	if err != nil {
@@ -1636,8 +1691,52 @@ func (s *simulation) verify() {
 			}
 			s.fatalf("application %s form data: server has %s, last confirmed write is %s (step %d on %s)\n%s", app.id, got, last.value, last.step, last.replica, hist)
 		}
-		if app.protocolled && a.State != application.Protocollata {
+		if app.protocolled && a.State.Rank() < application.Protocollata.Rank() {
 			s.fatalf("application %s was protocolled but is %q on the server", app.id, a.State)
+		}
+		// The lifecycle never moves back by a merge: the state is at least
+		// as far along as every confirmed move, each move is in the
+		// history, and two different outcomes are a conflict record.
+		finals := map[application.State]bool{}
+		moved := map[string]int{}
+		for _, m := range app.moves {
+			if a.State.Rank() < m.to.Rank() {
+				s.fatalf("application %s was moved to %q (step %d on %s) but is %q on the server\n%s", app.id, m.to, m.step, m.replica, a.State,
+					s.rowHistory(srv, "applications", app.id))
+			}
+			if m.to.Final() {
+				finals[m.to] = true
+			}
+			moved[m.ws+"/"+string(m.to)]++
+		}
+		for key, n := range moved {
+			ws, to, _ := strings.Cut(key, "/")
+			var got int
+			if err := srv.Read(ctx, func(q store.Querier) error {
+				return q.QueryRow(`SELECT count(*) FROM application_history WHERE application_id = ? AND workstation_id = ? AND to_state = ?`, app.id, ws, to).Scan(&got)
+			}); err != nil || got < n {
+				s.fatalf("application %s: %d moves to %s confirmed on %s, %d in the server's history (%v)", app.id, n, to, ws, got, err)
+			}
+		}
+		if len(finals) > 1 {
+			var conflicts int
+			if err := srv.Read(ctx, func(q store.Querier) error {
+				return q.QueryRow(`SELECT count(*) FROM sync_conflicts WHERE tbl = 'applications' AND row_id = ? AND col = 'state'`, app.id).Scan(&conflicts)
+			}); err != nil {
+				s.fatalf("conflicts on the server: %v", err)
+			}
+			switch {
+			case conflicts > 0:
+				s.count("observation: application closed on one replica and rejected on another (a conflict)")
+			case s.restored:
+				// Both written before the restored server's first push: it
+				// cannot tell whether the lost one forwarded the loser to
+				// the winner's writer (ApplyOptions.SeenBefore).
+				s.count("observation: application closed and rejected before a restore, no conflict record")
+			default:
+				s.fatalf("application %s was closed and rejected on two replicas, no conflict record; moves %+v\n%s", app.id, app.moves,
+					s.rowHistory(srv, "applications", app.id))
+			}
 		}
 		if app.protocolled && canonical(a.Values) != app.protocolForm {
 			changedAfterProtocol++
