@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"sportello/internal/application"
 	"sportello/internal/citizen"
 	"sportello/store"
 )
@@ -226,5 +227,61 @@ func deactivate(t *testing.T, server *store.DB, operatorID string) {
 		return err
 	}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The offices' referent may only move an application along its lifecycle:
+// the server takes the move and its history entry, and refuses any other
+// change of the application that role makes (a workstation that skipped
+// the desk's checks), with the rest of the batch applied.
+func TestReferentOnlyMovesTheState(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	a := enroll(t, s, "DESK01", false)
+	op := login(t, a.svc, "sportello")
+	app := completeComplaint(t, a, op, "Ferri")
+	if res, err := a.svc.ProtocolApplication(ctx, op, app.ID); err != nil || !res.Emergency {
+		t.Fatalf("protocol: %+v %v", res, err)
+	}
+	if err := a.svc.Forward(ctx, op, app.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	ref := login(t, a.svc, "referente")
+	if err := a.svc.Move(ctx, ref, app.ID, application.InLavorazione, "Presa in carico"); err != nil {
+		t.Fatal(err)
+	}
+	// A forged edit of the form data under the referent's name, then a
+	// citizen saved by the desk operator.
+	if err := a.svc.DB().Write(ctx, store.Actor{OperatorID: ref.OperatorID}, func(tx *store.Tx) error {
+		_, err := tx.Put("applications", app.ID, store.Fields{"form_data": `{"descrizione":"cambiata"}`})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.svc.SaveCitizen(ctx, op, citizen.Citizen{Surname: "Gialli", Name: "Eva", CodiceFiscale: cf(t, "Gialli", "Eva", "1971-01-01")}); err != nil {
+		t.Fatal(err)
+	}
+	a.sync(t)
+	a.sync(t)
+	st := a.client.State()
+	if len(st.Rejected) != 1 || st.Rejected[0].Code != CodeForbidden || st.Rejected[0].Table != "applications" || !strings.Contains(st.Rejected[0].Reason, "stato") {
+		t.Fatalf("refusals %+v", st.Rejected)
+	}
+	got, err := s.svc.DB().Application(ctx, app.ID)
+	if err != nil || got.State != application.InLavorazione || got.Values["descrizione"] == "cambiata" {
+		t.Fatalf("server: %+v %v", got, err)
+	}
+	var moves int
+	if err := s.svc.DB().Read(ctx, func(q store.Querier) error {
+		return q.QueryRow(`SELECT count(*) FROM application_history WHERE application_id = ? AND to_state = 'in_lavorazione' AND operator_id = ?`, app.ID, ref.OperatorID).Scan(&moves)
+	}); err != nil || moves != 1 {
+		t.Fatalf("%d history entries of the move (%v)", moves, err)
+	}
+	if _, err := s.svc.DB().CitizenByCF(ctx, cf(t, "Gialli", "Eva", "1971-01-01")); err != nil {
+		t.Fatalf("change after the refused one: %v", err)
+	}
+	// The refused edit was undone on the desk too.
+	if mine, err := a.svc.DB().Application(ctx, app.ID); err != nil || mine.Values["descrizione"] == "cambiata" {
+		t.Fatalf("desk: %+v %v", mine.Values, err)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	gosync "sync"
 	"time"
 
+	"sportello/internal/application"
 	"sportello/internal/audit"
 	"sportello/internal/auth"
 	"sportello/internal/catalog"
@@ -404,6 +405,11 @@ func (s *Server) check(tx BackendTx, ws store.Workstation, c store.Change, data 
 		if !role.Can(perm) && !(alt && role.Can(auth.WorkApplications)) {
 			return rej(CodeForbidden, fmt.Sprintf("Il ruolo «%s» non consente questa modifica (%s)", role.Label(), c.Table))
 		}
+		if !role.Can(perm) && c.Table == "applications" && !stateMoveOnly(c, data) {
+			// The offices' grant moves an application along its lifecycle
+			// (with its history entry), nothing else of it.
+			return rej(CodeForbidden, fmt.Sprintf("Il ruolo «%s» può solo far avanzare lo stato della pratica", role.Label()))
+		}
 	}
 	conf, err := tx.RowConfidential(c.Table, c.RowID, data)
 	if err != nil {
@@ -413,6 +419,25 @@ func (s *Server) check(tx BackendTx, ws store.Workstation, c store.Change, data 
 		return rej(CodeConfidential, "Dato riservato: questa postazione o questo operatore non possono modificarlo")
 	}
 	return nil
+}
+
+// stateMoveOnly reports whether a change of an application only moves its
+// state to one the offices' grant leads to (what Service.Move writes: the
+// state and its update time).
+func stateMoveOnly(c store.Change, data store.Fields) bool {
+	if c.Op != "update" {
+		return false
+	}
+	for k := range data {
+		if k != "state" && k != "updated_at" {
+			return false
+		}
+	}
+	switch st, _ := data["state"].(string); application.State(st) {
+	case application.InLavorazione, application.Conclusa, application.Respinta:
+		return true
+	}
+	return false
 }
 
 func blobRefs(c Change) (string, bool) {
