@@ -79,6 +79,17 @@ func (t *Tx) ApplyRemote(c Change, o ApplyOptions) (ApplyResult, error) {
 // data ahead, off the writer (the server to check it, a desk's pull
 // fetcher); d must be DecodeChange(c.Data).
 func (t *Tx) ApplyRemoteDecoded(c Change, d Decoded, o ApplyOptions) (ApplyResult, error) {
+	res, err := t.applyRemoteDecoded(c, d, o)
+	if err != nil || res.Duplicate || c.Table == "sync_reverts" {
+		return res, err
+	}
+	// A change of the row forwarded after its absent revert: the register
+	// has the row now (another workstation brought it), so this replica
+	// keeps it (RemovalsDue).
+	return res, t.keepRemoved(c.Table, c.RowID)
+}
+
+func (t *Tx) applyRemoteDecoded(c Change, d Decoded, o ApplyOptions) (ApplyResult, error) {
 	data, keys := d.Fields, d.Keys
 	var res ApplyResult
 	if c.WorkstationID == "" || c.OriginSeq <= 0 {

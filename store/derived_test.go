@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"sportello/internal/application"
 	"sportello/internal/citizen"
 )
 
@@ -125,5 +126,61 @@ func TestMigrationRecomputesSearchKeys(t *testing.T) {
 	var changes int
 	if err := up.r.QueryRow(`SELECT count(*) FROM sync_changes`).Scan(&changes); err != nil || changes != 0 {
 		t.Errorf("the migration recorded %d changes (%v): every replica recomputes on its own", changes, err)
+	}
+}
+
+// A citizen the restored server refused (an absent revert) that another
+// workstation registers again: a replica that could not remove it yet (an
+// application pulled from a third desk still refers to it) keeps it once
+// the register has it again, and nothing waits to remove it.
+func TestAbsentRowBroughtBackByAnotherWorkstationStays(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	clk := map[string]*fakeClock{}
+	dbs := map[string]*DB{}
+	for i, n := range []string{"a", "b", "c", "d", "lost", "back"} {
+		clk[n] = &fakeClock{at.Add(time.Duration(i) * time.Second)}
+		dbs[n] = openAt(t, n, clk[n])
+	}
+	y := citizen.Citizen{ID: citizen.IDForCodiceFiscale("RSSMRA85T10A562S"), CodiceFiscale: "RSSMRA85T10A562S", Surname: "Rossi", Name: "Mario", Phone: "030 111"}
+	putCitizen(t, dbs["a"], y)
+	ship(t, dbs["a"], dbs["lost"], true)
+	ship(t, dbs["lost"], dbs["d"], false)
+	app := application.Application{ID: "app1", ProcedureID: "p", CitizenID: y.ID, OfficeID: "o", State: application.Bozza}
+	if err := dbs["d"].Write(ctx, Actor{}, func(tx *Tx) error { _, err := tx.PutApplication(app); return err }); err != nil {
+		t.Fatal(err)
+	}
+	ship(t, dbs["d"], dbs["lost"], true)
+	ship(t, dbs["lost"], dbs["c"], false)
+
+	// The restored server refuses a's insert (it does not have the row),
+	// then b registers the same citizen and d pushes its application again.
+	cs, err := dbs["a"].ChangesAfter(ctx, 0, 100)
+	if err != nil || len(cs) == 0 {
+		t.Fatalf("a's changes: %v", err)
+	}
+	if err := dbs["back"].Write(ctx, Actor{}, func(tx *Tx) error {
+		return tx.RevertForwarded("citizens", y.ID, []string{"surname", "name", "phone"}, cs[0].HLC, true)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	yb := y
+	yb.Phone = "030 222"
+	putCitizen(t, dbs["b"], yb)
+	ship(t, dbs["b"], dbs["back"], true)
+	ship(t, dbs["d"], dbs["back"], true)
+	ship(t, dbs["back"], dbs["c"], false)
+
+	if got, err := dbs["c"].Citizen(ctx, y.ID); err != nil || got.Phone != "030 222" {
+		t.Fatalf("c: %+v %v, want the citizen as b registered it", got, err)
+	}
+	if n, err := dbs["c"].PendingRemovals(ctx); err != nil || n != 0 {
+		t.Fatalf("c: %d removals waiting (%v)", n, err)
+	}
+	if err := dbs["c"].Write(ctx, Actor{}, func(tx *Tx) error { _, err := tx.RemovalsDue(); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dbs["c"].Citizen(ctx, y.ID); err != nil {
+		t.Fatalf("c removed a citizen the register has: %v", err)
 	}
 }

@@ -911,6 +911,7 @@ func (t *Tx) removeAbsent(table, id, void string) error {
 		if _, err := t.exec(`INSERT INTO sync_pending_removals (tbl, row_id, void_hlc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, table, id, void); err != nil {
 			return fmt.Errorf("store: pending removal of %s %s: %w", table, id, err)
 		}
+		t.removals = 2
 		return nil
 	}
 	if _, err := t.exec(`DELETE FROM sync_pending_removals WHERE tbl = ? AND row_id = ?`, table, id); err != nil {
@@ -924,6 +925,30 @@ func (t *Tx) removeAbsent(table, id, void string) error {
 		return fmt.Errorf("store: encode revert: %w", err)
 	}
 	return t.Audit("sync_revert", table, id, string(note), "")
+}
+
+// keepRemoved drops the waiting removal of a row (removeAbsent), if any: a
+// change of it the server forwarded after its absent revert says the
+// register has it now. It costs one read per transaction when nothing
+// waits.
+func (t *Tx) keepRemoved(table, id string) error {
+	if t.removals == 0 {
+		var some bool
+		if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM sync_pending_removals)`).Scan(&some); err != nil {
+			return fmt.Errorf("store: pending removals: %w", err)
+		}
+		t.removals = 1
+		if some {
+			t.removals = 2
+		}
+	}
+	if t.removals == 1 {
+		return nil
+	}
+	if _, err := t.exec(`DELETE FROM sync_pending_removals WHERE tbl = ? AND row_id = ?`, table, id); err != nil {
+		return fmt.Errorf("store: pending removal of %s %s: %w", table, id, err)
+	}
+	return nil
 }
 
 // RemovalsDue tries again the absent reverts whose rows were still referred

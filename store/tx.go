@@ -38,6 +38,9 @@ type Tx struct {
 	unprepared []string             // queries to cache after the transaction
 	local      map[string]*sql.Stmt // statements bound to this transaction
 	originNext int64                // last origin seq used by this transaction (0 = not read yet)
+	// removals: whether sync_pending_removals has rows, read once per
+	// transaction (0 = not read yet, 1 = none, 2 = some).
+	removals int8
 }
 
 // Write runs fn in one write transaction (BEGIN IMMEDIATE on the single
