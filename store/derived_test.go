@@ -160,7 +160,7 @@ func TestAbsentRowBroughtBackByAnotherWorkstationStays(t *testing.T) {
 		t.Fatalf("a's changes: %v", err)
 	}
 	if err := dbs["back"].Write(ctx, Actor{}, func(tx *Tx) error {
-		return tx.RevertForwarded("citizens", y.ID, []string{"surname", "name", "phone"}, cs[0].HLC, true)
+		return tx.RevertForwarded("citizens", y.ID, []string{"surname", "name", "phone"}, cs[0].HLC, Fields{"surname": "Rossi"})
 	}); err != nil {
 		t.Fatal(err)
 	}

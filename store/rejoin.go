@@ -662,17 +662,20 @@ func (t *Tx) Reassert(table, id string, cols []string, above string) error {
 // a replica that kept the row, holding writes of its own, then puts back
 // the register's values. A row of an append-only table gets the absent
 // revert only (it never changes).
-func (t *Tx) RevertForwarded(table, id string, cols []string, void string, insert bool) error {
+//
+// created is the refused change's data when it was an insert (nil
+// otherwise): it says how confidential an absent row was.
+func (t *Tx) RevertForwarded(table, id string, cols []string, void string, created Fields) error {
 	if _, ok := t.db.cols[table]; !ok {
 		return nil
 	}
-	if insert {
+	if created != nil {
 		here, err := t.RowExists(table, id)
 		if err != nil {
 			return err
 		}
 		if !here {
-			if err := t.revertAbsent(table, id, void); err != nil {
+			if err := t.revertAbsent(table, id, void, created); err != nil {
 				return err
 			}
 		}
@@ -737,8 +740,9 @@ func (t *Tx) RevertForwarded(table, id string, cols []string, void string, inser
 }
 
 // revertAbsent writes the absent revert of a refused insert of a row the
-// server does not have (RevertForwarded), once.
-func (t *Tx) revertAbsent(table, id, void string) error {
+// server does not have (RevertForwarded), once, as confidential as the
+// insert's data says the row was.
+func (t *Tx) revertAbsent(table, id, void string, created Fields) error {
 	rid := ids.Derived("sync_reverts", table, id, void, "absent")
 	var have bool
 	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM sync_reverts WHERE id = ?)`, rid).Scan(&have); err != nil {
@@ -747,8 +751,12 @@ func (t *Tx) revertAbsent(table, id, void string) error {
 	if have {
 		return nil
 	}
+	conf, err := RowConfidentialQ(t, table, id, created)
+	if err != nil {
+		return err
+	}
 	return t.Insert("sync_reverts", rid, Fields{"tbl": table, "row_id": id, "void_hlc": void, "vals": "{}", "versions": "{}",
-		"absent": true, "created_at": t.NowString()})
+		"absent": true, "confidential": conf, "created_at": t.NowString()})
 }
 
 // RevertsDue writes the pending reverts (RevertForwarded) of rows the
@@ -781,7 +789,7 @@ func (t *Tx) RevertsDue() (int, error) {
 		if _, err := t.exec(`DELETE FROM sync_pending_reverts WHERE tbl = ? AND row_id = ? AND void_hlc = ?`, p.tbl, p.row, p.void); err != nil {
 			return n, fmt.Errorf("store: pending revert of %s %s: %w", p.tbl, p.row, err)
 		}
-		if err := t.RevertForwarded(p.tbl, p.row, cols, p.void, false); err != nil {
+		if err := t.RevertForwarded(p.tbl, p.row, cols, p.void, nil); err != nil {
 			return n, err
 		}
 		n++

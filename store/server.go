@@ -586,6 +586,23 @@ func RowConfidentialQ(qr Querier, table, rowID string, data Fields) (bool, error
 	case "sync_conflicts", "sync_reverts":
 		// A conflict record holds both values of a field of its row, a
 		// revert record the register's values: as confidential as that row.
+		// An absent revert's row is not here: the revert says (0015).
+		if table == "sync_reverts" {
+			if v, ok := data["confidential"]; ok {
+				if v == int64(1) || v == true {
+					return true, nil
+				}
+			} else {
+				var c int64
+				err := qr.QueryRow(`SELECT confidential FROM sync_reverts WHERE id = ?`, rowID).Scan(&c)
+				if err != nil && !errors.Is(err, sql.ErrNoRows) {
+					return false, fmt.Errorf("store: read confidentiality of revert: %w", err)
+				}
+				if c != 0 {
+					return true, nil
+				}
+			}
+		}
 		tbl, ok1 := data["tbl"].(string)
 		ref, ok2 := data["row_id"].(string)
 		if !ok1 || !ok2 {

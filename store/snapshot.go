@@ -104,7 +104,7 @@ func (db *DB) Snapshot(ctx context.Context, path string, f SnapshotFor) (int64, 
 			// A conflict or revert record is as confidential as the row it
 			// is about (RowConfidentialQ).
 			"sync_conflicts": aboutConfidential,
-			"sync_reverts":   aboutConfidential,
+			"sync_reverts":   `confidential = 0 AND ` + aboutConfidential,
 		}
 	}
 	if f.Stable != "" {

@@ -73,9 +73,9 @@ type BackendTx interface {
 	RowParked(table, rowID string) (bool, error)
 	RowExists(table, rowID string) (bool, error)
 	// RevertForwarded writes the revert record of a change pushed again
-	// that a restored server refused (store.Tx.RevertForwarded); insert:
-	// the change created the row.
-	RevertForwarded(table, rowID string, cols []string, void string, insert bool) error
+	// that a restored server refused (store.Tx.RevertForwarded); created:
+	// the data of a change that created the row, nil for an edit.
+	RevertForwarded(table, rowID string, cols []string, void string, created store.Fields) error
 	// RestoredBackup: the database is a restored backup copy
 	// (store.Tx.RestoredBackup).
 	RestoredBackup() (bool, error)

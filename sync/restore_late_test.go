@@ -355,7 +355,7 @@ func TestRevertOfConfidentialRecordNeverReachesADesk(t *testing.T) {
 	_, _, app, _ := confidentialDraft(t, room, login(t, room.svc, "colloqui"))
 	room.sync(t)
 	if err := s.svc.DB().Write(ctx, store.Actor{OperatorID: "server"}, func(tx *store.Tx) error {
-		return tx.RevertForwarded("applications", app.ID, []string{"form_data"}, "1772441712000-00000000-01a24e77-0000-7000-8000-000000000000", false)
+		return tx.RevertForwarded("applications", app.ID, []string{"form_data"}, "1772441712000-00000000-01a24e77-0000-7000-8000-000000000000", nil)
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -541,5 +541,47 @@ func TestRefusedForwardedRecordIsRemovedEverywhere(t *testing.T) {
 		return q.QueryRow(`SELECT count(*) FROM audit_log WHERE action = 'sync_revert'`).Scan(&removed)
 	}); err != nil || removed != 2 {
 		t.Fatalf("C audited %d removals (%v), want 2", removed, err)
+	}
+}
+
+// An absent revert of a confidential record (the row is not on the server to
+// say so: the refused insert's data did) reaches interview rooms only, by
+// pull and by initial copy alike.
+func TestAbsentRevertOfConfidentialRecordNeverReachesADesk(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	room, desk1 := enroll(t, s, "COLL01", true), enroll(t, s, "DESK01", false)
+	const void = "1772441712000-00000000-01a24e77-0000-7000-8000-000000000000"
+	if err := s.svc.DB().Write(ctx, store.Actor{OperatorID: "server"}, func(tx *store.Tx) error {
+		if err := tx.RevertForwarded("applications", "app-riservata", []string{"confidential", "form_data"}, void,
+			store.Fields{"confidential": int64(1), "form_data": "{}"}); err != nil {
+			return err
+		}
+		return tx.RevertForwarded("applications", "app-ordinaria", []string{"confidential", "form_data"}, void,
+			store.Fields{"confidential": int64(0), "form_data": "{}"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	room.sync(t)
+	desk1.sync(t)
+	count := func(r *replica) (conf, plain int) {
+		t.Helper()
+		if err := r.svc.DB().Read(ctx, func(q store.Querier) error {
+			return q.QueryRow(`SELECT count(*) FILTER (WHERE row_id = 'app-riservata'), count(*) FILTER (WHERE row_id = 'app-ordinaria')
+				FROM sync_reverts WHERE absent = 1`).Scan(&conf, &plain)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return conf, plain
+	}
+	for name, r := range map[string]*replica{"the interview room": room, "an interview room's initial copy": enroll(t, s, "COLL02", true)} {
+		if conf, plain := count(r); conf != 1 || plain != 1 {
+			t.Errorf("%s holds %d confidential and %d other absent reverts, want 1 and 1", name, conf, plain)
+		}
+	}
+	for name, r := range map[string]*replica{"a desk": desk1, "a desk's initial copy": enroll(t, s, "DESK02", false)} {
+		if conf, plain := count(r); conf != 0 || plain != 1 {
+			t.Errorf("%s holds %d confidential and %d other absent reverts, want 0 and 1", name, conf, plain)
+		}
 	}
 }

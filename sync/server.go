@@ -421,6 +421,17 @@ func (s *Server) check(tx BackendTx, ws store.Workstation, c store.Change, data 
 	return nil
 }
 
+// created is an insert's data, nil for any other change (RevertForwarded).
+func created(c store.Change, f store.Fields) store.Fields {
+	if c.Op != "insert" {
+		return nil
+	}
+	if f == nil {
+		return store.Fields{}
+	}
+	return f
+}
+
 // stateMoveOnly reports whether a change of an application only moves its
 // state to one the offices' grant leads to (what Service.Move writes: the
 // state and its update time).
@@ -642,7 +653,7 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 			// and forwarded it. Every replica that holds it takes the
 			// register's values back (during the restore window or after
 			// it, for a workstation that comes back late).
-			if err := tx.RevertForwarded(c.Table, c.RowID, pb.data[i].Keys, c.HLC, c.Op == "insert"); err != nil {
+			if err := tx.RevertForwarded(c.Table, c.RowID, pb.data[i].Keys, c.HLC, created(c, pb.data[i].Fields)); err != nil {
 				return err
 			}
 		}
@@ -896,7 +907,7 @@ func retryParked(tx BackendTx, stable string, final bool) (int, error) {
 				// server: reverted wherever it is held, now or once its row
 				// arrives.
 				if d, err := store.DecodeChange(c.Data); err == nil {
-					if err := tx.RevertForwarded(c.Table, c.RowID, d.Keys, c.HLC, c.Op == "insert"); err != nil {
+					if err := tx.RevertForwarded(c.Table, c.RowID, d.Keys, c.HLC, created(c, d.Fields)); err != nil {
 						return applied, err
 					}
 				}

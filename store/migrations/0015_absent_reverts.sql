@@ -10,6 +10,10 @@
 -- waits in sync_pending_removals, tried again after every sync until what
 -- refers to it is gone (store.Tx.RemovalsDue). Replica only.
 ALTER TABLE sync_reverts ADD COLUMN absent INTEGER NOT NULL DEFAULT 0 CHECK (absent IN (0, 1));
+-- An absent revert's row is not on the server to say how confidential it
+-- is: the refused insert's data said so when the revert was written
+-- (store.RowConfidentialQ reads it; desks never receive such a revert).
+ALTER TABLE sync_reverts ADD COLUMN confidential INTEGER NOT NULL DEFAULT 0 CHECK (confidential IN (0, 1));
 
 CREATE TABLE sync_pending_removals (
     tbl      TEXT NOT NULL,
