@@ -199,6 +199,8 @@ type simMove struct {
 
 type simAttachment struct {
 	id, appID, sha, by string
+	optional           bool // a complaint's photo: the operator may take it off a draft
+	withdrawn          bool // taken off, confirmed to the operator
 }
 
 // simAnnulment is an annulment the operator saw saved, by the substitute
@@ -707,6 +709,7 @@ func (s *simulation) run(steps int) {
 		{1, "substitute (de)activated on the server", s.actToggleSub},
 		{2, "annul a registration (substitute)", s.actAnnul},
 		{5, "move along the lifecycle", s.actMove},
+		{2, "withdraw an attachment", s.actWithdraw},
 	}
 	total := 0
 	for _, a := range actions {
@@ -1088,7 +1091,49 @@ func (s *simulation) actAttachment(r *simReplica) {
 		}
 		s.fatalf("add attachment on %s: %v", r.code, err)
 	}
-	s.atts = append(s.atts, simAttachment{id: att.ID, appID: a.ID, sha: att.SHA256, by: r.code})
+	s.atts = append(s.atts, simAttachment{id: att.ID, appID: a.ID, sha: att.SHA256, by: r.code, optional: true})
+}
+
+// actWithdraw takes a photo off a complaint still being filed (a complete
+// one goes back to draft) — sometimes while another desk, offline,
+// protocols the application with it.
+func (s *simulation) actWithdraw(r *simReplica) {
+	var cands []int
+	for i, att := range s.atts {
+		if !att.optional || att.withdrawn || s.leftAlone(r, "", att.appID) {
+			continue
+		}
+		cands = append(cands, i)
+	}
+	if len(cands) == 0 {
+		return
+	}
+	att := &s.atts[cands[s.rng.IntN(len(cands))]]
+	a, err := r.svc.DB().Application(s.ctx, att.appID)
+	if errors.Is(err, store.ErrNotFound) || err == nil && !a.State.Editable() {
+		return
+	}
+	if err != nil {
+		s.fatalf("read application on %s: %v", r.code, err)
+	}
+	here, err := r.svc.Attachments(s.ctx, r.sess, att.appID)
+	if err != nil {
+		if s.expected("withdraw", err) {
+			return
+		}
+		s.fatalf("attachments on %s: %v", r.code, err)
+	}
+	if !slices.ContainsFunc(here, func(x application.Attachment) bool { return x.ID == att.id }) {
+		return // not here yet, or taken off here already
+	}
+	if err := r.svc.WithdrawAttachment(s.ctx, r.sess, att.appID, att.id); err != nil {
+		if s.expected("withdraw", err) {
+			return
+		}
+		s.fatalf("withdraw attachment %s on %s: %v", att.id, r.code, err)
+	}
+	att.withdrawn = true
+	s.count("attachment withdrawn from " + string(a.State))
 }
 
 func (s *simulation) actComplete(r *simReplica) {
@@ -1748,13 +1793,17 @@ func (s *simulation) verify() {
 	}
 	for _, att := range s.atts {
 		var sha, appID string
+		var withdrawn bool
 		if err := srv.Read(ctx, func(q store.Querier) error {
-			return q.QueryRow(`SELECT sha256, application_id FROM application_attachments WHERE id = ?`, att.id).Scan(&sha, &appID)
+			return q.QueryRow(`SELECT sha256, application_id, withdrawn FROM application_attachments WHERE id = ?`, att.id).Scan(&sha, &appID, &withdrawn)
 		}); err != nil {
 			s.fatalf("confirmed attachment %s missing on the server: %v", att.id, err)
 		}
 		if sha != att.sha || appID != att.appID {
 			s.fatalf("attachment %s: server has %s of %s, confirmed %s of %s", att.id, sha, appID, att.sha, att.appID)
+		}
+		if att.withdrawn && !withdrawn {
+			s.fatalf("attachment %s was taken off its application, the server still counts it", att.id)
 		}
 	}
 	// Every file named by an attachment or protocol document is on the
