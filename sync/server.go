@@ -352,27 +352,6 @@ func (s *Server) writeBatch(w http.ResponseWriter, b batch) {
 
 var errTooLarge = errors.New("body too large")
 
-// permission returns the permission an operator needs to write a table.
-func permission(table string) (auth.Permission, bool) {
-	switch table {
-	case "citizens", "citizen_delegations":
-		return auth.ManageCitizens, true
-	case "applications", "application_attachments", "application_history":
-		return auth.FileApplications, true
-	case "protocol_registrations", "protocol_documents":
-		return auth.RegisterProtocol, true
-	case "protocol_interruptions", "protocol_interruption_extensions":
-		return auth.ManageEmergency, true
-	case "protocol_annulments":
-		return auth.AnnulProtocol, true
-	case "settings", "offices", "procedures":
-		return auth.ManageCatalog, true
-	case "operators", "workstations":
-		return auth.ManageOperators, true
-	}
-	return "", false
-}
-
 // check re-checks one change against the workstation and the operator's role.
 func (s *Server) check(tx BackendTx, ws store.Workstation, c store.Change, data store.Fields, ops map[string]store.Operator) *store.Rejection {
 	rej := func(code, reason string) *store.Rejection {
@@ -400,7 +379,7 @@ func (s *Server) check(tx BackendTx, ws store.Workstation, c store.Change, data 
 		return rej(CodeForbidden, "Operatore disattivato: la modifica non è accettata")
 	}
 	role := auth.Role(op.Role)
-	if perm, ok := permission(c.Table); ok {
+	if perm, ok := auth.TablePermission(c.Table); ok {
 		alt := c.Table == "applications" || c.Table == "application_history"
 		if !role.Can(perm) && !(alt && role.Can(auth.WorkApplications)) {
 			return rej(CodeForbidden, fmt.Sprintf("Il ruolo «%s» non consente questa modifica (%s)", role.Label(), c.Table))
@@ -444,11 +423,8 @@ func stateMoveOnly(c store.Change, data store.Fields) bool {
 			return false
 		}
 	}
-	switch st, _ := data["state"].(string); application.State(st) {
-	case application.InLavorazione, application.Conclusa, application.Respinta:
-		return true
-	}
-	return false
+	st, _ := data["state"].(string)
+	return application.State(st).OfficeStep()
 }
 
 func blobRefs(c Change) (string, bool) {

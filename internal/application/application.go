@@ -57,6 +57,11 @@ func (s State) Rank() int {
 	return -1
 }
 
+// OfficeStep reports whether s is a state the competent office moves an
+// application to (taking it in charge, closing, rejecting): what the
+// offices' grant may write of an application.
+func (s State) OfficeStep() bool { return s == InLavorazione || s == Conclusa || s == Respinta }
+
 // Final reports whether no further move is possible.
 func (s State) Final() bool { return s == Conclusa || s == Respinta }
 

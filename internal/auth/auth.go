@@ -86,6 +86,31 @@ var grants = map[Role][]Permission{
 	Amministratore: {ManageOperators, ManageCatalog, ViewStatistics},
 }
 
+// TablePermission is the permission an operator needs to write a
+// replicated table: the server checks it on every change it receives, and a
+// desk before it writes a change the server would refuse. The offices'
+// grant (WorkApplications) also writes applications and their history,
+// only to move an application on (application.State.OfficeStep).
+func TablePermission(table string) (Permission, bool) {
+	switch table {
+	case "citizens", "citizen_delegations":
+		return ManageCitizens, true
+	case "applications", "application_attachments", "application_history":
+		return FileApplications, true
+	case "protocol_registrations", "protocol_documents":
+		return RegisterProtocol, true
+	case "protocol_interruptions", "protocol_interruption_extensions":
+		return ManageEmergency, true
+	case "protocol_annulments":
+		return AnnulProtocol, true
+	case "settings", "offices", "procedures":
+		return ManageCatalog, true
+	case "operators", "workstations":
+		return ManageOperators, true
+	}
+	return "", false
+}
+
 // Can reports whether role r holds permission p.
 func (r Role) Can(p Permission) bool {
 	for _, g := range grants[r] {

@@ -404,3 +404,55 @@ func TestEmergencyPeriodRules(t *testing.T) {
 func protocolReg(from, subject string) protocol.Registration {
 	return protocol.Registration{Direction: protocol.Incoming, Correspondent: from, Subject: subject}
 }
+
+// Restoring a conflict's losing value writes it again, so the desk asks for
+// the role the server will check: the offices' referent may bring back a
+// closing or rejection of an application, not a citizen's phone nor an
+// earlier state; keeping the winner needs no such grant.
+func TestRestoringAConflictNeedsTheRoleToWriteIt(t *testing.T) {
+	s := openService(t)
+	ctx := context.Background()
+	c, err := s.SaveCitizen(ctx, desk1, citizen.Citizen{Surname: "Greco", Name: "Francesca", CodiceFiscale: mustCF(t, "Greco", "Francesca", "1965-01-25", "F", "G273")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.NewApplication(ctx, desk1, "cambio-residenza", c.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conflict := func(id, table, row, col, winner, loser string) {
+		t.Helper()
+		if err := s.DB().Write(ctx, store.Actor{OperatorID: "server"}, func(tx *store.Tx) error {
+			_, err := tx.Put("sync_conflicts", id, store.Fields{"tbl": table, "row_id": row, "col": col, "winner_value": winner,
+				"winner_hlc": "1772441712000-00000001-a", "loser_value": loser, "loser_hlc": "1772441712000-00000000-b", "loser_origin": "b", "detected_at": "t"})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conflict("k-phone", "citizens", c.ID, "phone", `"030 1"`, `"030 2"`)
+	conflict("k-state", "applications", a.ID, "state", `"conclusa"`, `"respinta"`)
+	conflict("k-back", "applications", a.ID, "state", `"conclusa"`, `"bozza"`)
+	referent := Session{OperatorID: "op-ref", Username: "ref", Role: auth.Referente}
+	for _, id := range []string{"k-phone", "k-back"} {
+		if err := s.ResolveConflict(ctx, referent, id, true); !errors.Is(err, auth.ErrForbidden) {
+			t.Errorf("%s restored by the referent: %v", id, err)
+		}
+	}
+	if err := s.ResolveConflict(ctx, referent, "k-state", true); err != nil {
+		t.Fatalf("the referent restoring a rejection: %v", err)
+	}
+	if err := s.ResolveConflict(ctx, referent, "k-phone", false); err != nil {
+		t.Fatalf("the referent keeping the winner: %v", err)
+	}
+	if got, _ := s.Citizen(ctx, c.ID); got.Phone != "" {
+		t.Fatalf("phone %q written by a refused restoration", got.Phone)
+	}
+	conflict("k-phone2", "citizens", c.ID, "phone", `"030 1"`, `"030 2"`)
+	if err := s.ResolveConflict(ctx, desk1, "k-phone2", true); err != nil {
+		t.Fatalf("the desk restoring a phone: %v", err)
+	}
+	if got, _ := s.Citizen(ctx, c.ID); got.Phone != "030 2" {
+		t.Fatalf("phone %q after the desk restored it", got.Phone)
+	}
+}

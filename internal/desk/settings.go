@@ -2,9 +2,11 @@ package desk
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
+	"sportello/internal/application"
 	"sportello/internal/auth"
 	"sportello/store"
 )
@@ -57,17 +59,24 @@ func (s *Service) ResolveConflict(ctx context.Context, sess Session, id string, 
 		return userErr("Accesso richiesto")
 	}
 	err := s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
+		c, err := tx.ConflictTx(id)
+		if err != nil {
+			return err
+		}
 		if !sess.Role.Can(auth.ReadConfidential) {
-			c, err := tx.ConflictTx(id)
-			if err != nil {
-				return err
-			}
 			conf, err := tx.RowConfidential(c.Table, c.RowID, nil)
 			if err != nil {
 				return err
 			}
 			if conf {
 				return sess.Role.Require(auth.ReadConfidential)
+			}
+		}
+		if restoreLoser {
+			// Restoring the losing value writes it again: only a role that
+			// may write it, or the server refuses it after the fact.
+			if err := requireRestore(sess.Role, c); err != nil {
+				return err
 			}
 		}
 		return tx.ResolveConflict(id, restoreLoser)
@@ -82,6 +91,23 @@ func (s *Service) ResolveConflict(ctx context.Context, sess Session, id string, 
 		return fmt.Errorf("desk: resolve conflict: %w", err)
 	}
 	return nil
+}
+
+// requireRestore checks that role may write again a conflict's losing
+// value: the table's permission, or the offices' grant for a state it
+// moves applications to (as the server re-checks).
+func requireRestore(role auth.Role, c store.Conflict) error {
+	perm, ok := auth.TablePermission(c.Table)
+	if !ok || role.Can(perm) {
+		return nil
+	}
+	if c.Table == "applications" && c.Column == "state" && role.Can(auth.WorkApplications) {
+		var st string
+		if json.Unmarshal([]byte(c.LoserValue), &st) == nil && application.State(st).OfficeStep() {
+			return nil
+		}
+	}
+	return role.Require(perm)
 }
 
 // RejectionLabel names the record of a refused change for the operator: as
