@@ -456,3 +456,48 @@ func TestStateMergeIsOrderIndependent(t *testing.T) {
 		t.Fatalf("conflicts on the server: %+v, want respinta lost to conclusa", cs)
 	}
 }
+
+// A server restored from a backup dates its restore at its first push (what
+// the lost server may have forwarded was written before it); a backup of
+// that server, restored in its turn, dates a restore of its own.
+func TestRestoredSinceIsThisRestoresOwn(t *testing.T) {
+	ctx := context.Background()
+	clk := &fakeClock{time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	since := func(db *DB) string {
+		t.Helper()
+		var v string
+		if err := db.Write(ctx, Actor{}, func(tx *Tx) error { var err error; v, err = tx.RestoredSince(); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	db := openAt(t, "server", clk)
+	if v := since(db); v != "" {
+		t.Fatalf("a server never restored: %q", v)
+	}
+	restore := func(from *DB, name string) *DB {
+		t.Helper()
+		path := filepath.Join(t.TempDir(), name+".db")
+		if err := from.BackupTo(ctx, path); err != nil {
+			t.Fatal(err)
+		}
+		back, err := Open(ctx, path, Options{Synchronous: "NORMAL", Now: clk.now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { back.Close() })
+		return back
+	}
+	first := restore(db, "first")
+	clk.t = clk.t.Add(time.Hour)
+	v1 := since(first)
+	clk.t = clk.t.Add(time.Hour)
+	if v := since(first); v1 == "" || v != v1 {
+		t.Fatalf("first restore dated %q, then %q", v1, v)
+	}
+	second := restore(first, "second")
+	clk.t = clk.t.Add(time.Hour)
+	if v2 := since(second); v2 <= v1 {
+		t.Fatalf("second restore dated %q, not after the first's %q", v2, v1)
+	}
+}
