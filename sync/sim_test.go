@@ -184,6 +184,7 @@ type simWrite struct {
 
 type simApp struct {
 	id, procedure, citizenID, creator string
+	delegateID                        string     // the citizen's delegate, who files it for them
 	forms                             []simWrite // form_data written (canonical JSON)
 	protocolled                       bool
 	protocolForm                      string    // form data when it was protocolled
@@ -269,14 +270,16 @@ type simulation struct {
 	delivered int
 	step      int
 
-	people    []simPerson
-	citizens  map[string]map[string][]simWrite // citizen ID -> field -> confirmed writes
-	apps      []*simApp
-	appByID   map[string]*simApp
-	atts      []simAttachment
-	regs      []*simRegistration
-	annuls    []simAnnulment
-	pngSerial int
+	people   []simPerson
+	citizens map[string]map[string][]simWrite // citizen ID -> field -> confirmed writes
+	apps     []*simApp
+	appByID  map[string]*simApp
+	atts     []simAttachment
+	regs     []*simRegistration
+	annuls   []simAnnulment
+	// delegations confirmed to an operator
+	delegations []citizen.Delegation
+	pngSerial   int
 
 	counts map[string]int
 	errs   map[string]int
@@ -710,6 +713,7 @@ func (s *simulation) run(steps int) {
 		{2, "annul a registration (substitute)", s.actAnnul},
 		{5, "move along the lifecycle", s.actMove},
 		{2, "withdraw an attachment", s.actWithdraw},
+		{2, "delegation", s.actDelegation},
 	}
 	total := 0
 	for _, a := range actions {
@@ -792,7 +796,16 @@ func (s *simulation) leftAlone(r *simReplica, citizenID, appID string) bool {
 		if citizenID == "" {
 			citizenID = a.citizenID
 		}
+		if s.personLeftAlone(a.delegateID) {
+			return true
+		}
 	}
+	return s.personLeftAlone(citizenID)
+}
+
+// personLeftAlone: the late workstation registered the citizen after the
+// backup (see leftAlone).
+func (s *simulation) personLeftAlone(citizenID string) bool {
 	for _, p := range s.people {
 		if p.id != "" && p.id == citizenID {
 			return p.by == s.late.code && !s.inBackup[p.id]
@@ -982,14 +995,18 @@ func (s *simulation) actNewApplication(r *simReplica) {
 	if r.confidential && s.rng.IntN(3) == 0 {
 		procID = simConfidentialProcedure
 	}
-	a, err := r.svc.NewApplication(s.ctx, r.sess, procID, c.ID, "")
+	delegate := ""
+	if d := cs[s.rng.IntN(len(cs))]; d.ID != c.ID && s.rng.IntN(4) == 0 {
+		delegate = d.ID // filed by a delegate on the citizen's behalf
+	}
+	a, err := r.svc.NewApplication(s.ctx, r.sess, procID, c.ID, delegate)
 	if err != nil {
 		if s.expected("new application", err) {
 			return
 		}
 		s.fatalf("new application on %s: %v", r.code, err)
 	}
-	app := &simApp{id: a.ID, procedure: procID, citizenID: c.ID, creator: r.code}
+	app := &simApp{id: a.ID, procedure: procID, citizenID: c.ID, creator: r.code, delegateID: delegate}
 	app.forms = append(app.forms, simWrite{step: s.step, replica: r.code, value: canonical(a.Values)})
 	s.apps = append(s.apps, app)
 	s.appByID[a.ID] = app
@@ -1016,6 +1033,26 @@ func (s *simulation) actNewApplication(r *simReplica) {
 			s.atts = append(s.atts, simAttachment{id: att.ID, appID: a.ID, sha: att.SHA256, by: r.code})
 		}
 	}
+}
+
+// actDelegation records that one citizen the desk knows may act for
+// another.
+func (s *simulation) actDelegation(r *simReplica) {
+	cs := s.localCitizens(r)
+	if len(cs) < 2 {
+		return
+	}
+	i := s.rng.IntN(len(cs))
+	j := (i + 1 + s.rng.IntN(len(cs)-1)) % len(cs)
+	d, err := r.svc.AddDelegation(s.ctx, r.sess, citizen.Delegation{CitizenID: cs[i].ID, DelegateID: cs[j].ID,
+		Scope: "Pratiche anagrafiche", ValidUntil: "2027-12-31", Note: fmt.Sprintf("Delega del passo %d", s.step)})
+	if err != nil {
+		if s.expected("delegation", err) {
+			return
+		}
+		s.fatalf("delegation on %s: %v", r.code, err)
+	}
+	s.delegations = append(s.delegations, d)
 }
 
 // simConfidentialProcedure is the demo catalog's confidential procedure,
@@ -1916,6 +1953,21 @@ func (s *simulation) verify() {
 			}
 		}
 	}
+	// Every delegation and every application's delegate is on the server.
+	for _, d := range s.delegations {
+		var citizenID, delegateID string
+		if err := srv.Read(ctx, func(q store.Querier) error {
+			return q.QueryRow(`SELECT citizen_id, delegate_id FROM citizen_delegations WHERE id = ?`, d.ID).Scan(&citizenID, &delegateID)
+		}); err != nil || citizenID != d.CitizenID || delegateID != d.DelegateID {
+			s.fatalf("confirmed delegation %s missing on the server: %q %q %v", d.ID, citizenID, delegateID, err)
+		}
+	}
+	for _, app := range s.apps {
+		if a, err := srv.Application(ctx, app.id); err != nil || a.DelegateID != app.delegateID {
+			s.fatalf("application %s: delegate %q on the server, confirmed %q (%v)", app.id, a.DelegateID, app.delegateID, err)
+		}
+	}
+
 	// 5. Every annulment saved at a desk is on the server, unless the server
 	// refused it (the substitute was deactivated): then it is nowhere (the
 	// replicas equal the server, check 1).
