@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -87,14 +88,44 @@ func (t *Tx) InsertExtension(id, interruptionID, ref string, until time.Time) er
 		"valid_until": FormatInstant(until), "authorized_by": t.actor.OperatorID, "at": t.NowString()})
 }
 
-// NextEmergencyNumber is the next number of an emergency register in a year.
+// NextEmergencyNumber is the next number of an emergency register in a
+// year: after every number it holds, and after every number a registration
+// the server refused had (emergencyUsedKey): that number was on a citizen's
+// receipt, and is never given again.
 func (t *Tx) NextEmergencyNumber(register string, year int) (int64, error) {
 	var n int64
-	if err := t.queryRow(`SELECT COALESCE(MAX(emergency_number), 0) + 1 FROM protocol_registrations WHERE emergency_register = ? AND year = ? AND emergency_number IS NOT NULL`,
-		register, year).Scan(&n); err != nil {
+	if err := t.queryRow(`SELECT MAX(COALESCE((SELECT MAX(emergency_number) FROM protocol_registrations WHERE emergency_register = ?1 AND year = ?2 AND emergency_number IS NOT NULL), 0),
+		COALESCE((SELECT CAST(value AS INTEGER) FROM local_meta WHERE key = ?3), 0)) + 1`,
+		register, year, emergencyUsedKey(register, year)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("store: next emergency number: %w", err)
 	}
 	return n, nil
+}
+
+// emergencyUsedKey is the local_meta key of the highest number of an
+// emergency register in a year whose registration a repair removed.
+func emergencyUsedKey(register string, year int) string {
+	return fmt.Sprintf("emergency_used:%s:%d", register, year)
+}
+
+// keepEmergencyNumber remembers, before a repair removes a registration,
+// its emergency number: NextEmergencyNumber never gives it again.
+func (t *Tx) keepEmergencyNumber(registrationID string) error {
+	var register string
+	var year, n sql.NullInt64
+	err := t.queryRow(`SELECT COALESCE(emergency_register, ''), year, emergency_number FROM protocol_registrations WHERE id = ?`, registrationID).Scan(&register, &year, &n)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && (!n.Valid || register == "") {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: read registration %s: %w", registrationID, err)
+	}
+	if _, err := t.exec(`INSERT INTO local_meta(key, value) VALUES (?1, ?2)
+		ON CONFLICT(key) DO UPDATE SET value = CAST(MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER)) AS TEXT)`,
+		emergencyUsedKey(register, int(year.Int64)), strconv.FormatInt(n.Int64, 10)); err != nil {
+		return fmt.Errorf("store: keep emergency number: %w", err)
+	}
+	return nil
 }
 
 // Registration is a stored protocol registration with its documents and fate.

@@ -185,6 +185,11 @@ func (t *Tx) removeRow(table, id string) (RepairOutcome, error) {
 	}
 	blocked := false
 	err := t.Savepoint(func() error {
+		if table == "protocol_registrations" {
+			if err := t.keepEmergencyNumber(id); err != nil {
+				return err
+			}
+		}
 		if err := t.SetMeta(repairDeleteKey, "1"); err != nil {
 			return err
 		}

@@ -285,3 +285,41 @@ func TestReferentOnlyMovesTheState(t *testing.T) {
 		t.Fatalf("desk: %+v %v", mine.Values, err)
 	}
 }
+
+// An emergency registration the server refuses (its operator was
+// deactivated while the desk was offline) is removed by the repair, but its
+// number was on the citizen's receipt: the desk's next emergency
+// registration gets the following number, never that one again.
+func TestRefusedEmergencyNumberIsNotGivenAgain(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	a := enroll(t, s, "DESK01", false)
+	a.sync(t)
+	sub := login(t, a.svc, "protocollo")
+	deactivate(t, s.svc.DB(), sub.OperatorID)
+	op := login(t, a.svc, "sportello")
+	first, err := a.svc.ProtocolApplication(ctx, sub, completeComplaint(t, a, op, "Ferri").ID)
+	if err != nil || !first.Emergency || first.Registration.EmergencyNumber != 1 {
+		t.Fatalf("first emergency registration: %q %v", first.Label, err)
+	}
+	a.sync(t)
+	a.sync(t)
+	if _, err := a.svc.DB().Registration(ctx, first.Registration.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the refused registration is still on the desk: %v", err)
+	}
+	listed := false
+	for _, r := range a.client.State().Rejected {
+		listed = listed || r.Table == "protocol_registrations" && strings.Contains(r.Label, first.Label)
+	}
+	if !listed {
+		t.Fatalf("the refused registration is not on the operator's list: %+v", a.client.State().Rejected)
+	}
+	second, err := a.svc.ProtocolApplication(ctx, op, completeComplaint(t, a, op, "Gatti").ID)
+	if err != nil || !second.Emergency || second.Registration.EmergencyNumber != 2 || second.Registration.EmergencyRegister != first.Registration.EmergencyRegister {
+		t.Fatalf("next emergency registration: %q (emergency %v) %v, want the number after %q", second.Label, second.Emergency, err, first.Label)
+	}
+	a.sync(t)
+	if got, err := s.svc.DB().Registration(ctx, second.Registration.ID); err != nil || got.EmergencyNumber != 2 {
+		t.Fatalf("server: %+v %v", got, err)
+	}
+}
