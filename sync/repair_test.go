@@ -323,3 +323,39 @@ func TestRefusedEmergencyNumberIsNotGivenAgain(t *testing.T) {
 		t.Fatalf("server: %+v %v", got, err)
 	}
 }
+
+// The emergency period a deactivated operator's registration opened on an
+// offline desk is a fact of the workstation: the server takes it, so the
+// registrations active operators made in that period are not refused with
+// it (that operator's own registration still is).
+func TestEmergencyPeriodOutlivesItsOperatorsDeactivation(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	a := enroll(t, s, "DESK01", false)
+	a.sync(t)
+	sub := login(t, a.svc, "protocollo")
+	deactivate(t, s.svc.DB(), sub.OperatorID)
+	op := login(t, a.svc, "sportello")
+	first, err := a.svc.ProtocolApplication(ctx, sub, completeComplaint(t, a, op, "Ferri").ID)
+	if err != nil || !first.Emergency {
+		t.Fatalf("first: %+v %v", first, err)
+	}
+	second, err := a.svc.ProtocolApplication(ctx, op, completeComplaint(t, a, op, "Gatti").ID)
+	if err != nil || !second.Emergency || second.Registration.InterruptionID != first.Registration.InterruptionID {
+		t.Fatalf("second: %+v %v", second, err)
+	}
+	a.sync(t)
+	a.sync(t)
+	got, err := s.svc.DB().Registration(ctx, second.Registration.ID)
+	if err != nil || got.EmergencyNumber != 2 || got.InterruptionID != first.Registration.InterruptionID {
+		t.Fatalf("the active operator's registration on the server: %+v %v (refused: %+v)", got, err, a.client.State().Rejected)
+	}
+	for _, r := range a.client.State().Rejected {
+		if r.Table == "protocol_interruptions" || strings.Contains(r.Label, second.Label) {
+			t.Errorf("refused: %+v", r)
+		}
+	}
+	if _, err := s.svc.DB().Registration(ctx, first.Registration.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the deactivated operator's registration: %v, want refused", err)
+	}
+}

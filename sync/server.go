@@ -375,7 +375,12 @@ func (s *Server) check(tx BackendTx, ws store.Workstation, c store.Change, data 
 		}
 		ops[c.OperatorID] = op // operators changed in this batch are re-read: see applyOne
 	}
-	if !op.Active {
+	// An emergency period is a fact of the workstation (its protocol
+	// service was interrupted), opened by the first emergency registration
+	// whoever made it: every registration of the period refers to it, so
+	// it is taken from an operator deactivated since, the role still
+	// checked below.
+	if !op.Active && c.Table != "protocol_interruptions" {
 		return rej(CodeForbidden, "Operatore disattivato: la modifica non è accettata")
 	}
 	role := auth.Role(op.Role)
