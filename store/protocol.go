@@ -88,6 +88,16 @@ func (t *Tx) InsertExtension(id, interruptionID, ref string, until time.Time) er
 		"valid_until": FormatInstant(until), "authorized_by": t.actor.OperatorID, "at": t.NowString()})
 }
 
+// ApplicationRegistered reports whether a registration of the application
+// is in the register (annulled or not).
+func (t *Tx) ApplicationRegistered(appID string) (bool, error) {
+	var has bool
+	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM protocol_registrations WHERE application_id = ?)`, appID).Scan(&has); err != nil {
+		return false, fmt.Errorf("store: registrations of application %s: %w", appID, err)
+	}
+	return has, nil
+}
+
 // NextEmergencyNumber is the next number of an emergency register in a
 // year: after every number it holds, and after every number a registration
 // the server refused had (emergencyUsedKey): that number was on a citizen's

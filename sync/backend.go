@@ -72,6 +72,9 @@ type BackendTx interface {
 	ParkChange(ws string, c store.Change) error
 	RowParked(table, rowID string) (bool, error)
 	RowExists(table, rowID string) (bool, error)
+	// ApplicationRegistered: the register has a registration of the
+	// application (store.Tx.ApplicationRegistered).
+	ApplicationRegistered(appID string) (bool, error)
 	// RevertForwarded writes the revert record of a change pushed again
 	// that a restored server refused (store.Tx.RevertForwarded); created:
 	// the data of a change that created the row, nil for an edit.

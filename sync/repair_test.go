@@ -359,3 +359,50 @@ func TestEmergencyPeriodOutlivesItsOperatorsDeactivation(t *testing.T) {
 		t.Fatalf("the deactivated operator's registration: %v, want refused", err)
 	}
 }
+
+// An application whose registration the server refused (its operator was
+// deactivated while the desk was offline) is not forwarded by another
+// operator's later move either: the server refuses moving it past
+// completa with no registration, and the desk is back to completa, to
+// protocol it again.
+func TestApplicationIsNotForwardedWithoutARegistration(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	a := enroll(t, s, "DESK01", false)
+	a.sync(t)
+	sub := login(t, a.svc, "protocollo")
+	deactivate(t, s.svc.DB(), sub.OperatorID)
+	op := login(t, a.svc, "sportello")
+	app := completeComplaint(t, a, op, "Ferri")
+	if _, err := a.svc.ProtocolApplication(ctx, sub, app.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.svc.Forward(ctx, op, app.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	a.sync(t)
+	a.sync(t)
+	for name, db := range map[string]*store.DB{"server": s.svc.DB(), "desk": a.svc.DB()} {
+		if got, err := db.Application(ctx, app.ID); err != nil || got.State != application.Completa {
+			t.Errorf("%s: application %q (%v), want completa", name, got.State, err)
+		}
+	}
+	refused := false
+	for _, r := range a.client.State().Rejected {
+		refused = refused || r.Table == "applications" && r.Code == CodeConstraint && strings.Contains(r.Reason, "protocollata")
+	}
+	if !refused {
+		t.Fatalf("the forward is not on the operator's list: %+v", a.client.State().Rejected)
+	}
+	// Protocolled again by an active operator, it moves on.
+	if _, err := a.svc.ProtocolApplication(ctx, op, app.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.svc.Forward(ctx, op, app.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	a.sync(t)
+	if got, err := s.svc.DB().Application(ctx, app.ID); err != nil || got.State != application.Inoltrata {
+		t.Fatalf("server: %q %v, want inoltrata", got.State, err)
+	}
+}

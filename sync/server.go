@@ -399,8 +399,43 @@ func (s *Server) check(tx BackendTx, ws store.Workstation, c store.Change, data 
 	if err != nil {
 		return rej(CodeInvalidChange, "Impossibile verificare la riservatezza del dato")
 	}
+	if rej := checkProtocolled(tx, c, data); rej != nil {
+		return rej
+	}
 	if conf && (!ws.Confidential || !role.Can(auth.ReadConfidential)) {
 		return rej(CodeConfidential, "Dato riservato: questa postazione o questo operatore non possono modificarlo")
+	}
+	return nil
+}
+
+// checkProtocolled refuses a change that moves an application to
+// protocollata or past it while the server has no registration of it (the
+// registration was refused: its operator deactivated, what it refers to
+// never pushed): the application would be forwarded and closed with no
+// protocol. A restored server holding its numbering is left alone: there a
+// registration may be parked, waiting for what another workstation pushes
+// again, while the move is not.
+func checkProtocolled(tx BackendTx, c store.Change, data store.Fields) *store.Rejection {
+	st, ok := data["state"].(string)
+	if c.Table != "applications" || !ok || application.State(st).Rank() < application.Protocollata.Rank() {
+		return nil
+	}
+	rej := func(code, reason string) *store.Rejection {
+		return &store.Rejection{OriginSeq: c.OriginSeq, Table: c.Table, RowID: c.RowID, Code: code, Reason: reason}
+	}
+	held, err := tx.NumberingHeld()
+	if err != nil {
+		return rej(CodeInvalidChange, "Impossibile verificare la protocollazione della pratica")
+	}
+	if held {
+		return nil
+	}
+	has, err := tx.ApplicationRegistered(c.RowID)
+	if err != nil {
+		return rej(CodeInvalidChange, "Impossibile verificare la protocollazione della pratica")
+	}
+	if !has {
+		return rej(CodeConstraint, "La pratica non risulta protocollata sul server (la registrazione non è stata accettata): va protocollata di nuovo prima di procedere")
 	}
 	return nil
 }

@@ -793,6 +793,13 @@ func (s *simulation) leftAlone(r *simReplica, citizenID, appID string) bool {
 				return true
 			}
 		}
+		// Its registration, too: until it is back, the application is not
+		// protocolled on the register, and moving it on would be refused.
+		for _, reg := range s.regs {
+			if reg.appID == a.id && reg.replica == s.late.code && !s.inBackup[reg.id] {
+				return true
+			}
+		}
 		if citizenID == "" {
 			citizenID = a.citizenID
 		}
