@@ -10,6 +10,7 @@ import (
 
 	"sportello/internal/application"
 	"sportello/internal/citizen"
+	"sportello/internal/desk"
 	"sportello/store"
 )
 
@@ -286,18 +287,26 @@ func TestReferentOnlyMovesTheState(t *testing.T) {
 	}
 }
 
+// subDeactivatedOffline is a desk that synced once and then, offline, has
+// the protocol officer (sub), whom the server has deactivated meanwhile,
+// and the desk operator (op) logged in.
+func subDeactivatedOffline(t *testing.T) (s *testServer, a *replica, sub, op desk.Session) {
+	t.Helper()
+	s = startServer(t)
+	a = enroll(t, s, "DESK01", false)
+	a.sync(t)
+	sub = login(t, a.svc, "protocollo")
+	deactivate(t, s.svc.DB(), sub.OperatorID)
+	return s, a, sub, login(t, a.svc, "sportello")
+}
+
 // An emergency registration the server refuses (its operator was
 // deactivated while the desk was offline) is removed by the repair, but its
 // number was on the citizen's receipt: the desk's next emergency
 // registration gets the following number, never that one again.
 func TestRefusedEmergencyNumberIsNotGivenAgain(t *testing.T) {
 	ctx := context.Background()
-	s := startServer(t)
-	a := enroll(t, s, "DESK01", false)
-	a.sync(t)
-	sub := login(t, a.svc, "protocollo")
-	deactivate(t, s.svc.DB(), sub.OperatorID)
-	op := login(t, a.svc, "sportello")
+	s, a, sub, op := subDeactivatedOffline(t)
 	first, err := a.svc.ProtocolApplication(ctx, sub, completeComplaint(t, a, op, "Ferri").ID)
 	if err != nil || !first.Emergency || first.Registration.EmergencyNumber != 1 {
 		t.Fatalf("first emergency registration: %q %v", first.Label, err)
@@ -330,12 +339,7 @@ func TestRefusedEmergencyNumberIsNotGivenAgain(t *testing.T) {
 // it (that operator's own registration still is).
 func TestEmergencyPeriodOutlivesItsOperatorsDeactivation(t *testing.T) {
 	ctx := context.Background()
-	s := startServer(t)
-	a := enroll(t, s, "DESK01", false)
-	a.sync(t)
-	sub := login(t, a.svc, "protocollo")
-	deactivate(t, s.svc.DB(), sub.OperatorID)
-	op := login(t, a.svc, "sportello")
+	s, a, sub, op := subDeactivatedOffline(t)
 	first, err := a.svc.ProtocolApplication(ctx, sub, completeComplaint(t, a, op, "Ferri").ID)
 	if err != nil || !first.Emergency {
 		t.Fatalf("first: %+v %v", first, err)
@@ -367,12 +371,7 @@ func TestEmergencyPeriodOutlivesItsOperatorsDeactivation(t *testing.T) {
 // protocol it again.
 func TestApplicationIsNotForwardedWithoutARegistration(t *testing.T) {
 	ctx := context.Background()
-	s := startServer(t)
-	a := enroll(t, s, "DESK01", false)
-	a.sync(t)
-	sub := login(t, a.svc, "protocollo")
-	deactivate(t, s.svc.DB(), sub.OperatorID)
-	op := login(t, a.svc, "sportello")
+	s, a, sub, op := subDeactivatedOffline(t)
 	app := completeComplaint(t, a, op, "Ferri")
 	if _, err := a.svc.ProtocolApplication(ctx, sub, app.ID); err != nil {
 		t.Fatal(err)
