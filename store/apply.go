@@ -80,12 +80,13 @@ func (t *Tx) ApplyRemote(c Change, o ApplyOptions) (ApplyResult, error) {
 // fetcher); d must be DecodeChange(c.Data).
 func (t *Tx) ApplyRemoteDecoded(c Change, d Decoded, o ApplyOptions) (ApplyResult, error) {
 	res, err := t.applyRemoteDecoded(c, d, o)
-	if err != nil || res.Duplicate || c.Table == "sync_reverts" {
+	if err != nil || res.Duplicate || c.Table == "sync_reverts" || o.Forward {
 		return res, err
 	}
-	// A change of the row forwarded after its absent revert: the register
-	// has the row now (another workstation brought it), so this replica
-	// keeps it (RemovalsDue).
+	// On a replica (the server, which forwards, never waits to remove a
+	// row): a change of the row forwarded after its absent revert says the
+	// register has the row now (another workstation brought it), so this
+	// replica keeps it (RemovalsDue).
 	return res, t.keepRemoved(c.Table, c.RowID)
 }
 

@@ -384,28 +384,23 @@ func (s *Server) check(tx BackendTx, ws store.Workstation, c store.Change, data 
 		return rej(CodeForbidden, "Operatore disattivato: la modifica non è accettata")
 	}
 	role := auth.Role(op.Role)
-	if perm, ok := auth.TablePermission(c.Table); ok {
-		alt := c.Table == "applications" || c.Table == "application_history"
-		if !role.Can(perm) && !(alt && role.Can(auth.WorkApplications)) {
-			return rej(CodeForbidden, fmt.Sprintf("Il ruolo «%s» non consente questa modifica (%s)", role.Label(), c.Table))
-		}
-		if !role.Can(perm) && c.Table == "applications" && !stateMoveOnly(c, data) {
+	officeMove := c.Table == "application_history" || c.Table == "applications" && stateMoveOnly(c, data)
+	if !role.MayWrite(c.Table, officeMove) {
+		if c.Table == "applications" && role.Can(auth.WorkApplications) {
 			// The offices' grant moves an application along its lifecycle
 			// (with its history entry), nothing else of it.
 			return rej(CodeForbidden, fmt.Sprintf("Il ruolo «%s» può solo far avanzare lo stato della pratica", role.Label()))
 		}
+		return rej(CodeForbidden, fmt.Sprintf("Il ruolo «%s» non consente questa modifica (%s)", role.Label(), c.Table))
 	}
 	conf, err := tx.RowConfidential(c.Table, c.RowID, data)
 	if err != nil {
 		return rej(CodeInvalidChange, "Impossibile verificare la riservatezza del dato")
 	}
-	if rej := checkProtocolled(tx, c, data); rej != nil {
-		return rej
-	}
 	if conf && (!ws.Confidential || !role.Can(auth.ReadConfidential)) {
 		return rej(CodeConfidential, "Dato riservato: questa postazione o questo operatore non possono modificarlo")
 	}
-	return nil
+	return checkProtocolled(tx, c, data)
 }
 
 // checkProtocolled refuses a change that moves an application to
@@ -453,7 +448,7 @@ func created(c store.Change, f store.Fields) store.Fields {
 
 // stateMoveOnly reports whether a change of an application only moves its
 // state to one the offices' grant leads to (what Service.Move writes: the
-// state and its update time).
+// state and its update time): auth.Role.MayWrite's officeMove.
 func stateMoveOnly(c store.Change, data store.Fields) bool {
 	if c.Op != "update" {
 		return false

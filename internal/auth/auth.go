@@ -111,6 +111,19 @@ func TablePermission(table string) (Permission, bool) {
 	return "", false
 }
 
+// MayWrite reports whether role r may write a change of a replicated table:
+// with the table's permission, or with the offices' grant when officeMove
+// says the change only moves an application on to a state its office leads
+// it to (application.State.OfficeStep) or records such a move in its
+// history. The server and the desk both decide by it.
+func (r Role) MayWrite(table string, officeMove bool) bool {
+	perm, ok := TablePermission(table)
+	if !ok || r.Can(perm) {
+		return true
+	}
+	return officeMove && (table == "applications" || table == "application_history") && r.Can(WorkApplications)
+}
+
 // Can reports whether role r holds permission p.
 func (r Role) Can(p Permission) bool {
 	for _, g := range grants[r] {

@@ -43,3 +43,24 @@ func TestRoles(t *testing.T) {
 		t.Fatalf("Require: %v", err)
 	}
 }
+
+func TestMayWrite(t *testing.T) {
+	for _, c := range []struct {
+		role       Role
+		table      string
+		officeMove bool
+		want       bool
+	}{
+		{Sportellista, "applications", false, true},
+		{Referente, "applications", false, false},
+		{Referente, "applications", true, true},
+		{Referente, "application_history", true, true},
+		{Referente, "citizens", true, false},
+		{Protocollo, "applications", true, false},  // no offices' grant
+		{Referente, "sync_conflicts", false, true}, // no table permission: checked elsewhere
+	} {
+		if got := c.role.MayWrite(c.table, c.officeMove); got != c.want {
+			t.Errorf("%s writes %s (office move %v): %v, want %v", c.role, c.table, c.officeMove, got, c.want)
+		}
+	}
+}
