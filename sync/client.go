@@ -672,8 +672,12 @@ func (c *Client) uploadBlob(ctx context.Context, sha string) error {
 			var bs BlobStatus
 			if resp.StatusCode == http.StatusConflict {
 				var eb ErrorBody
-				json.NewDecoder(resp.Body).Decode(&eb)
+				err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&eb)
 				resp.Body.Close()
+				if err != nil {
+					f.Close()
+					return fmt.Errorf("sync: attachment %s: reading where to resume: %w", sha, err)
+				}
 				off = eb.Offset
 				continue
 			}

@@ -42,7 +42,10 @@ func Enroll(ctx context.Context, dbPath, url, pin, code string, hc *http.Client)
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
 		se := &ServerError{Status: resp.StatusCode}
-		json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&se.Body)
+		if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&se.Body); err != nil {
+			// Not the server's error body (a proxy's page): the status says it.
+			return cfg, fmt.Errorf("%w (unreadable answer: %v)", se, err)
+		}
 		return cfg, se
 	}
 	var er EnrollResponse

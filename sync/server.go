@@ -157,18 +157,29 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/late-refused", s.authed(s.lateRefused))
 }
 
+// writeJSON answers with v. The status is already sent when the body is
+// written, so a failure here means the client went away: it is logged (at
+// debug level, on the process's default logger, which the server's main
+// sets to its own) and the client, which has no answer, asks again.
 func writeJSON(w http.ResponseWriter, status int, v any, compress bool) {
 	w.Header().Set("Content-Type", "application/json")
 	if compress {
 		w.Header().Set("Content-Encoding", "gzip")
 		w.WriteHeader(status)
 		gz := gzip.NewWriter(w)
-		json.NewEncoder(gz).Encode(v)
-		gz.Close()
+		err := json.NewEncoder(gz).Encode(v)
+		if cerr := gz.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			slog.Debug("response not delivered", "status", status, "err", err)
+		}
 		return
 	}
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		slog.Debug("response not delivered", "status", status, "err", err)
+	}
 }
 
 func fail(w http.ResponseWriter, status int, code, msg string, detail error) {

@@ -82,6 +82,7 @@ func env(key, def string) string {
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	slog.SetDefault(log)
 	if len(os.Args) < 2 {
 		fmt.Fprintln(os.Stderr, usageText)
 		os.Exit(2)
