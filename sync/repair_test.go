@@ -405,3 +405,40 @@ func TestApplicationIsNotForwardedWithoutARegistration(t *testing.T) {
 		t.Fatalf("server: %q %v, want inoltrata", got.State, err)
 	}
 }
+
+// The protocol office registers applications too (a desk's complete
+// application left for it): the application's move to protocollata and its
+// history entry are part of the registration, so the server takes them
+// from a role that may register, though it does not file applications.
+func TestProtocolOfficerProtocolsAnApplication(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	a := enroll(t, s, "DESK01", false)
+	op := login(t, a.svc, "sportello")
+	app := completeComplaint(t, a, op, "Ferri")
+	a.sync(t)
+	officer := login(t, a.svc, "protocollo")
+	res, err := a.svc.ProtocolApplication(ctx, officer, app.ID)
+	if err != nil {
+		t.Fatalf("protocol: %+v %v", res, err)
+	}
+	a.sync(t)
+	if st := a.client.State(); len(st.Rejected) != 0 {
+		t.Fatalf("refused: %+v", st.Rejected)
+	}
+	if got, err := s.svc.DB().Application(ctx, app.ID); err != nil || got.State != application.Protocollata {
+		t.Fatalf("server: application %q (%v), want protocollata", got.State, err)
+	}
+	// The officer still may not change anything else of an application.
+	if err := a.svc.DB().Write(ctx, store.Actor{OperatorID: officer.OperatorID}, func(tx *store.Tx) error {
+		_, err := tx.Put("applications", app.ID, store.Fields{"form_data": `{"descrizione":"cambiata"}`})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	a.sync(t)
+	a.sync(t)
+	if st := a.client.State(); len(st.Rejected) != 1 || st.Rejected[0].Table != "applications" || st.Rejected[0].Code != CodeForbidden {
+		t.Fatalf("refusals: %+v", st.Rejected)
+	}
+}

@@ -395,11 +395,11 @@ func (s *Server) check(tx BackendTx, ws store.Workstation, c store.Change, data 
 		return rej(CodeForbidden, "Operatore disattivato: la modifica non è accettata")
 	}
 	role := auth.Role(op.Role)
-	officeMove := c.Table == "application_history" || c.Table == "applications" && stateMoveOnly(c, data)
-	if !role.MayWrite(c.Table, officeMove) {
-		if c.Table == "applications" && role.Can(auth.WorkApplications) {
+	if !role.MayWrite(c.Table, stateMove(c, data)) {
+		if c.Table == "applications" && (role.Can(auth.WorkApplications) || role.Can(auth.RegisterProtocol)) {
 			// The offices' grant moves an application along its lifecycle
-			// (with its history entry), nothing else of it.
+			// and registering moves it to protocollata (each with its
+			// history entry), nothing else of it.
 			return rej(CodeForbidden, fmt.Sprintf("Il ruolo «%s» può solo far avanzare lo stato della pratica", role.Label()))
 		}
 		return rej(CodeForbidden, fmt.Sprintf("Il ruolo «%s» non consente questa modifica (%s)", role.Label(), c.Table))
@@ -457,20 +457,27 @@ func created(c store.Change, f store.Fields) store.Fields {
 	return f
 }
 
-// stateMoveOnly reports whether a change of an application only moves its
-// state to one the offices' grant leads to (what Service.Move writes: the
-// state and its update time): auth.Role.MayWrite's officeMove.
-func stateMoveOnly(c store.Change, data store.Fields) bool {
-	if c.Op != "update" {
-		return false
-	}
-	for k := range data {
-		if k != "state" && k != "updated_at" {
-			return false
+// stateMove is the state a change only moves an application to: an update
+// of its state alone (with its update time: what Service.Move and the
+// registration write), or the history entry of a move; "" for any other
+// change (auth.Role.MayWrite).
+func stateMove(c store.Change, data store.Fields) application.State {
+	var key string
+	switch {
+	case c.Table == "applications" && c.Op == "update":
+		for k := range data {
+			if k != "state" && k != "updated_at" {
+				return ""
+			}
 		}
+		key = "state"
+	case c.Table == "application_history" && c.Op == "insert":
+		key = "to_state"
+	default:
+		return ""
 	}
-	st, _ := data["state"].(string)
-	return application.State(st).OfficeStep()
+	st, _ := data[key].(string)
+	return application.State(st)
 }
 
 func blobRefs(c Change) (string, bool) {

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/argon2"
+
+	"sportello/internal/application"
 )
 
 // Role is an operator's role.
@@ -88,9 +90,11 @@ var grants = map[Role][]Permission{
 
 // TablePermission is the permission an operator needs to write a
 // replicated table: the server checks it on every change it receives, and a
-// desk before it writes a change the server would refuse. The offices'
-// grant (WorkApplications) also writes applications and their history,
-// only to move an application on (application.State.OfficeStep).
+// desk before it writes a change the server would refuse. Two grants also
+// write applications and their history, only to move an application on:
+// the offices' (WorkApplications) to the states application.State.OfficeStep
+// names, and registering (RegisterProtocol) to protocollata, the move that
+// is part of a registration (MayWrite).
 func TablePermission(table string) (Permission, bool) {
 	switch table {
 	case "citizens", "citizen_delegations":
@@ -112,16 +116,28 @@ func TablePermission(table string) (Permission, bool) {
 }
 
 // MayWrite reports whether role r may write a change of a replicated table:
-// with the table's permission, or with the offices' grant when officeMove
-// says the change only moves an application on to a state its office leads
-// it to (application.State.OfficeStep) or records such a move in its
-// history. The server and the desk both decide by it.
-func (r Role) MayWrite(table string, officeMove bool) bool {
+// with the table's permission, or, for a change that only moves an
+// application to the state moveTo (its state, or the history entry of that
+// move; "" for any other change), with the grant that leads there: the
+// offices' grant to the states its office moves an application to, the
+// grant to register to protocollata (a protocol officer registers a
+// complete application, and the move comes with the registration). The
+// server and the desk both decide by it.
+func (r Role) MayWrite(table string, moveTo application.State) bool {
 	perm, ok := TablePermission(table)
 	if !ok || r.Can(perm) {
 		return true
 	}
-	return officeMove && (table == "applications" || table == "application_history") && r.Can(WorkApplications)
+	if moveTo == "" || table != "applications" && table != "application_history" {
+		return false
+	}
+	switch {
+	case moveTo.OfficeStep():
+		return r.Can(WorkApplications)
+	case moveTo == application.Protocollata:
+		return r.Can(RegisterProtocol)
+	}
+	return false
 }
 
 // Can reports whether role r holds permission p.

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"errors"
+	"sportello/internal/application"
 	"strings"
 	"testing"
 )
@@ -46,21 +47,28 @@ func TestRoles(t *testing.T) {
 
 func TestMayWrite(t *testing.T) {
 	for _, c := range []struct {
-		role       Role
-		table      string
-		officeMove bool
-		want       bool
+		role   Role
+		table  string
+		moveTo application.State
+		want   bool
 	}{
-		{Sportellista, "applications", false, true},
-		{Referente, "applications", false, false},
-		{Referente, "applications", true, true},
-		{Referente, "application_history", true, true},
-		{Referente, "citizens", true, false},
-		{Protocollo, "applications", true, false},  // no offices' grant
-		{Referente, "sync_conflicts", false, true}, // no table permission: checked elsewhere
+		{Sportellista, "applications", "", true},
+		{Referente, "applications", "", false},
+		{Referente, "applications", application.InLavorazione, true},
+		{Referente, "application_history", application.Respinta, true},
+		{Referente, "application_history", application.Protocollata, false},
+		{Referente, "applications", application.Inoltrata, false},
+		{Referente, "citizens", application.Conclusa, false},
+		{Protocollo, "applications", application.Conclusa, false}, // no offices' grant
+		{Protocollo, "applications", application.Protocollata, true},
+		{Protocollo, "application_history", application.Protocollata, true},
+		{Protocollo, "applications", "", false},
+		{Protocollo, "application_attachments", application.Protocollata, false},
+		{Responsabile, "applications", application.Protocollata, false}, // may not register
+		{Referente, "sync_conflicts", "", true},                         // no table permission: checked elsewhere
 	} {
-		if got := c.role.MayWrite(c.table, c.officeMove); got != c.want {
-			t.Errorf("%s writes %s (office move %v): %v, want %v", c.role, c.table, c.officeMove, got, c.want)
+		if got := c.role.MayWrite(c.table, c.moveTo); got != c.want {
+			t.Errorf("%s writes %s (move to %q): %v, want %v", c.role, c.table, c.moveTo, got, c.want)
 		}
 	}
 }

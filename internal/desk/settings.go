@@ -94,13 +94,15 @@ func (s *Service) ResolveConflict(ctx context.Context, sess Session, id string, 
 }
 
 // requireRestore checks that role may write again a conflict's losing
-// value: the table's permission, or the offices' grant for a state it
-// moves applications to (as the server re-checks).
+// value: the table's permission, or the grant that moves applications to
+// the state it restores (as the server re-checks).
 func requireRestore(role auth.Role, c store.Conflict) error {
+	var moveTo application.State
 	var st string
-	officeMove := c.Table == "applications" && c.Column == "state" &&
-		json.Unmarshal([]byte(c.LoserValue), &st) == nil && application.State(st).OfficeStep()
-	if role.MayWrite(c.Table, officeMove) {
+	if c.Table == "applications" && c.Column == "state" && json.Unmarshal([]byte(c.LoserValue), &st) == nil {
+		moveTo = application.State(st)
+	}
+	if role.MayWrite(c.Table, moveTo) {
 		return nil
 	}
 	perm, _ := auth.TablePermission(c.Table)
