@@ -109,7 +109,7 @@ func (s *Service) NewApplication(ctx context.Context, sess Session, procedureID,
 		State: application.Bozza, Confidential: p.Confidential, Subject: p.Name + " - " + c.FullName(),
 		Values: Prefill(p, c), CreatedBy: sess.OperatorID, WorkstationID: s.db.WorkstationID(),
 	}
-	err = s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
+	err = s.write(ctx, sess, func(tx *store.Tx) error {
 		if _, err := tx.PutApplication(a); err != nil {
 			return err
 		}
@@ -165,7 +165,7 @@ func (s *Service) SaveDraft(ctx context.Context, sess Session, appID string, val
 	if maps.Equal(clean, a.Values) && slices.Equal(stamps, a.StampDutyIDs) {
 		return nil
 	}
-	return s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
+	return s.write(ctx, sess, func(tx *store.Tx) error {
 		state, err := tx.ApplicationState(appID)
 		if err != nil {
 			return err
@@ -236,7 +236,7 @@ func (s *Service) AddAttachment(ctx context.Context, sess Session, appID, docTyp
 	if det.PDFA {
 		att.Format = string(catalog.FormatPDFA)
 	}
-	err = s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
+	err = s.write(ctx, sess, func(tx *store.Tx) error {
 		state, err := tx.ApplicationState(appID)
 		if err != nil {
 			return err
@@ -290,7 +290,7 @@ func (s *Service) WithdrawAttachment(ctx context.Context, sess Session, appID, a
 	if !found {
 		return userErr("L'allegato non fa parte della pratica")
 	}
-	return s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
+	return s.write(ctx, sess, func(tx *store.Tx) error {
 		state, err := tx.ApplicationState(appID)
 		if err != nil {
 			return err
@@ -384,7 +384,7 @@ func (s *Service) MarkComplete(ctx context.Context, sess Session, appID string) 
 	if err := requireAccess(sess, p, auth.FileApplications); err != nil {
 		return nil, err
 	}
-	return nil, s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
+	return nil, s.write(ctx, sess, func(tx *store.Tx) error {
 		return s.moveTx(tx, a, application.Completa, "Verifica di completezza formale superata")
 	})
 }
@@ -428,7 +428,7 @@ func (s *Service) Move(ctx context.Context, sess Session, appID string, to appli
 	if (to == application.Respinta || to == application.Conclusa) && strings.TrimSpace(note) == "" {
 		return userErr("Indicare l'esito nella nota")
 	}
-	return s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error { return s.moveTx(tx, a, to, note) })
+	return s.write(ctx, sess, func(tx *store.Tx) error { return s.moveTx(tx, a, to, note) })
 }
 
 // Forward sends a protocolled application to the competent office.

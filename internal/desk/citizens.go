@@ -137,7 +137,7 @@ func (s *Service) SaveCitizen(ctx context.Context, sess Session, c citizen.Citiz
 	} else {
 		c.PrivacyConsentAt = old.PrivacyConsentAt
 	}
-	if err := s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
+	if err := s.write(ctx, sess, func(tx *store.Tx) error {
 		_, err := tx.PutCitizen(c)
 		return err
 	}); err != nil {
@@ -190,7 +190,7 @@ func (s *Service) AddDelegation(ctx context.Context, sess Session, d citizen.Del
 	if d.ID == "" {
 		d.ID = ids.New()
 	}
-	err := s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
+	err := s.write(ctx, sess, func(tx *store.Tx) error {
 		_, err := tx.PutDelegation(d, false)
 		return err
 	})
@@ -248,7 +248,7 @@ func (s *Service) ImportVCard(ctx context.Context, sess Session, r io.Reader) (I
 	if len(problems) > 0 {
 		return res, userErr("Alcune schede non sono valide: nessun cittadino importato", problems...)
 	}
-	err = s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
+	err = s.write(ctx, sess, func(tx *store.Tx) error {
 		for i, c := range prepared {
 			if _, err := tx.PutCitizen(c); err != nil {
 				return err

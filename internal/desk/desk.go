@@ -60,6 +60,29 @@ type Session struct {
 
 func (s Session) actor() store.Actor { return store.Actor{OperatorID: s.OperatorID} }
 
+// write runs fn in one write transaction for sess, after checking in it
+// that sess's operator is still active on this replica: a deactivation the
+// desk pulled while the operator was logged in ends what that session may
+// save, as the server would refuse it. The service's own sessions (System,
+// the server's administration) have no operator account to check.
+func (s *Service) write(ctx context.Context, sess Session, fn func(*store.Tx) error) error {
+	return s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
+		o, err := tx.OperatorByID(sess.OperatorID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return fmt.Errorf("desk: operator of the session: %w", err)
+		case !o.Active:
+			return ErrOperatorDeactivated
+		}
+		return fn(tx)
+	})
+}
+
+// ErrOperatorDeactivated is the error (errors.Is) of a change by an operator
+// whom the administrator deactivated while logged in.
+var ErrOperatorDeactivated = &Error{Message: "L'utenza è stata disattivata dall'amministratore: la modifica non è salvata. Chiudere la sessione e rivolgersi all'amministratore"}
+
 // System is the session used for seeding and maintenance.
 var System = Session{OperatorID: "system", Username: "system", FullName: "Sistema", Role: auth.Amministratore}
 
@@ -180,7 +203,7 @@ func (s *Service) ImportCatalog(ctx context.Context, sess Session, c *catalog.Ca
 	if err := c.Validate(); err != nil {
 		return &Error{Message: "Il catalogo non è valido", Err: err}
 	}
-	if err := s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error { return tx.PutCatalog(c) }); err != nil {
+	if err := s.write(ctx, sess, func(tx *store.Tx) error { return tx.PutCatalog(c) }); err != nil {
 		return fmt.Errorf("desk: import catalog: %w", err)
 	}
 	s.InvalidateCatalog()
@@ -224,7 +247,7 @@ func (s *Service) Login(ctx context.Context, username, password string) (Session
 		return Session{}, userErr("L'utenza è disattivata: rivolgersi all'amministratore")
 	}
 	sess := Session{OperatorID: o.ID, Username: o.Username, FullName: o.FullName, Role: auth.Role(o.Role), OfficeID: o.OfficeID}
-	if err := s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
+	if err := s.write(ctx, sess, func(tx *store.Tx) error {
 		return tx.Audit("login", "operators", o.ID, `{}`, "")
 	}); err != nil {
 		return Session{}, fmt.Errorf("desk: record login: %w", err)
@@ -254,7 +277,7 @@ func (s *Service) CreateOperator(ctx context.Context, sess Session, id, username
 	if err != nil {
 		return fmt.Errorf("desk: hash password: %w", err)
 	}
-	return s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
+	return s.write(ctx, sess, func(tx *store.Tx) error {
 		_, err := tx.PutOperator(store.Operator{ID: id, Username: username, FullName: fullName, Role: string(role), OfficeID: officeID, PasswordHash: hash, Active: true})
 		return err
 	})

@@ -456,3 +456,47 @@ func TestRestoringAConflictNeedsTheRoleToWriteIt(t *testing.T) {
 		t.Fatalf("phone %q after the desk restored it", got.Phone)
 	}
 }
+
+// A deactivation that reaches the desk while its operator is logged in (a
+// pull brings it) ends what that session may save: the server would refuse
+// it. Nothing is written.
+func TestDeactivatedOperatorSavesNothing(t *testing.T) {
+	s := openService(t)
+	ctx := context.Background()
+	if err := s.CreateOperator(ctx, System, "op-leaving", "leaving", "Paola Neri", auth.Sportellista, "", "password-1234"); err != nil {
+		t.Fatal(err)
+	}
+	sess, err := s.Login(ctx, "leaving", "password-1234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf := mustCF(t, "Rossi", "Mario", "1985-12-10", "M", "A562")
+	if _, err := s.SaveCitizen(ctx, sess, citizen.Citizen{Surname: "Rossi", Name: "Mario", CodiceFiscale: cf}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DB().Write(ctx, store.Actor{OperatorID: "sync"}, func(tx *store.Tx) error {
+		o, err := tx.OperatorByID("op-leaving")
+		if err != nil {
+			return err
+		}
+		o.Active = false
+		_, err = tx.PutOperator(o)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.SaveCitizen(ctx, sess, citizen.Citizen{Surname: "Rossi", Name: "Mario", CodiceFiscale: cf, Phone: "333 1234567"})
+	if !errors.Is(err, ErrOperatorDeactivated) || !strings.Contains(UserMessage(err), "disattivata") {
+		t.Fatalf("save by a deactivated operator: %v", err)
+	}
+	if c, err := s.DB().CitizenByCF(ctx, cf); err != nil || c.Phone != "" {
+		t.Fatalf("citizen after the refused save: %+v %v", c, err)
+	}
+	if _, err := s.Login(ctx, "leaving", "password-1234"); err == nil {
+		t.Fatal("a deactivated operator logged in again")
+	}
+	// Others go on.
+	if _, err := s.SaveCitizen(ctx, desk1, citizen.Citizen{Surname: "Rossi", Name: "Mario", CodiceFiscale: cf, Phone: "333 1234567"}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -75,7 +75,7 @@ func (s *Service) ProtocolApplication(ctx context.Context, sess Session, appID s
 		Subject: a.Subject, Classification: p.Classification, OfficeID: a.OfficeID, Primary: &docs[0], Attachments: docs[1:],
 		Confidential: a.Confidential, ApplicationID: a.ID}
 	online := s.online()
-	err = s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
+	err = s.write(ctx, sess, func(tx *store.Tx) error {
 		var stored store.Registration
 		var err error
 		note := ""
@@ -284,7 +284,7 @@ func (s *Service) RegisterDocument(ctx context.Context, sess Session, reg protoc
 		return res, userErr("La registrazione di protocollo non è completa", p...)
 	}
 	online := s.online()
-	err := s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
+	err := s.write(ctx, sess, func(tx *store.Tx) error {
 		for _, d := range docs {
 			if err := tx.RecordBlob(d.SHA256Hex, d.Size, "", d.MediaType); err != nil {
 				return err
@@ -328,7 +328,7 @@ func (s *Service) Annul(ctx context.Context, sess Session, registrationID, reaso
 			return err
 		}
 	}
-	return s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
+	return s.write(ctx, sess, func(tx *store.Tx) error {
 		annulled, err := tx.IsAnnulled(registrationID)
 		if err != nil {
 			return err
@@ -349,7 +349,7 @@ func (s *Service) OpenInterruption(ctx context.Context, sess Session, cause, aut
 	if strings.TrimSpace(cause) == "" {
 		return userErr("Indicare la causa dell'interruzione")
 	}
-	return s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
+	return s.write(ctx, sess, func(tx *store.Tx) error {
 		in, err := tx.OpenInterruption()
 		if err != nil {
 			return err
@@ -370,7 +370,7 @@ func (s *Service) CloseInterruption(ctx context.Context, sess Session) error {
 	if err := sess.Role.Require(auth.ManageEmergency); err != nil {
 		return err
 	}
-	return s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
+	return s.write(ctx, sess, func(tx *store.Tx) error {
 		in, err := tx.OpenInterruption()
 		if err != nil {
 			return err
@@ -390,7 +390,7 @@ func (s *Service) ExtendInterruption(ctx context.Context, sess Session, authoriz
 	if strings.TrimSpace(authorizationRef) == "" {
 		return userErr("Indicare gli estremi dell'autorizzazione alla proroga")
 	}
-	return s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
+	return s.write(ctx, sess, func(tx *store.Tx) error {
 		in, err := tx.OpenInterruption()
 		if err != nil {
 			return err

@@ -58,7 +58,7 @@ func (s *Service) ResolveConflict(ctx context.Context, sess Session, id string, 
 	if sess.OperatorID == "" {
 		return userErr("Accesso richiesto")
 	}
-	err := s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
+	err := s.write(ctx, sess, func(tx *store.Tx) error {
 		c, err := tx.ConflictTx(id)
 		if err != nil {
 			return err
