@@ -158,10 +158,28 @@ type Operator struct {
 	Active       bool
 }
 
-// PutOperator creates or updates an operator account.
+// PutOperator creates or updates an operator account. Deactivating an
+// active account also notes where the change log stands, the
+// deactivation's own entry (operator_deactivations): on the server, a
+// workstation that has not pulled that far had not heard of it
+// (Tx.DeactivationUnseen).
 func (t *Tx) PutOperator(o Operator) (bool, error) {
-	return t.Put("operators", o.ID, Fields{"username": o.Username, "full_name": o.FullName, "role": o.Role,
+	var was int64
+	err := t.queryRow(`SELECT active FROM operators WHERE id = ?`, o.ID).Scan(&was)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return false, fmt.Errorf("store: read operator %s: %w", o.ID, err)
+	}
+	created, err := t.Put("operators", o.ID, Fields{"username": o.Username, "full_name": o.FullName, "role": o.Role,
 		"office_id": o.OfficeID, "password_hash": o.PasswordHash, "active": o.Active})
+	if err != nil || o.Active || was == 0 {
+		return created, err
+	}
+	if _, err := t.exec(`INSERT INTO operator_deactivations (operator_id, log_seq, at)
+		VALUES (?, (SELECT COALESCE(MAX(seq), 0) FROM sync_changes), ?)
+		ON CONFLICT (operator_id) DO UPDATE SET log_seq = excluded.log_seq, at = excluded.at`, o.ID, t.NowString()); err != nil {
+		return created, fmt.Errorf("store: note the deactivation of %s: %w", o.ID, err)
+	}
+	return created, nil
 }
 
 // OperatorByUsername reads an operator account.

@@ -161,6 +161,34 @@ func (t *Tx) RaiseFloor(ws, hlc string) error {
 	return nil
 }
 
+// RecordPulled notes that ws has applied the server's change log up to
+// seq: the cursor a pull starts from, committed on the workstation (the
+// pages it prefetches are asked before the one in front is applied).
+func (t *Tx) RecordPulled(ws string, seq int64) error {
+	if _, err := t.exec(`INSERT INTO sync_peers (workstation_id, pulled_seq) VALUES (?, ?)
+		ON CONFLICT (workstation_id) DO UPDATE SET pulled_seq = max(pulled_seq, excluded.pulled_seq)`, ws, seq); err != nil {
+		return fmt.Errorf("store: record the pull of %s: %w", ws, err)
+	}
+	return nil
+}
+
+// DeactivationUnseen reports whether the operator's last deactivation had
+// not reached ws: the server noted where its change log stood then
+// (Tx.PutOperator), and ws has not pulled that far. False when the server
+// has no note of it (a deactivation older than migration 0016).
+func (t *Tx) DeactivationUnseen(ws, operatorID string) (bool, error) {
+	var unseen bool
+	err := t.queryRow(`SELECT d.log_seq > COALESCE((SELECT pulled_seq FROM sync_peers WHERE workstation_id = ?), 0)
+		FROM operator_deactivations d WHERE d.operator_id = ?`, ws, operatorID).Scan(&unseen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: deactivation of %s seen by %s: %w", operatorID, ws, err)
+	}
+	return unseen, nil
+}
+
 // RaiseFloorToClock raises ws's floor to this replica's clock: used when the
 // server builds ws's initial copy, whose clock ws's next writes will pass.
 func (t *Tx) RaiseFloorToClock(ws string) error {

@@ -61,6 +61,12 @@ type BackendTx interface {
 	SetPeer(ws string, lastSeq, lastAudit int64) error
 	RaiseFloor(ws, hlc string) error
 	RaiseFloorToClock(ws string) error
+	// RecordPulled notes the committed cursor a workstation starts a pull
+	// from (store.Tx.RecordPulled).
+	RecordPulled(ws string, seq int64) error
+	// DeactivationUnseen: the operator's last deactivation had not reached
+	// the workstation (store.Tx.DeactivationUnseen).
+	DeactivationUnseen(ws, operatorID string) (bool, error)
 	StableHorizon() (string, error)
 	InsertRejection(ws string, r store.Rejection) error
 	InsertLateRejection(ws string, r store.Rejection) error

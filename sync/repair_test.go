@@ -9,13 +9,14 @@ import (
 	"testing"
 
 	"sportello/internal/application"
+	"sportello/internal/auth"
 	"sportello/internal/citizen"
 	"sportello/internal/desk"
 	"sportello/store"
 )
 
-// An operator deactivated on the server keeps working on a desk that is
-// offline: an edit of a known citizen, a new citizen, an application for
+// An operator whose role the server has changed (to the offices' referent)
+// keeps working under the old one on a desk that is offline: an edit of a known citizen, a new citizen, an application for
 // them with its history, an emergency registration. The server refuses all
 // of it (forbidden) and the rest goes on; the desk then brings those rows
 // back to the server's copy — the edited field to the server's value (with
@@ -37,8 +38,8 @@ func TestRefusedChangesAreUndoneOnTheReplica(t *testing.T) {
 	a.sync(t)
 	b.sync(t)
 
-	// The administrator deactivates the desk operator on the server.
-	deactivate(t, s.svc.DB(), opA.OperatorID)
+	// The administrator gives the desk operator another role on the server.
+	demote(t, s.svc.DB(), opA.OperatorID)
 
 	// Meanwhile, on desk A (not synced): the phone changed, a new citizen
 	// with an application, completed and protocolled in emergency.
@@ -177,7 +178,7 @@ func TestRefusalReportedWhenItsAnswerWasLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.sync(t)
-	deactivate(t, s.svc.DB(), op.OperatorID)
+	demote(t, s.svc.DB(), op.OperatorID)
 	x.Phone = "+39 333 9999999"
 	if _, err := a.svc.SaveCitizen(ctx, op, x); err != nil {
 		t.Fatal(err)
@@ -215,20 +216,36 @@ func TestRefusalReportedWhenItsAnswerWasLost(t *testing.T) {
 	}
 }
 
-// deactivate deactivates an operator on the server, as its administrator.
-func deactivate(t *testing.T, server *store.DB, operatorID string) {
+// changeOperator changes an operator's account on the server, as its
+// administrator.
+func changeOperator(t *testing.T, server *store.DB, operatorID string, change func(*store.Operator)) {
 	t.Helper()
 	if err := server.Write(context.Background(), store.Actor{OperatorID: "op-admin"}, func(tx *store.Tx) error {
 		o, err := tx.OperatorByID(operatorID)
 		if err != nil {
 			return err
 		}
-		o.Active = false
+		change(&o)
 		_, err = tx.PutOperator(o)
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// deactivate deactivates an operator on the server.
+func deactivate(t *testing.T, server *store.DB, operatorID string) {
+	t.Helper()
+	changeOperator(t, server, operatorID, func(o *store.Operator) { o.Active = false })
+}
+
+// demote gives an operator, on the server, the offices' referent's role:
+// no citizens, no filing, no protocol. The server judges every change by
+// the role the operator has when it arrives, so what a workstation that
+// has not heard of it sends under the old role is refused.
+func demote(t *testing.T, server *store.DB, operatorID string) {
+	t.Helper()
+	changeOperator(t, server, operatorID, func(o *store.Operator) { o.Role = string(auth.Referente) })
 }
 
 // The offices' referent may only move an application along its lifecycle:
@@ -287,29 +304,33 @@ func TestReferentOnlyMovesTheState(t *testing.T) {
 	}
 }
 
-// subDeactivatedOffline is a desk that synced once and then, offline, has
-// the protocol officer (sub), whom the server has deactivated meanwhile,
-// and the desk operator (op) logged in.
-func subDeactivatedOffline(t *testing.T) (s *testServer, a *replica, sub, op desk.Session) {
+// subDemotedOffline is a desk that synced once and then, offline, has the
+// protocol officer (sub), whom the server has made a referent meanwhile
+// (no protocol), and the desk operator (op) logged in.
+func subDemotedOffline(t *testing.T) (s *testServer, a *replica, sub, op desk.Session) {
 	t.Helper()
 	s = startServer(t)
 	a = enroll(t, s, "DESK01", false)
 	a.sync(t)
 	sub = login(t, a.svc, "protocollo")
-	deactivate(t, s.svc.DB(), sub.OperatorID)
+	demote(t, s.svc.DB(), sub.OperatorID)
 	return s, a, sub, login(t, a.svc, "sportello")
 }
 
-// An emergency registration the server refuses (its operator was
-// deactivated while the desk was offline) is removed by the repair, but its
+// An emergency registration the server refuses (its operator lost the
+// role while the desk was offline) is removed by the repair, but its
 // number was on the citizen's receipt: the desk's next emergency
 // registration gets the following number, never that one again.
 func TestRefusedEmergencyNumberIsNotGivenAgain(t *testing.T) {
 	ctx := context.Background()
-	s, a, sub, op := subDeactivatedOffline(t)
+	s, a, sub, op := subDemotedOffline(t)
+	opened, err := a.svc.ProtocolApplication(ctx, op, completeComplaint(t, a, op, "Bruni").ID)
+	if err != nil || !opened.Emergency || opened.Registration.EmergencyNumber != 1 {
+		t.Fatalf("first emergency registration: %q %v", opened.Label, err)
+	}
 	first, err := a.svc.ProtocolApplication(ctx, sub, completeComplaint(t, a, op, "Ferri").ID)
-	if err != nil || !first.Emergency || first.Registration.EmergencyNumber != 1 {
-		t.Fatalf("first emergency registration: %q %v", first.Label, err)
+	if err != nil || !first.Emergency || first.Registration.EmergencyNumber != 2 {
+		t.Fatalf("the demoted officer's emergency registration: %q %v", first.Label, err)
 	}
 	a.sync(t)
 	a.sync(t)
@@ -324,54 +345,106 @@ func TestRefusedEmergencyNumberIsNotGivenAgain(t *testing.T) {
 		t.Fatalf("the refused registration is not on the operator's list: %+v", a.client.State().Rejected)
 	}
 	second, err := a.svc.ProtocolApplication(ctx, op, completeComplaint(t, a, op, "Gatti").ID)
-	if err != nil || !second.Emergency || second.Registration.EmergencyNumber != 2 || second.Registration.EmergencyRegister != first.Registration.EmergencyRegister {
+	if err != nil || !second.Emergency || second.Registration.EmergencyNumber != 3 || second.Registration.EmergencyRegister != first.Registration.EmergencyRegister {
 		t.Fatalf("next emergency registration: %q (emergency %v) %v, want the number after %q", second.Label, second.Emergency, err, first.Label)
 	}
 	a.sync(t)
-	if got, err := s.svc.DB().Registration(ctx, second.Registration.ID); err != nil || got.EmergencyNumber != 2 {
+	if got, err := s.svc.DB().Registration(ctx, second.Registration.ID); err != nil || got.EmergencyNumber != 3 {
 		t.Fatalf("server: %+v %v", got, err)
 	}
 }
 
-// The emergency period a deactivated operator's registration opened on an
-// offline desk is a fact of the workstation: the server takes it, so the
-// registrations active operators made in that period are not refused with
-// it (that operator's own registration still is).
-func TestEmergencyPeriodOutlivesItsOperatorsDeactivation(t *testing.T) {
+// A deactivation takes effect at a workstation when it arrives there.
+// Everything the operator did on a desk that was offline when the server
+// deactivated them — a new citizen, an application, an emergency
+// registration whose number is on the citizen's receipt, opening the
+// emergency period that an active operator's registration then used — is
+// kept and numbered. Once the desk has the deactivation, the operator's
+// session saves nothing more; a change a workstation sends anyway under
+// that operator's name is refused.
+func TestWorkBeforeTheDeactivationArrivedIsKept(t *testing.T) {
 	ctx := context.Background()
-	s, a, sub, op := subDeactivatedOffline(t)
-	first, err := a.svc.ProtocolApplication(ctx, sub, completeComplaint(t, a, op, "Ferri").ID)
+	s := startServer(t)
+	a := enroll(t, s, "DESK01", false)
+	a.sync(t)
+	op, other := login(t, a.svc, "sportello"), login(t, a.svc, "protocollo")
+	deactivate(t, s.svc.DB(), op.OperatorID)
+	app := completeComplaint(t, a, op, "Ferri") // a new citizen and an application
+	first, err := a.svc.ProtocolApplication(ctx, op, app.ID)
 	if err != nil || !first.Emergency {
 		t.Fatalf("first: %+v %v", first, err)
 	}
-	second, err := a.svc.ProtocolApplication(ctx, op, completeComplaint(t, a, op, "Gatti").ID)
+	second, err := a.svc.ProtocolApplication(ctx, other, completeComplaint(t, a, op, "Gatti").ID)
 	if err != nil || !second.Emergency || second.Registration.InterruptionID != first.Registration.InterruptionID {
 		t.Fatalf("second: %+v %v", second, err)
 	}
 	a.sync(t)
 	a.sync(t)
-	got, err := s.svc.DB().Registration(ctx, second.Registration.ID)
-	if err != nil || got.EmergencyNumber != 2 || got.InterruptionID != first.Registration.InterruptionID {
-		t.Fatalf("the active operator's registration on the server: %+v %v (refused: %+v)", got, err, a.client.State().Rejected)
+	if st := a.client.State(); len(st.Rejected) != 0 || st.Pending != 0 {
+		t.Fatalf("refused %+v, %d pending", st.Rejected, st.Pending)
 	}
-	for _, r := range a.client.State().Rejected {
-		if r.Table == "protocol_interruptions" || strings.Contains(r.Label, second.Label) {
-			t.Errorf("refused: %+v", r)
+	for i, res := range []desk.ProtocolResult{first, second} {
+		got, err := s.svc.DB().Registration(ctx, res.Registration.ID)
+		if err != nil || got.EmergencyNumber != int64(i+1) || got.Number == 0 || got.InterruptionID != first.Registration.InterruptionID {
+			t.Fatalf("registration %q on the server: %+v %v", res.Label, got, err)
 		}
 	}
-	if _, err := s.svc.DB().Registration(ctx, first.Registration.ID); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("the deactivated operator's registration: %v, want refused", err)
+	if got, err := s.svc.DB().Application(ctx, app.ID); err != nil || got.State != application.Protocollata {
+		t.Fatalf("application on the server: %q %v", got.State, err)
+	}
+	if _, err := s.svc.DB().CitizenByCF(ctx, cf(t, "Ferri", "Marta", "1982-06-07")); err != nil {
+		t.Fatalf("citizen on the server: %v", err)
+	}
+	// The desk has the deactivation now.
+	if err := a.svc.Forward(ctx, op, app.ID, ""); !errors.Is(err, desk.ErrOperatorDeactivated) {
+		t.Fatalf("a change by the deactivated operator's session: %v", err)
+	}
+	// A workstation that sends one anyway (the desk's check skipped).
+	if err := a.svc.DB().Write(ctx, store.Actor{OperatorID: op.OperatorID}, func(tx *store.Tx) error {
+		_, err := tx.Put("citizens", citizen.IDForCodiceFiscale(cf(t, "Ferri", "Marta", "1982-06-07")), store.Fields{"phone": "+39 333 1111111"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	a.sync(t)
+	a.sync(t)
+	if st := a.client.State(); len(st.Rejected) != 1 || st.Rejected[0].Code != CodeForbidden || !strings.Contains(st.Rejected[0].Reason, "disattivato") {
+		t.Fatalf("refusals: %+v", st.Rejected)
+	}
+	// A workstation enrolled since had the deactivation in its initial
+	// copy.
+	b := enroll(t, s, "DESK02", false)
+	if err := b.svc.DB().Write(ctx, store.Actor{OperatorID: op.OperatorID}, func(tx *store.Tx) error {
+		_, err := tx.Put("citizens", citizen.IDForCodiceFiscale(cf(t, "Ferri", "Marta", "1982-06-07")), store.Fields{"phone": "+39 333 2222222"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b.sync(t)
+	b.sync(t)
+	if st := b.client.State(); len(st.Rejected) != 1 || st.Rejected[0].Code != CodeForbidden {
+		t.Fatalf("refusals on the new workstation: %+v", st.Rejected)
+	}
+	// Active again: the desk takes the operator's work again.
+	changeOperator(t, s.svc.DB(), op.OperatorID, func(o *store.Operator) { o.Active = true })
+	a.sync(t)
+	if err := a.svc.Forward(ctx, op, app.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	a.sync(t)
+	if got, err := s.svc.DB().Application(ctx, app.ID); err != nil || got.State != application.Inoltrata {
+		t.Fatalf("forwarded on the server: %q %v", got.State, err)
 	}
 }
 
-// An application whose registration the server refused (its operator was
-// deactivated while the desk was offline) is not forwarded by another
+// An application whose registration the server refused (its operator lost
+// the role while the desk was offline) is not forwarded by another
 // operator's later move either: the server refuses moving it past
 // completa with no registration, and the desk is back to completa, to
 // protocol it again.
 func TestApplicationIsNotForwardedWithoutARegistration(t *testing.T) {
 	ctx := context.Background()
-	s, a, sub, op := subDeactivatedOffline(t)
+	s, a, sub, op := subDemotedOffline(t)
 	app := completeComplaint(t, a, op, "Ferri")
 	if _, err := a.svc.ProtocolApplication(ctx, sub, app.ID); err != nil {
 		t.Fatal(err)
@@ -393,7 +466,7 @@ func TestApplicationIsNotForwardedWithoutARegistration(t *testing.T) {
 	if !refused {
 		t.Fatalf("the forward is not on the operator's list: %+v", a.client.State().Rejected)
 	}
-	// Protocolled again by an active operator, it moves on.
+	// Protocolled again by an operator with the role, it moves on.
 	if _, err := a.svc.ProtocolApplication(ctx, op, app.ID); err != nil {
 		t.Fatal(err)
 	}

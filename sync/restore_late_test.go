@@ -244,7 +244,7 @@ func TestReservedNumberOfARefusedRegistrationIsVoid(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.sync(t) // keeps number 2 for Verdi's registration
-	deactivate(t, back.DB(), x.opA.OperatorID)
+	demote(t, back.DB(), x.opA.OperatorID)
 	for _, r := range []*replica{a, a, f, f} {
 		r.sync(t)
 	}
@@ -319,7 +319,7 @@ func TestRefusedForwardedChangeIsRevertedEverywhere(t *testing.T) {
 	}
 
 	back := restoreFrom(t, s, serve, restored)
-	deactivate(t, back.DB(), sub.OperatorID) // as the administrator had done on the lost server
+	demote(t, back.DB(), sub.OperatorID) // as the administrator had done on the lost server
 	a.sync(t)
 	b.sync(t)
 	if got, _ := b.svc.Citizen(ctx, x.ID); got.Phone != "+39 333 0000001" {
@@ -418,7 +418,7 @@ func TestRevertWaitsForItsRow(t *testing.T) {
 	b.sync(t)
 
 	back := restoreFrom(t, s, serve, restored)
-	deactivate(t, back.DB(), sub.OperatorID)
+	demote(t, back.DB(), sub.OperatorID)
 	a.sync(t)
 	b.sync(t)
 	var pending int
@@ -499,7 +499,7 @@ func TestRefusedForwardedRecordIsRemovedEverywhere(t *testing.T) {
 	}
 
 	back := restoreFrom(t, x.s, x.serve, x.dir)
-	deactivate(t, back.DB(), sub.OperatorID) // as the administrator had done on the lost server
+	demote(t, back.DB(), sub.OperatorID) // as the administrator had done on the lost server
 	for _, r := range []*replica{x.a, x.b, c} {
 		r.sync(t)
 	}

@@ -386,13 +386,29 @@ func (s *Server) check(tx BackendTx, ws store.Workstation, c store.Change, data 
 		}
 		ops[c.OperatorID] = op // operators changed in this batch are re-read: see applyOne
 	}
-	// An emergency period is a fact of the workstation (its protocol
-	// service was interrupted), opened by the first emergency registration
-	// whoever made it: every registration of the period refers to it, so
-	// it is taken from an operator deactivated since, the role still
-	// checked below.
+	// A deactivation takes effect at a workstation when it arrives there:
+	// what the operator did before — a citizen saved, an application
+	// filed, a registration whose number is on the citizen's receipt (art.
+	// 63 DPR 445/2000 wants every emergency registration loaded) — was
+	// allowed as far as anyone at the desk could know, and is kept. Once
+	// the workstation has pulled the deactivation the desk refuses the
+	// operator's writes itself (desk.ErrOperatorDeactivated); what it sends
+	// anyway is refused here. An emergency period is a fact of the
+	// workstation, opened by its first emergency registration whoever made
+	// it (the registrations of active operators refer to it): it is taken
+	// either way. The role is checked below in every case.
 	if !op.Active && c.Table != "protocol_interruptions" {
-		return rej(CodeForbidden, "Operatore disattivato: la modifica non è accettata")
+		unseen, err := tx.DeactivationUnseen(ws.ID, op.ID)
+		if err != nil {
+			return rej(CodeInvalidChange, "Impossibile verificare la disattivazione dell'operatore")
+		}
+		if !unseen {
+			return rej(CodeForbidden, "Operatore disattivato: la modifica non è accettata")
+		}
+		if c.Table == "protocol_registrations" && c.Op == "insert" {
+			s.log.Warn("registration by an operator deactivated since, loaded: the workstation had not received the deactivation",
+				"workstation", ws.Code, "operator", op.Username, "registration", c.RowID)
+		}
 	}
 	role := auth.Role(op.Role)
 	if !role.MayWrite(c.Table, stateMove(c, data)) {

@@ -33,15 +33,10 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if v := r.Header.Get(HeaderFloor); v != "" {
-		if _, err := hlc.Parse(v); err != nil {
+	floor := r.Header.Get(HeaderFloor)
+	if floor != "" {
+		if _, err := hlc.Parse(floor); err != nil {
 			fail(w, http.StatusBadRequest, CodeBadRequest, "Orologio della postazione non valido", err)
-			return
-		}
-		if err := s.db.Update(r.Context(), store.Actor{OperatorID: "server"}, func(tx BackendTx) error {
-			return tx.RaiseFloor(ws.ID, v)
-		}); err != nil {
-			s.internal(w, err)
 			return
 		}
 	}
@@ -89,6 +84,21 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 		if len(at) == 0 || at[0].Seq != after {
 			s.log.Error("workstation ahead of the server's change log: restored from a backup?", "workstation", ws.Code, "cursor", after)
 			fail(w, http.StatusConflict, CodeServerBehind, serverBehindMessage, nil)
+			return
+		}
+	}
+	if floor != "" {
+		// The first page of a pull (the only one that reports the floor)
+		// starts from the cursor the workstation has committed: the log up
+		// to it has reached the workstation (Tx.DeactivationUnseen). Noted
+		// once the cursor is known to be of this log.
+		if err := s.db.Update(r.Context(), store.Actor{OperatorID: "server"}, func(tx BackendTx) error {
+			if err := tx.RaiseFloor(ws.ID, floor); err != nil {
+				return err
+			}
+			return tx.RecordPulled(ws.ID, after)
+		}); err != nil {
+			s.internal(w, err)
 			return
 		}
 	}
@@ -342,6 +352,13 @@ func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.log.Error("snapshot", "err", err)
 		s.internal(w, nil)
+		return
+	}
+	// The copy holds the log up to its cursor (deactivations included).
+	if err := s.db.Update(r.Context(), store.Actor{OperatorID: "server"}, func(tx BackendTx) error {
+		return tx.RecordPulled(ws.ID, cursor)
+	}); err != nil {
+		s.internal(w, err)
 		return
 	}
 	f, err := os.Open(path)

@@ -171,8 +171,8 @@ type simPerson struct {
 }
 
 // simWrite is a value an operator saw confirmed, at a step. A write by the
-// substitute operator, whom the server may have deactivated meanwhile, can
-// be refused when it reaches the server: it carries its workstation and
+// substitute operator, whom the server may have made a referent meanwhile,
+// can be refused when it reaches the server: it carries its workstation and
 // origin seq to be looked up in the server's refusals.
 type simWrite struct {
 	step    int
@@ -205,8 +205,8 @@ type simAttachment struct {
 }
 
 // simAnnulment is an annulment the operator saw saved, by the substitute
-// (a protocol officer): refused when it reached a server that had
-// deactivated them, else on the server at the end.
+// (a protocol officer): refused when it reached a server that had made
+// them a referent, else on the server at the end.
 type simAnnulment struct {
 	id, regID, replica, ws string
 	seq                    int64
@@ -229,12 +229,20 @@ type simulation struct {
 	// sessRoom is the operator of the interview rooms (confidential
 	// replicas), allowed confidential records.
 	sessRoom desk.Session
-	// sessSub is a substitute operator whom the administrator deactivates
-	// and reactivates on the server now and then, while desks that have
-	// not heard of it yet keep saving that operator's edits: the server
-	// refuses them, and the desks must undo them (Tx.RepairRefused).
-	sessSub   desk.Session
-	subActive bool
+	// sessSub is a substitute (a protocol officer) whom the administrator
+	// makes a referent — no registry, no protocol — and a protocol officer
+	// again on the server now and then, while desks that have not heard
+	// of it yet keep saving that operator's edits and annulments: the
+	// server judges every change by the role it holds now, refuses them,
+	// and the desks must undo them (Tx.RepairRefused).
+	sessSub     desk.Session
+	subEntitled bool
+	// The desks' operator is deactivated now and then for a few steps
+	// (deskBackAt): what a desk that has not heard of it yet saves is kept
+	// (store.Tx.DeactivationUnseen), and a desk that has heard of it saves
+	// nothing more of that operator's (desk.ErrOperatorDeactivated).
+	deskActive bool
+	deskBackAt int
 	// sessWork is the offices' referent (a responsabile), who takes
 	// forwarded applications in charge and closes or rejects them, often
 	// on a laptop that has not heard of another's move.
@@ -556,14 +564,23 @@ func (s *simulation) restoreServer() {
 	// the lost one after the backup: here, the substitute's state.
 	// (Twice when the restored copy already has that state: the record
 	// must be written again, or the desks keep the lost write's time.)
-	want := s.subActive
+	want := s.subEntitled
 	if o, err := s.server.svc.DB().OperatorByUsername(s.ctx, "protocollo"); err != nil {
 		s.fatalf("restore: substitute: %v", err)
-	} else if o.Active == want {
+	} else if (o.Role == string(auth.Protocollo)) == want {
 		s.actToggleSub(nil)
 	}
-	s.subActive = !want
+	s.subEntitled = !want
 	s.actToggleSub(nil)
+	// And the desks' operator's state: written again (the deactivation is
+	// noted anew: the restored log has its own positions).
+	wantDesk := s.deskActive
+	if o, err := s.server.svc.DB().OperatorByUsername(s.ctx, "sportello"); err != nil {
+		s.fatalf("restore: desk operator: %v", err)
+	} else if o.Active == wantDesk {
+		s.setDeskActive(!wantDesk)
+	}
+	s.setDeskActive(wantDesk)
 	s.restored = true
 	if s.late != nil {
 		s.late.net.cut = true // until numbering resumes
@@ -618,7 +635,7 @@ func (s *simulation) enroll(code string, faulty, confidential bool) *simReplica 
 		if s.sessWork, err = r.svc.Login(s.ctx, "urp", desk.DemoPassword); err != nil {
 			s.fatalf("login on %s: %v", code, err)
 		}
-		s.subActive = true
+		s.subEntitled, s.deskActive = true, true
 	}
 	r.sess = s.sess // the same operator moves between desks (a login costs an Argon2id hash)
 	if confidential {
@@ -709,7 +726,8 @@ func (s *simulation) run(steps int) {
 		{2, "resolve conflict", s.actResolveConflict},
 		{1, "restore service", s.actRestoreService},
 		{3, "citizen (substitute)", s.actCitizenSub},
-		{1, "substitute (de)activated on the server", s.actToggleSub},
+		{1, "substitute's role changed on the server", s.actToggleSub},
+		{1, "desks' operator deactivated on the server", s.actDeactivateDesk},
 		{2, "annul a registration (substitute)", s.actAnnul},
 		{5, "move along the lifecycle", s.actMove},
 		{2, "withdraw an attachment", s.actWithdraw},
@@ -725,6 +743,10 @@ func (s *simulation) run(steps int) {
 	for s.step = 1; s.step <= steps; s.step++ {
 		s.clock.advance(time.Duration(1+s.rng.IntN(20)) * time.Second)
 		s.deliverDue(false)
+		if s.deskBackAt == s.step {
+			s.setDeskActive(true)
+			s.count("desks' operator active again")
+		}
 		if s.step == lateJoin {
 			s.enroll("SIM06", true, s.seed%2 == 1) // an interview room or a desk, by seed
 			s.count("late enrolment")
@@ -824,19 +846,43 @@ func (s *simulation) personLeftAlone(citizenID string) bool {
 // actCitizenSub edits a citizen the desk knows as the substitute operator.
 func (s *simulation) actCitizenSub(r *simReplica) { s.editCitizen(r, s.sessSub, true) }
 
-// actToggleSub deactivates or reactivates the substitute on the server.
+// actToggleSub makes the substitute a referent, or a protocol officer
+// again, on the server.
 func (s *simulation) actToggleSub(*simReplica) {
-	s.subActive = !s.subActive
+	s.subEntitled = !s.subEntitled
+	role := auth.Referente
+	if s.subEntitled {
+		role = auth.Protocollo
+	}
+	s.changeOperator(s.sessSub.OperatorID, "change the substitute's role", func(o *store.Operator) { o.Role = string(role) })
+}
+
+// actDeactivateDesk deactivates the desks' operator on the server for a
+// few steps.
+func (s *simulation) actDeactivateDesk(*simReplica) {
+	if !s.deskActive {
+		return
+	}
+	s.setDeskActive(false)
+	s.deskBackAt = s.step + 3 + s.rng.IntN(20)
+}
+
+func (s *simulation) setDeskActive(active bool) {
+	s.deskActive = active
+	s.changeOperator(s.sess.OperatorID, "(de)activate the desks' operator", func(o *store.Operator) { o.Active = active })
+}
+
+func (s *simulation) changeOperator(id, what string, change func(*store.Operator)) {
 	if err := s.server.svc.DB().Write(s.ctx, store.Actor{OperatorID: "op-admin"}, func(tx *store.Tx) error {
-		o, err := tx.OperatorByID(s.sessSub.OperatorID)
+		o, err := tx.OperatorByID(id)
 		if err != nil {
 			return err
 		}
-		o.Active = s.subActive
+		change(&o)
 		_, err = tx.PutOperator(o)
 		return err
 	}); err != nil {
-		s.fatalf("(de)activate the substitute: %v", err)
+		s.fatalf("%s: %v", what, err)
 	}
 }
 
@@ -1270,7 +1316,7 @@ func (s *simulation) actProtocol(r *simReplica) {
 // actAnnul annuls, as the substitute (a protocol officer), a registration
 // the replica holds: two desks may annul the same one offline (both
 // entries stay: append-only); an annulment saved while the server had
-// deactivated the substitute is refused, and the repair takes it away
+// made the substitute a referent is refused, and the repair takes it away
 // again. An interview room's confidential registrations are refused at
 // the desk: the substitute may not read them.
 func (s *simulation) actAnnul(r *simReplica) {
@@ -1595,7 +1641,9 @@ func (s *simulation) verify() {
 	srv := s.server.svc.DB()
 
 	// Refused changes: only the substitute's edits may be refused (saved
-	// while the server had deactivated that operator); any other is
+	// while the server had made that operator a referent: what the desks'
+	// operator saved while deactivated on the server, before the desk
+	// heard of it, is kept); any other is
 	// listed first (it explains most differences) and fails at the end.
 	subWrites := map[string]bool{}
 	for _, fields := range s.citizens {
@@ -1976,7 +2024,7 @@ func (s *simulation) verify() {
 	}
 
 	// 5. Every annulment saved at a desk is on the server, unless the server
-	// refused it (the substitute was deactivated): then it is nowhere (the
+	// refused it (the substitute was a referent): then it is nowhere (the
 	// replicas equal the server, check 1).
 	perReg := map[string]int{}
 	for _, a := range s.annuls {
@@ -1988,7 +2036,7 @@ func (s *simulation) verify() {
 		case refusedNow && err == nil:
 			s.fatalf("annulment %s of %s (on %s) was refused but is on the server", a.id, a.regID, a.replica)
 		case refusedNow:
-			s.count("annulment refused (substitute deactivated), taken back")
+			s.count("annulment refused (substitute no longer a protocol officer), taken back")
 		case err != nil || regID != a.regID:
 			s.fatalf("confirmed annulment %s of %s (on %s) missing on the server: %q %v", a.id, a.regID, a.replica, regID, err)
 		default:

@@ -61,10 +61,13 @@ type Session struct {
 func (s Session) actor() store.Actor { return store.Actor{OperatorID: s.OperatorID} }
 
 // write runs fn in one write transaction for sess, after checking in it
-// that sess's operator is still active on this replica: a deactivation the
-// desk pulled while the operator was logged in ends what that session may
-// save, as the server would refuse it. The service's own sessions (System,
-// the server's administration) have no operator account to check.
+// that sess's operator is still active on this replica, with the role the
+// session was opened with: a deactivation or a new role the desk pulled
+// while the operator was logged in ends what that session may save. The
+// server refuses what an operator does once the workstation has the
+// deactivation, and judges every change by the role it holds now. The
+// service's own sessions (System, the server's administration) have no
+// operator account to check.
 func (s *Service) write(ctx context.Context, sess Session, fn func(*store.Tx) error) error {
 	return s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
 		o, err := tx.OperatorByID(sess.OperatorID)
@@ -74,6 +77,8 @@ func (s *Service) write(ctx context.Context, sess Session, fn func(*store.Tx) er
 			return fmt.Errorf("desk: operator of the session: %w", err)
 		case !o.Active:
 			return ErrOperatorDeactivated
+		case o.Role != string(sess.Role):
+			return ErrRoleChanged
 		}
 		return fn(tx)
 	})
@@ -82,6 +87,10 @@ func (s *Service) write(ctx context.Context, sess Session, fn func(*store.Tx) er
 // ErrOperatorDeactivated is the error (errors.Is) of a change by an operator
 // whom the administrator deactivated while logged in.
 var ErrOperatorDeactivated = &Error{Message: "L'utenza è stata disattivata dall'amministratore: la modifica non è salvata. Chiudere la sessione e rivolgersi all'amministratore"}
+
+// ErrRoleChanged is the error (errors.Is) of a change by an operator whose
+// role the administrator changed while logged in.
+var ErrRoleChanged = &Error{Message: "Il ruolo dell'utenza è stato cambiato dall'amministratore: la modifica non è salvata. Chiudere la sessione e accedere di nuovo"}
 
 // System is the session used for seeding and maintenance.
 var System = Session{OperatorID: "system", Username: "system", FullName: "Sistema", Role: auth.Amministratore}

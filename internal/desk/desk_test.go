@@ -499,4 +499,27 @@ func TestDeactivatedOperatorSavesNothing(t *testing.T) {
 	if _, err := s.SaveCitizen(ctx, desk1, citizen.Citizen{Surname: "Rossi", Name: "Mario", CodiceFiscale: cf, Phone: "333 1234567"}); err != nil {
 		t.Fatal(err)
 	}
+	// Active again, but with another role: the session opened with the
+	// old one saves nothing; a new login does.
+	if err := s.DB().Write(ctx, store.Actor{OperatorID: "sync"}, func(tx *store.Tx) error {
+		o, err := tx.OperatorByID("op-leaving")
+		if err != nil {
+			return err
+		}
+		o.Active, o.Role = true, string(auth.Protocollo)
+		_, err = tx.PutOperator(o)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SaveCitizen(ctx, sess, citizen.Citizen{Surname: "Rossi", Name: "Mario", CodiceFiscale: cf, Email: "mario@example.it"}); !errors.Is(err, ErrRoleChanged) {
+		t.Fatalf("save with the old role: %v", err)
+	}
+	again, err := s.Login(ctx, "leaving", "password-1234")
+	if err != nil || again.Role != auth.Protocollo {
+		t.Fatalf("login with the new role: %+v %v", again, err)
+	}
+	if _, err := s.SaveCitizen(ctx, again, citizen.Citizen{Surname: "Rossi", Name: "Mario", CodiceFiscale: cf, Email: "mario@example.it"}); err != nil {
+		t.Fatal(err)
+	}
 }
