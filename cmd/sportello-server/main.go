@@ -63,6 +63,8 @@ const usageText = `uso:
                          [-backup-dir CARTELLA [-backup-every 1h]]
   sportello-server status [-data DIR]
   sportello-server operator add -username UTENTE -name "Nome Cognome" -role RUOLO [-office UFFICIO] [-data DIR]
+  sportello-server operator list [-json] [-data DIR]
+  sportello-server operator deactivate|activate -username UTENTE [-data DIR]
   sportello-server workstation add -code DESK01 -name "Sportello 1" -kind desk|interview|protocol|laptop [-confidential] [-data DIR]
   sportello-server workstation revoke -code DESK01 [-data DIR]
   sportello-server workstation list [-json] [-data DIR]
@@ -97,7 +99,12 @@ func main() {
 	case "status":
 		err = status(ctx, args)
 	case "operator":
-		err = sub(args, map[string]func([]string) error{"add": func(a []string) error { return operatorAdd(ctx, a) }})
+		err = sub(args, map[string]func([]string) error{
+			"add":        func(a []string) error { return operatorAdd(ctx, a) },
+			"list":       func(a []string) error { return operatorList(ctx, a) },
+			"deactivate": func(a []string) error { return operatorSetActive(ctx, a, false) },
+			"activate":   func(a []string) error { return operatorSetActive(ctx, a, true) },
+		})
 	case "workstation":
 		err = sub(args, map[string]func([]string) error{
 			"add":        func(a []string) error { return workstationAdd(ctx, a) },
@@ -306,6 +313,74 @@ func operatorAdd(ctx context.Context, args []string) error {
 		fmt.Fprintf(os.Stderr, "Operatore %s creato con ruolo «%s»\n", strings.ToLower(*username), auth.Role(*role).Label())
 	} else {
 		fmt.Fprintf(os.Stderr, "Operatore %s aggiornato: ruolo «%s», nuova password\n", strings.ToLower(*username), auth.Role(*role).Label())
+	}
+	return nil
+}
+
+func operatorList(ctx context.Context, args []string) error {
+	fs, data := newFlags("operator list")
+	asJSON := fs.Bool("json", false, "JSON output")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	svc, err := open(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	list, err := server.Operators(ctx, svc.DB())
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSONList(list)
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(os.Stderr, "Nessun operatore registrato")
+		return nil
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "UTENTE\tNOME\tRUOLO\tUFFICIO\tSTATO")
+	for _, o := range list {
+		state := "attivo"
+		if !o.Active {
+			state = "disattivato"
+		}
+		office := o.OfficeID
+		if office == "" {
+			office = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.Username, o.FullName, auth.Role(o.Role).Label(), office, state)
+	}
+	return tw.Flush()
+}
+
+func operatorSetActive(ctx context.Context, args []string, active bool) error {
+	name := "operator deactivate"
+	if active {
+		name = "operator activate"
+	}
+	fs, data := newFlags(name)
+	username := fs.String("username", "", "user name")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if strings.TrimSpace(*username) == "" {
+		return cli.UsageError{Msg: "indicare -username"}
+	}
+	svc, err := open(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	o, err := server.SetOperatorActive(ctx, svc, *username, active)
+	if err != nil {
+		return err
+	}
+	if active {
+		fmt.Fprintf(os.Stderr, "Operatore %s attivo\n", o.Username)
+	} else {
+		fmt.Fprintf(os.Stderr, "Operatore %s disattivato: ogni postazione rifiuta il suo lavoro appena riceve la modifica; quanto ha fatto prima su postazioni non ancora aggiornate viene conservato (per fermare una postazione: workstation revoke)\n", o.Username)
 	}
 	return nil
 }

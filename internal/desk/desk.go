@@ -292,6 +292,39 @@ func (s *Service) CreateOperator(ctx context.Context, sess Session, id, username
 	})
 }
 
+// SetOperatorActive deactivates or reactivates an operator account. Every
+// workstation refuses the operator's work once the change reaches it (the
+// server keeps what was done before that: sync.Server's re-check); an
+// account already in that state is left as it is (no new change).
+func (s *Service) SetOperatorActive(ctx context.Context, sess Session, id string, active bool) (store.Operator, error) {
+	if err := sess.Role.Require(auth.ManageOperators); err != nil {
+		return store.Operator{}, err
+	}
+	if !active && id == sess.OperatorID {
+		return store.Operator{}, userErr("Non è possibile disattivare la propria utenza")
+	}
+	var o store.Operator
+	err := s.write(ctx, sess, func(tx *store.Tx) error {
+		var err error
+		if o, err = tx.OperatorByID(id); err != nil {
+			return err
+		}
+		if o.Active == active {
+			return nil
+		}
+		o.Active = active
+		_, err = tx.PutOperator(o)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return o, userErr("Operatore sconosciuto")
+	}
+	if err != nil {
+		return o, fmt.Errorf("desk: set operator %s active=%v: %w", id, active, err)
+	}
+	return o, nil
+}
+
 // ErrNotConfidentialWorkstation is the error (errors.Is) of an operation on
 // confidential records at a workstation the server does not let hold them.
 var ErrNotConfidentialWorkstation = &Error{Message: "Questa postazione non è abilitata ai dati riservati: la pratica va aperta in una postazione dei colloqui"}

@@ -156,6 +156,43 @@ func AddOperator(ctx context.Context, svc *desk.Service, username, fullName stri
 	return created, svc.CreateOperator(ctx, Admin, id, username, fullName, role, officeID, password)
 }
 
+// SetOperatorActive deactivates or reactivates the operator with that user
+// name, with Italian messages for the administrator's mistakes.
+func SetOperatorActive(ctx context.Context, svc *desk.Service, username string, active bool) (store.Operator, error) {
+	username = strings.TrimSpace(strings.ToLower(username))
+	o, err := svc.DB().OperatorByUsername(ctx, username)
+	if errors.Is(err, store.ErrNotFound) {
+		return o, &desk.Error{Message: fmt.Sprintf("Nessun operatore con nome utente «%s»", username)}
+	}
+	if err != nil {
+		return o, err
+	}
+	return svc.SetOperatorActive(ctx, Admin, o.ID, active)
+}
+
+// OperatorInfo is one row of `operator list` (no password hash).
+type OperatorInfo struct {
+	ID       string `json:"id"`
+	Username string `json:"username"`
+	FullName string `json:"full_name"`
+	Role     string `json:"role"`
+	OfficeID string `json:"office_id"`
+	Active   bool   `json:"active"`
+}
+
+// Operators lists the operator accounts.
+func Operators(ctx context.Context, db *store.DB) ([]OperatorInfo, error) {
+	ops, err := db.Operators(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]OperatorInfo, len(ops))
+	for i, o := range ops {
+		out[i] = OperatorInfo{ID: o.ID, Username: o.Username, FullName: o.FullName, Role: o.Role, OfficeID: o.OfficeID, Active: o.Active}
+	}
+	return out, nil
+}
+
 // CreateWorkstation registers a workstation and returns its one-time
 // enrolment code, with Italian messages for the administrator's mistakes.
 func CreateWorkstation(ctx context.Context, db *store.DB, code, name, kind string, confidential bool) (store.Workstation, string, error) {

@@ -325,6 +325,47 @@ func TestOperatorsAndWorkstations(t *testing.T) {
 		}
 	}
 
+	// Deactivated: no login, listed as such, the deactivation noted where
+	// the change log stood; activating again lets the operator in.
+	o, err := SetOperatorActive(ctx, svc, "MRossi", false)
+	if err != nil || o.Active || o.Username != "mrossi" {
+		t.Fatalf("deactivate: %+v %v", o, err)
+	}
+	if _, err := svc.Login(ctx, "mrossi", "altra-password"); err == nil || !strings.Contains(desk.UserMessage(err), "disattivata") {
+		t.Fatalf("login of a deactivated operator: %v", err)
+	}
+	var noted int
+	if err := svc.DB().Read(ctx, func(q store.Querier) error {
+		return q.QueryRow(`SELECT count(*) FROM operator_deactivations WHERE operator_id = ? AND log_seq = (SELECT max(seq) FROM sync_changes WHERE tbl = 'operators')`, o.ID).Scan(&noted)
+	}); err != nil || noted != 1 {
+		t.Fatalf("deactivation noted %d times (%v)", noted, err)
+	}
+	if again, err := SetOperatorActive(ctx, svc, "mrossi", false); err != nil || again.Active {
+		t.Fatalf("deactivate again: %+v %v", again, err)
+	}
+	ops, err := Operators(ctx, svc.DB())
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, x := range ops {
+		if x.Username == "mrossi" {
+			found = !x.Active && x.Role == "ufficio_protocollo" && x.FullName == "Mario Rossi"
+		}
+	}
+	if !found {
+		t.Fatalf("list: %+v", ops)
+	}
+	if _, err := SetOperatorActive(ctx, svc, "nessuno", false); err == nil || !strings.Contains(desk.UserMessage(err), "Nessun operatore") {
+		t.Fatalf("unknown operator: %v", err)
+	}
+	if _, err := SetOperatorActive(ctx, svc, "mrossi", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Login(ctx, "mrossi", "altra-password"); err != nil {
+		t.Fatalf("login after activation: %v", err)
+	}
+
 	if _, _, err := CreateWorkstation(ctx, svc.DB(), "desk 1", "Sportello", "desk", false); err == nil {
 		t.Fatal("code with a space accepted")
 	}
