@@ -184,18 +184,31 @@ func (t *Tx) PutOperator(o Operator) (bool, error) {
 
 // OperatorByUsername reads an operator account.
 func (db *DB) OperatorByUsername(ctx context.Context, username string) (Operator, error) {
+	return scanOperator(db.r.QueryRowContext(ctx, `SELECT `+operatorCols+` FROM operators WHERE username = ?`, username), username)
+}
+
+// operatorCols are the columns scanOperator reads.
+const operatorCols = `id, username, full_name, role, office_id, password_hash, active`
+
+// scanOperator reads an operator account (ErrNotFound when there is none;
+// key names it in errors).
+func scanOperator(row RowScanner, key string) (Operator, error) {
 	var o Operator
 	var active int64
-	err := db.r.QueryRowContext(ctx, `SELECT id, username, full_name, role, office_id, password_hash, active FROM operators WHERE username = ?`, username).
-		Scan(&o.ID, &o.Username, &o.FullName, &o.Role, &o.OfficeID, &o.PasswordHash, &active)
+	err := row.Scan(&o.ID, &o.Username, &o.FullName, &o.Role, &o.OfficeID, &o.PasswordHash, &active)
 	if errors.Is(err, sql.ErrNoRows) {
-		return o, fmt.Errorf("store: operator %s: %w", username, ErrNotFound)
+		return o, fmt.Errorf("store: operator %s: %w", key, ErrNotFound)
 	}
 	if err != nil {
-		return o, fmt.Errorf("store: read operator: %w", err)
+		return o, fmt.Errorf("store: read operator %s: %w", key, err)
 	}
 	o.Active = active != 0
 	return o, nil
+}
+
+// OperatorByID reads an operator account (ErrNotFound when there is none).
+func (db *DB) OperatorByID(ctx context.Context, id string) (Operator, error) {
+	return scanOperator(db.r.QueryRowContext(ctx, `SELECT `+operatorCols+` FROM operators WHERE id = ?`, id), id)
 }
 
 // Operators lists all operator accounts (without password hashes).

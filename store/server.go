@@ -662,18 +662,7 @@ func RowConfidentialQ(qr Querier, table, rowID string, data Fields) (bool, error
 
 // OperatorByID reads an operator account inside a transaction.
 func (t *Tx) OperatorByID(id string) (Operator, error) {
-	var o Operator
-	var active int64
-	err := t.queryRow(`SELECT id, username, full_name, role, office_id, password_hash, active FROM operators WHERE id = ?`, id).
-		Scan(&o.ID, &o.Username, &o.FullName, &o.Role, &o.OfficeID, &o.PasswordHash, &active)
-	if errors.Is(err, sql.ErrNoRows) {
-		return o, fmt.Errorf("store: operator %s: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return o, fmt.Errorf("store: read operator: %w", err)
-	}
-	o.Active = active != 0
-	return o, nil
+	return scanOperator(t.queryRow(`SELECT `+operatorCols+` FROM operators WHERE id = ?`, id), id)
 }
 
 // Setting reads a replicated setting's raw JSON value inside a transaction.

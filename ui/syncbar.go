@@ -3,6 +3,8 @@ package ui
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -51,6 +53,9 @@ func (u *UI) NotifyCatalogChanged() {
 // registration shows up on the open citizen's applications and in the
 // register without the operator touching anything.
 func (u *UI) NotifyDataChanged(tables map[string]bool) {
+	if tables["operators"] {
+		u.checkSession()
+	}
 	if !(tables["protocol_numbers"] || tables["protocol_registrations"] || tables["applications"] || tables["protocol_annulments"]) {
 		return
 	}
@@ -64,6 +69,38 @@ func (u *UI) NotifyDataChanged(tables map[string]bool) {
 		if p := u.shell.protocol; p != nil && len(p.results) > 0 {
 			p.search()
 		}
+	})
+}
+
+// checkSession ends the session when a sync brought its operator's
+// deactivation or a new role (desk.CheckSession): nothing more could be
+// saved under it. The operator reads why on the login screen. Any
+// goroutine.
+func (u *UI) checkSession() {
+	u.do(func() {
+		if u.shell == nil || u.enrolling {
+			return
+		}
+		sess, svc := u.sess, u.svc
+		go func() {
+			err := svc.CheckSession(u.ctx, sess)
+			if err == nil {
+				return
+			}
+			u.do(func() {
+				var de *desk.Error
+				if !errors.As(err, &de) {
+					logUnexpected(err)
+					return
+				}
+				if u.shell == nil || u.sess.OperatorID != sess.OperatorID {
+					return // already logged out
+				}
+				slog.Info("session ended by the administrator", "user", sess.Username)
+				u.showLogin()
+				u.showInfo(lang.L("session.ended"), desk.UserMessage(err))
+			})
+		}()
 	})
 }
 

@@ -12,9 +12,11 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
 
+	"sportello/internal/auth"
 	"sportello/internal/catalog"
 	"sportello/internal/codicefiscale"
 	"sportello/internal/desk"
+	"sportello/store"
 )
 
 func mustCF(t *testing.T, surname, name, born, sex, place string) string {
@@ -228,6 +230,45 @@ func TestNewCitizenLiveValidationAndSave(t *testing.T) {
 	h.typeFocused("verdi giu")
 	h.waitShows("Verdi Giuseppina — " + good + " — 05/03/1990")
 	h.waitFor("the open citizen selected in the results", func() bool { return len(cs.results) == 1 })
+}
+
+// A sync that brings the logged-in operator's deactivation ends the
+// session: back to the login, with the reason; another role asks for a new
+// login too.
+func TestSessionEndsWhenTheAdministratorChangesTheOperator(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		change func(*store.Operator)
+		reason string
+	}{
+		{"deactivated", func(o *store.Operator) { o.Active = false }, "disattivata"},
+		{"new role", func(o *store.Operator) { o.Role = string(auth.Referente) }, "ruolo"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.loginOK("sportello")
+			h.u.NotifyDataChanged(map[string]bool{"operators": true}) // nothing changed: stays
+			h.drain()
+			if err := h.svc.DB().Write(context.Background(), store.Actor{OperatorID: "sync"}, func(tx *store.Tx) error {
+				o, err := tx.OperatorByID(h.u.sess.OperatorID)
+				if err != nil {
+					return err
+				}
+				c.change(&o)
+				_, err = tx.PutOperator(o)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if h.u.shell == nil {
+				t.Fatal("logged out before the sync said so")
+			}
+			h.u.NotifyDataChanged(map[string]bool{"operators": true})
+			h.waitFor("the login screen", func() bool { return h.u.shell == nil && h.u.login != nil })
+			h.waitShows("Sessione chiusa")
+			h.waitShows(c.reason)
+		})
+	}
 }
 
 func TestUnsavedChangesAreConfirmed(t *testing.T) {

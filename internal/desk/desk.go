@@ -71,17 +71,35 @@ func (s Session) actor() store.Actor { return store.Actor{OperatorID: s.Operator
 func (s *Service) write(ctx context.Context, sess Session, fn func(*store.Tx) error) error {
 	return s.db.Write(ctx, sess.actor(), func(tx *store.Tx) error {
 		o, err := tx.OperatorByID(sess.OperatorID)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-		case err != nil:
-			return fmt.Errorf("desk: operator of the session: %w", err)
-		case !o.Active:
-			return ErrOperatorDeactivated
-		case o.Role != string(sess.Role):
-			return ErrRoleChanged
+		if err := sessionStanding(sess, o, err); err != nil {
+			return err
 		}
 		return fn(tx)
 	})
+}
+
+// CheckSession reports whether sess may still save on this replica: nil,
+// ErrOperatorDeactivated or ErrRoleChanged (the interface asks for a new
+// login when a sync brings either).
+func (s *Service) CheckSession(ctx context.Context, sess Session) error {
+	o, err := s.db.OperatorByID(ctx, sess.OperatorID)
+	return sessionStanding(sess, o, err)
+}
+
+// sessionStanding judges sess by its operator's account as read (err: how
+// reading it went; store.ErrNotFound for the service's own sessions).
+func sessionStanding(sess Session, o store.Operator, err error) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("desk: operator of the session: %w", err)
+	case !o.Active:
+		return ErrOperatorDeactivated
+	case o.Role != string(sess.Role):
+		return ErrRoleChanged
+	}
+	return nil
 }
 
 // ErrOperatorDeactivated is the error (errors.Is) of a change by an operator
