@@ -318,12 +318,7 @@ func operatorAdd(ctx context.Context, args []string) error {
 }
 
 func operatorList(ctx context.Context, args []string) error {
-	fs, data := newFlags("operator list")
-	asJSON := fs.Bool("json", false, "JSON output")
-	if _, err := parse(fs, args, 0); err != nil {
-		return err
-	}
-	svc, err := open(ctx, *data)
+	svc, asJSON, err := openForList(ctx, "operator list", args, nil)
 	if err != nil {
 		return err
 	}
@@ -332,25 +327,54 @@ func operatorList(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	return listing[server.OperatorInfo]{empty: "Nessun operatore registrato", header: "UTENTE\tNOME\tRUOLO\tUFFICIO\tSTATO",
+		line: func(o server.OperatorInfo) string {
+			state, office := "attivo", o.OfficeID
+			if !o.Active {
+				state = "disattivato"
+			}
+			if office == "" {
+				office = "-"
+			}
+			return strings.Join([]string{o.Username, o.FullName, auth.Role(o.Role).Label(), office, state}, "\t")
+		}}.print(list, asJSON)
+}
+
+// openForList parses a list subcommand's flags (-json, -data and those
+// add defines) and opens the data folder.
+func openForList(ctx context.Context, name string, args []string, add func(*flag.FlagSet)) (*desk.Service, bool, error) {
+	fs, data := newFlags(name)
+	asJSON := fs.Bool("json", false, "JSON output")
+	if add != nil {
+		add(fs)
+	}
+	if _, err := parse(fs, args, 0); err != nil {
+		return nil, false, err
+	}
+	svc, err := open(ctx, *data)
+	return svc, *asJSON, err
+}
+
+// listing prints a list subcommand's rows: as JSON with -json, else as a
+// table under header, one line per row (tab-separated), or empty on the
+// standard error when there is none.
+type listing[T any] struct {
+	empty, header string
+	line          func(T) string
+}
+
+func (l listing[T]) print(list []T, asJSON bool) error {
+	if asJSON {
 		return printJSONList(list)
 	}
 	if len(list) == 0 {
-		fmt.Fprintln(os.Stderr, "Nessun operatore registrato")
+		fmt.Fprintln(os.Stderr, l.empty)
 		return nil
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "UTENTE\tNOME\tRUOLO\tUFFICIO\tSTATO")
-	for _, o := range list {
-		state := "attivo"
-		if !o.Active {
-			state = "disattivato"
-		}
-		office := o.OfficeID
-		if office == "" {
-			office = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.Username, o.FullName, auth.Role(o.Role).Label(), office, state)
+	fmt.Fprintln(tw, l.header)
+	for _, x := range list {
+		fmt.Fprintln(tw, l.line(x))
 	}
 	return tw.Flush()
 }
@@ -444,13 +468,10 @@ func workstationRevoke(ctx context.Context, args []string) error {
 const rejectionsShown = 500
 
 func workstationRejections(ctx context.Context, args []string) error {
-	fs, data := newFlags("workstation rejections")
-	code := fs.String("code", "", "only this workstation's")
-	asJSON := fs.Bool("json", false, "JSON output")
-	if _, err := parse(fs, args, 0); err != nil {
-		return err
-	}
-	svc, err := open(ctx, *data)
+	var code *string
+	svc, asJSON, err := openForList(ctx, "workstation rejections", args, func(fs *flag.FlagSet) {
+		code = fs.String("code", "", "only this workstation's")
+	})
 	if err != nil {
 		return err
 	}
@@ -459,38 +480,24 @@ func workstationRejections(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return printJSONList(list)
-	}
-	if len(list) == 0 {
-		fmt.Fprintln(os.Stderr, "Nessuna modifica rifiutata")
-		return nil
-	}
-	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "QUANDO\tPOSTAZIONE\tDATO\tRECORD\tMOTIVO")
-	for _, r := range list {
-		record := r.Record
-		if record == "" {
-			record = r.RowID
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s (%s)\n", italianInstant(r.At), r.Workstation, r.Table, record, r.Reason, r.Code)
-	}
-	if err := tw.Flush(); err != nil {
+	if err := (listing[server.RejectionInfo]{empty: "Nessuna modifica rifiutata", header: "QUANDO\tPOSTAZIONE\tDATO\tRECORD\tMOTIVO",
+		line: func(r server.RejectionInfo) string {
+			record := r.Record
+			if record == "" {
+				record = r.RowID
+			}
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s (%s)", italianInstant(r.At), r.Workstation, r.Table, record, r.Reason, r.Code)
+		}}).print(list, asJSON); err != nil {
 		return err
 	}
-	if len(list) == rejectionsShown {
+	if !asJSON && len(list) == rejectionsShown {
 		fmt.Fprintf(os.Stderr, "Mostrate le %d più recenti (-json per elaborarle)\n", rejectionsShown)
 	}
 	return nil
 }
 
 func workstationList(ctx context.Context, args []string) error {
-	fs, data := newFlags("workstation list")
-	asJSON := fs.Bool("json", false, "JSON output")
-	if _, err := parse(fs, args, 0); err != nil {
-		return err
-	}
-	svc, err := open(ctx, *data)
+	svc, asJSON, err := openForList(ctx, "workstation list", args, nil)
 	if err != nil {
 		return err
 	}
@@ -499,36 +506,27 @@ func workstationList(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return printJSONList(list)
-	}
-	if len(list) == 0 {
-		fmt.Fprintln(os.Stderr, "Nessuna postazione registrata")
-		return nil
-	}
-	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CODICE\tNOME\tTIPO\tRISERVATI\tSTATO\tULTIMA SINCRONIZZAZIONE")
-	for _, w := range list {
-		state := "in attesa di abilitazione"
-		switch {
-		case w.RevokedAt != "":
-			state = "revocata il " + italianInstant(w.RevokedAt)
-		case !w.Active:
-			state = "disattivata"
-		case w.Enrolled:
-			state = "abilitata"
-		}
-		conf := "no"
-		if w.Confidential {
-			conf = "sì"
-		}
-		last := "mai"
-		if w.LastSeenAt != "" {
-			last = italianInstant(w.LastSeenAt)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", w.Code, w.Name, w.Kind, conf, state, last)
-	}
-	if err := tw.Flush(); err != nil {
+	if err := (listing[server.WorkstationInfo]{empty: "Nessuna postazione registrata", header: "CODICE\tNOME\tTIPO\tRISERVATI\tSTATO\tULTIMA SINCRONIZZAZIONE",
+		line: func(w server.WorkstationInfo) string {
+			state := "in attesa di abilitazione"
+			switch {
+			case w.RevokedAt != "":
+				state = "revocata il " + italianInstant(w.RevokedAt)
+			case !w.Active:
+				state = "disattivata"
+			case w.Enrolled:
+				state = "abilitata"
+			}
+			conf := "no"
+			if w.Confidential {
+				conf = "sì"
+			}
+			last := "mai"
+			if w.LastSeenAt != "" {
+				last = italianInstant(w.LastSeenAt)
+			}
+			return strings.Join([]string{w.Code, w.Name, w.Kind, conf, state, last}, "\t")
+		}}).print(list, asJSON); err != nil || asJSON {
 		return err
 	}
 	for _, w := range list {
