@@ -399,31 +399,22 @@ func TestWorkBeforeTheDeactivationArrivedIsKept(t *testing.T) {
 	if err := a.svc.Forward(ctx, op, app.ID, ""); !errors.Is(err, desk.ErrOperatorDeactivated) {
 		t.Fatalf("a change by the deactivated operator's session: %v", err)
 	}
-	// A workstation that sends one anyway (the desk's check skipped).
-	if err := a.svc.DB().Write(ctx, store.Actor{OperatorID: op.OperatorID}, func(tx *store.Tx) error {
-		_, err := tx.Put("citizens", citizen.IDForCodiceFiscale(cf(t, "Ferri", "Marta", "1982-06-07")), store.Fields{"phone": "+39 333 1111111"})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	a.sync(t)
-	a.sync(t)
-	if st := a.client.State(); len(st.Rejected) != 1 || st.Rejected[0].Code != CodeForbidden || !strings.Contains(st.Rejected[0].Reason, "disattivato") {
-		t.Fatalf("refusals: %+v", st.Rejected)
-	}
-	// A workstation enrolled since had the deactivation in its initial
-	// copy.
+	// A workstation that sends one anyway (the desk's check skipped) is
+	// refused; so is one enrolled since, whose initial copy had the
+	// deactivation.
 	b := enroll(t, s, "DESK02", false)
-	if err := b.svc.DB().Write(ctx, store.Actor{OperatorID: op.OperatorID}, func(tx *store.Tx) error {
-		_, err := tx.Put("citizens", citizen.IDForCodiceFiscale(cf(t, "Ferri", "Marta", "1982-06-07")), store.Fields{"phone": "+39 333 2222222"})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	b.sync(t)
-	b.sync(t)
-	if st := b.client.State(); len(st.Rejected) != 1 || st.Rejected[0].Code != CodeForbidden {
-		t.Fatalf("refusals on the new workstation: %+v", st.Rejected)
+	for _, r := range []*replica{a, b} {
+		if err := r.svc.DB().Write(ctx, store.Actor{OperatorID: op.OperatorID}, func(tx *store.Tx) error {
+			_, err := tx.Put("citizens", citizen.IDForCodiceFiscale(cf(t, "Ferri", "Marta", "1982-06-07")), store.Fields{"phone": "+39 333 1111111"})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		r.sync(t)
+		r.sync(t)
+		if st := r.client.State(); len(st.Rejected) != 1 || st.Rejected[0].Code != CodeForbidden || !strings.Contains(st.Rejected[0].Reason, "disattivato") {
+			t.Fatalf("refusals on %s: %+v", r.svc.DB().WorkstationID(), st.Rejected)
+		}
 	}
 	// Active again: the desk takes the operator's work again.
 	changeOperator(t, s.svc.DB(), op.OperatorID, func(o *store.Operator) { o.Active = true })
