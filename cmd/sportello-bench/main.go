@@ -22,6 +22,7 @@ func main() {
 	startupApps := flag.Int("startup-apps", 100000, "applications in the replica of the startup benchmark")
 	appBin := flag.String("app", "", "desktop binary for the startup benchmark (needs Xvfb; empty = skip)")
 	pushProfile := flag.String("cpuprofile-push", "", "write the CPU profile of the push of the sync benchmark to this file (go tool pprof)")
+	pullProfile := flag.String("cpuprofile-pull", "", "write the CPU profile of the pull of the sync benchmark to this file (go tool pprof)")
 	dir := flag.String("dir", "", "working folder (default: a temporary folder, removed at the end)")
 	flag.Parse()
 	ctx := context.Background()
@@ -55,7 +56,7 @@ func main() {
 		fmt.Println()
 	}
 	if *changes > 0 {
-		res, err := benchmark.RunSync(ctx, filepath.Join(work, "sync"), *changes, *blobMiB<<20, *snapRows, *pushProfile, os.Stdout)
+		res, err := benchmark.RunSync(ctx, filepath.Join(work, "sync"), *changes, *blobMiB<<20, *snapRows, *pushProfile, *pullProfile, os.Stdout)
 		if err != nil {
 			slog.Error("sync benchmark", "err", err)
 			os.Exit(1)

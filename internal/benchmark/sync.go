@@ -101,9 +101,10 @@ func benchCitizen(i int) citizen.Citizen {
 // RunSync measures push and pull of n changes, blob transfer of blobBytes and
 // the initial copy of snapshotRows rows, with their baselines.
 //
-// When pushProfile is not empty, the CPU profile of the push (desk and server,
-// both in this process) is written to that file, for `go tool pprof`.
-func RunSync(ctx context.Context, dir string, n int, blobBytes int64, snapshotRows int, pushProfile string, progress io.Writer) (SyncResult, error) {
+// When pushProfile (pullProfile) is not empty, the CPU profile of the push
+// (the pull), desk and server both in this process, is written to that
+// file, for `go tool pprof`.
+func RunSync(ctx context.Context, dir string, n int, blobBytes int64, snapshotRows int, pushProfile, pullProfile string, progress io.Writer) (SyncResult, error) {
 	res := SyncResult{Changes: n, BlobBytes: blobBytes, SnapshotRows: snapshotRows}
 	env, err := startSyncServer(ctx, filepath.Join(dir, "server"))
 	if err != nil {
@@ -152,11 +153,18 @@ func RunSync(ctx context.Context, dir string, n int, blobBytes int64, snapshotRo
 		return res, fmt.Errorf("push: %w", err)
 	}
 	settle()
+	if stopProfile, err = startProfile(pullProfile); err != nil {
+		return res, err
+	}
 	t0 = time.Now()
-	if err := cb.SyncOnce(ctx); err != nil {
+	err = cb.SyncOnce(ctx)
+	res.Pull = time.Since(t0)
+	if perr := stopProfile(); perr != nil && err == nil {
+		err = perr
+	}
+	if err != nil {
 		return res, fmt.Errorf("pull: %w", err)
 	}
-	res.Pull = time.Since(t0)
 	if got, _ := b.DB().CountCitizens(ctx); got < n {
 		return res, fmt.Errorf("pull brought %d citizens, want %d", got, n)
 	}
