@@ -354,6 +354,53 @@ func TestRefusedEmergencyNumberIsNotGivenAgain(t *testing.T) {
 	}
 }
 
+// The emergency period is a fact of the workstation: the one a protocol
+// officer's registration opened on an offline desk is taken though the
+// server has given that officer another role meanwhile (that registration
+// is refused), so the registration an operator with the role made in the
+// same period is loaded and numbered, not refused with it.
+func TestEmergencyPeriodOutlivesItsOpenersRoleChange(t *testing.T) {
+	ctx := context.Background()
+	s, a, sub, op := subDemotedOffline(t)
+	first, err := a.svc.ProtocolApplication(ctx, sub, completeComplaint(t, a, op, "Ferri").ID)
+	if err != nil || !first.Emergency {
+		t.Fatalf("first: %+v %v", first, err)
+	}
+	second, err := a.svc.ProtocolApplication(ctx, op, completeComplaint(t, a, op, "Gatti").ID)
+	if err != nil || !second.Emergency || second.Registration.InterruptionID != first.Registration.InterruptionID {
+		t.Fatalf("second: %+v %v", second, err)
+	}
+	a.sync(t)
+	a.sync(t)
+	got, err := s.svc.DB().Registration(ctx, second.Registration.ID)
+	if err != nil || got.EmergencyNumber != 2 || got.Number == 0 || got.InterruptionID != first.Registration.InterruptionID {
+		t.Fatalf("the registration with the role on the server: %+v %v (refused: %+v)", got, err, a.client.State().Rejected)
+	}
+	for _, r := range a.client.State().Rejected {
+		if r.Table == "protocol_interruptions" || strings.Contains(r.Label, second.Label) {
+			t.Errorf("refused: %+v", r)
+		}
+	}
+	if _, err := s.svc.DB().Registration(ctx, first.Registration.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the demoted officer's registration: %v, want refused", err)
+	}
+	// A period that names another workstation is refused.
+	if err := a.svc.DB().Write(ctx, store.Actor{OperatorID: op.OperatorID}, func(tx *store.Tx) error {
+		return tx.Insert("protocol_interruptions", "forged-period", store.Fields{"workstation_id": "another", "register_code": "EM-X",
+			"cause": "Guasto", "authorized_by": op.OperatorID, "started_at": tx.NowString()})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	a.sync(t)
+	refused := false
+	for _, r := range a.client.State().Rejected {
+		refused = refused || r.RowID == "forged-period" && r.Code == CodeForbidden
+	}
+	if !refused {
+		t.Fatalf("a period of another workstation: %+v", a.client.State().Rejected)
+	}
+}
+
 // A deactivation takes effect at a workstation when it arrives there.
 // Everything the operator did on a desk that was offline when the server
 // deactivated them — a new citizen, an application, an emergency

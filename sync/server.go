@@ -386,18 +386,29 @@ func (s *Server) check(tx BackendTx, ws store.Workstation, c store.Change, data 
 		}
 		ops[c.OperatorID] = op // operators changed in this batch are re-read: see applyOne
 	}
+	// An emergency period is a fact of the workstation (its protocol
+	// service was interrupted; art. 63 DPR 445/2000), opened by its first
+	// emergency registration whoever made it, or by an operator who had
+	// the role when the desk checked it: every registration of the period
+	// refers to it, so it is taken from an operator the server has
+	// deactivated or given another role since. Refusing it would refuse
+	// with it the registrations of every operator in that period. It is
+	// the period of the workstation that sends it.
+	if c.Table == "protocol_interruptions" {
+		if w, ok := data["workstation_id"]; c.Op == "insert" && (!ok || w != ws.ID) {
+			return rej(CodeForbidden, "Il periodo di emergenza dichiara un'altra postazione")
+		}
+		return nil
+	}
 	// A deactivation takes effect at a workstation when it arrives there:
 	// what the operator did before — a citizen saved, an application
 	// filed, a registration whose number is on the citizen's receipt (art.
-	// 63 DPR 445/2000 wants every emergency registration loaded) — was
-	// allowed as far as anyone at the desk could know, and is kept. Once
-	// the workstation has pulled the deactivation the desk refuses the
-	// operator's writes itself (desk.ErrOperatorDeactivated); what it sends
-	// anyway is refused here. An emergency period is a fact of the
-	// workstation, opened by its first emergency registration whoever made
-	// it (the registrations of active operators refer to it): it is taken
-	// either way. The role is checked below in every case.
-	if !op.Active && c.Table != "protocol_interruptions" {
+	// 63 wants every emergency registration loaded) — was allowed as far
+	// as anyone at the desk could know, and is kept. Once the workstation
+	// has pulled the deactivation the desk refuses the operator's writes
+	// itself (desk.ErrOperatorDeactivated); what it sends anyway is
+	// refused here. The role is checked below in every case.
+	if !op.Active {
 		unseen, err := tx.DeactivationUnseen(ws.ID, op.ID)
 		if err != nil {
 			return rej(CodeInvalidChange, "Impossibile verificare la disattivazione dell'operatore")
