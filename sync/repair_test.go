@@ -504,6 +504,15 @@ func TestApplicationIsNotForwardedWithoutARegistration(t *testing.T) {
 	if !refused {
 		t.Fatalf("the forward is not on the operator's list: %+v", a.client.State().Rejected)
 	}
+	// Nor does its history say it moved: the move's entry is refused with it.
+	for name, db := range map[string]*store.DB{"server": s.svc.DB(), "desk": a.svc.DB()} {
+		var moves int
+		if err := db.Read(ctx, func(q store.Querier) error {
+			return q.QueryRow(`SELECT count(*) FROM application_history WHERE application_id = ? AND to_state IN ('protocollata', 'inoltrata')`, app.ID).Scan(&moves)
+		}); err != nil || moves != 0 {
+			t.Errorf("%s: %d history entries of moves that did not happen (%v)", name, moves, err)
+		}
+	}
 	// Protocolled again by an operator with the role, it moves on.
 	if _, err := a.svc.ProtocolApplication(ctx, op, app.ID); err != nil {
 		t.Fatal(err)

@@ -442,15 +442,26 @@ func (s *Server) check(tx BackendTx, ws store.Workstation, c store.Change, data 
 }
 
 // checkProtocolled refuses a change that moves an application to
-// protocollata or past it while the server has no registration of it (the
-// registration was refused: its operator deactivated, what it refers to
-// never pushed): the application would be forwarded and closed with no
-// protocol. A restored server holding its numbering is left alone: there a
+// protocollata or past it, or records such a move in its history, while the
+// server has no registration of it (the registration was refused: its
+// operator no longer allowed to register, what it refers to never pushed):
+// the application would be forwarded and closed with no protocol. A restored server holding its numbering is left alone: there a
 // registration may be parked, waiting for what another workstation pushes
 // again, while the move is not.
 func checkProtocolled(tx BackendTx, c store.Change, data store.Fields) *store.Rejection {
-	st, ok := data["state"].(string)
-	if c.Table != "applications" || !ok || application.State(st).Rank() < application.Protocollata.Rank() {
+	// The move itself, or its history entry (written with it: a history
+	// that says the application moved when the server refused the move
+	// would be false).
+	key, app := "state", c.RowID
+	switch {
+	case c.Table == "application_history" && c.Op == "insert":
+		key = "to_state"
+		app, _ = data["application_id"].(string)
+	case c.Table != "applications":
+		return nil
+	}
+	st, ok := data[key].(string)
+	if !ok || application.State(st).Rank() < application.Protocollata.Rank() {
 		return nil
 	}
 	rej := func(code, reason string) *store.Rejection {
@@ -463,7 +474,7 @@ func checkProtocolled(tx BackendTx, c store.Change, data store.Fields) *store.Re
 	if held {
 		return nil
 	}
-	has, err := tx.ApplicationRegistered(c.RowID)
+	has, err := tx.ApplicationRegistered(app)
 	if err != nil {
 		return rej(CodeInvalidChange, "Impossibile verificare la protocollazione della pratica")
 	}
