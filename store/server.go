@@ -151,6 +151,37 @@ func (t *Tx) SetPeer(ws string, lastSeq, lastAudit int64) error {
 	return nil
 }
 
+// TxStanding is how the server judged the operator of a workstation's
+// local transaction at its first change: the rest of the transaction is
+// judged the same way, in this push or a later one.
+type TxStanding struct {
+	TxID, OperatorID string
+	Role             string
+	// Allowed: the operator was active, or its deactivation had not
+	// reached the workstation (Tx.DeactivationUnseen).
+	Allowed bool
+}
+
+// PeerStanding reads the standing of ws's last transaction.
+func (t *Tx) PeerStanding(ws string) (TxStanding, error) {
+	var st TxStanding
+	err := t.queryRow(`SELECT tx_id, tx_operator, tx_role, tx_allowed FROM sync_peers WHERE workstation_id = ?`, ws).Scan(&st.TxID, &st.OperatorID, &st.Role, &st.Allowed)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return st, fmt.Errorf("store: read the standing of %s: %w", ws, err)
+	}
+	return st, nil
+}
+
+// SetPeerStanding records the standing of ws's last transaction.
+func (t *Tx) SetPeerStanding(ws string, st TxStanding) error {
+	if _, err := t.exec(`INSERT INTO sync_peers (workstation_id, tx_id, tx_operator, tx_role, tx_allowed) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (workstation_id) DO UPDATE SET tx_id = excluded.tx_id, tx_operator = excluded.tx_operator, tx_role = excluded.tx_role, tx_allowed = excluded.tx_allowed`,
+		ws, st.TxID, st.OperatorID, st.Role, st.Allowed); err != nil {
+		return fmt.Errorf("store: write the standing of %s: %w", ws, err)
+	}
+	return nil
+}
+
 // RaiseFloor records that every change workstation ws will still push has
 // a clock at least hlc (the floor only rises).
 func (t *Tx) RaiseFloor(ws, hlc string) error {

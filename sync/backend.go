@@ -67,6 +67,11 @@ type BackendTx interface {
 	// DeactivationUnseen: the operator's last deactivation had not reached
 	// the workstation (store.Tx.DeactivationUnseen).
 	DeactivationUnseen(ws, operatorID string) (bool, error)
+	// PeerStanding and SetPeerStanding: how the operator of the
+	// workstation's last local transaction was judged
+	// (store.Tx.PeerStanding).
+	PeerStanding(ws string) (store.TxStanding, error)
+	SetPeerStanding(ws string, st store.TxStanding) error
 	StableHorizon() (string, error)
 	InsertRejection(ws string, r store.Rejection) error
 	InsertLateRejection(ws string, r store.Rejection) error

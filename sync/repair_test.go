@@ -401,6 +401,63 @@ func TestEmergencyPeriodOutlivesItsOpenersRoleChange(t *testing.T) {
 	}
 }
 
+// A local transaction is one act, judged by the operator's account as the
+// server found it at the transaction's first change: a registration whose
+// changes reach the server in two pushes, with the officer given another
+// role in between, is taken whole (the registration and the application's
+// move), not half.
+func TestTransactionSplitAcrossPushesIsJudgedOnce(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	a := enroll(t, s, "DESK01", false)
+	op := login(t, a.svc, "sportello")
+	app := completeComplaint(t, a, op, "Ferri")
+	a.sync(t)
+	officer := login(t, a.svc, "protocollo")
+	if _, err := a.svc.ProtocolApplication(ctx, officer, app.ID); err != nil {
+		t.Fatal(err)
+	}
+	// The first push carries the emergency period and the registration.
+	acked, err := a.client.metaInt(ctx, MetaPushed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auditSent, err := a.client.metaInt(ctx, MetaAuditSent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.client.cfg.Batch = 2
+	b := a.client.preparePush(ctx, acked, auditSent)
+	if b.err != nil || b.changes == 0 {
+		t.Fatalf("prepare push: %v, %d changes", b.err, b.changes)
+	}
+	if res := <-a.client.sendPush(ctx, b, acked, 0); res.err != nil || len(res.pr.Rejected) != 0 || res.pr.AckedSeq != b.lastSeq {
+		t.Fatalf("first push: %v %+v", res.err, res.pr)
+	}
+	demote(t, s.svc.DB(), officer.OperatorID)
+	a.client.cfg.Batch = 5000
+	a.sync(t)
+	a.sync(t)
+	if st := a.client.State(); len(st.Rejected) != 0 {
+		t.Fatalf("refused: %+v", st.Rejected)
+	}
+	if got, err := s.svc.DB().Application(ctx, app.ID); err != nil || got.State != application.Protocollata {
+		t.Fatalf("application on the server: %q %v", got.State, err)
+	}
+	// The officer's next act is judged by the new role.
+	if err := a.svc.DB().Write(ctx, store.Actor{OperatorID: officer.OperatorID}, func(tx *store.Tx) error {
+		_, err := tx.Put("citizens", citizen.IDForCodiceFiscale(cf(t, "Ferri", "Marta", "1982-06-07")), store.Fields{"phone": "+39 333 1111111"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	a.sync(t)
+	a.sync(t)
+	if st := a.client.State(); len(st.Rejected) != 1 || st.Rejected[0].Table != "citizens" || st.Rejected[0].Code != CodeForbidden {
+		t.Fatalf("refusals after the transaction: %+v", st.Rejected)
+	}
+}
+
 // A deactivation takes effect at a workstation when it arrives there.
 // Everything the operator did on a desk that was offline when the server
 // deactivated them — a new citizen, an application, an emergency

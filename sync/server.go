@@ -363,8 +363,11 @@ func (s *Server) writeBatch(w http.ResponseWriter, b batch) {
 
 var errTooLarge = errors.New("body too large")
 
-// check re-checks one change against the workstation and the operator's role.
-func (s *Server) check(tx BackendTx, ws store.Workstation, c store.Change, data store.Fields, ops map[string]store.Operator) *store.Rejection {
+// check re-checks one change against the workstation and the operator's
+// role. st is the standing of the workstation's last transaction: a change
+// of that transaction is judged as its first change was, and a change that
+// starts another sets it.
+func (s *Server) check(tx BackendTx, ws store.Workstation, c store.Change, data store.Fields, ops map[string]store.Operator, st *store.TxStanding) *store.Rejection {
 	rej := func(code, reason string) *store.Rejection {
 		return &store.Rejection{OriginSeq: c.OriginSeq, Table: c.Table, RowID: c.RowID, Code: code, Reason: reason}
 	}
@@ -378,13 +381,21 @@ func (s *Server) check(tx BackendTx, ws store.Workstation, c store.Change, data 
 		}
 		return rej(CodeServerOnly, "Solo il server può assegnare numeri di protocollo definitivi e registrare conflitti")
 	}
-	op, ok := ops[c.OperatorID]
-	if !ok {
-		var err error
-		if op, err = tx.OperatorByID(c.OperatorID); err != nil {
-			return rej(CodeForbidden, "Operatore sconosciuto al server: la modifica non è accettata")
+	// A local transaction is one act: its changes may reach the server in
+	// more than one push (a batch ends anywhere), and the rest of it is
+	// judged by the operator's account as its first change found it,
+	// whatever was done to the account in between.
+	first := st.TxID == "" || st.TxID != c.TxID || st.OperatorID != c.OperatorID
+	var op store.Operator
+	if first {
+		var ok bool
+		if op, ok = ops[c.OperatorID]; !ok {
+			var err error
+			if op, err = tx.OperatorByID(c.OperatorID); err != nil {
+				return rej(CodeForbidden, "Operatore sconosciuto al server: la modifica non è accettata")
+			}
+			ops[c.OperatorID] = op // operators changed in this batch are re-read: see applyOne
 		}
-		ops[c.OperatorID] = op // operators changed in this batch are re-read: see applyOne
 	}
 	// An emergency period is a fact of the workstation (its protocol
 	// service was interrupted; art. 63 DPR 445/2000), opened by its first
@@ -400,28 +411,34 @@ func (s *Server) check(tx BackendTx, ws store.Workstation, c store.Change, data 
 		}
 		return nil
 	}
-	// A deactivation takes effect at a workstation when it arrives there:
-	// what the operator did before — a citizen saved, an application
-	// filed, a registration whose number is on the citizen's receipt (art.
-	// 63 wants every emergency registration loaded) — was allowed as far
-	// as anyone at the desk could know, and is kept. Once the workstation
-	// has pulled the deactivation the desk refuses the operator's writes
-	// itself (desk.ErrOperatorDeactivated); what it sends anyway is
-	// refused here. The role is checked below in every case.
-	if !op.Active {
-		unseen, err := tx.DeactivationUnseen(ws.ID, op.ID)
-		if err != nil {
-			return rej(CodeInvalidChange, "Impossibile verificare la disattivazione dell'operatore")
+	if first {
+		// A deactivation takes effect at a workstation when it arrives
+		// there: what the operator did before — a citizen saved, an
+		// application filed, a registration whose number is on the
+		// citizen's receipt (art. 63 wants every emergency registration
+		// loaded) — was allowed as far as anyone at the desk could know,
+		// and is kept. Once the workstation has pulled the deactivation
+		// the desk refuses the operator's writes itself
+		// (desk.ErrOperatorDeactivated); what it sends anyway is refused
+		// here. The role is checked below in every case.
+		allowed := op.Active
+		if !allowed {
+			unseen, err := tx.DeactivationUnseen(ws.ID, op.ID)
+			if err != nil {
+				return rej(CodeInvalidChange, "Impossibile verificare la disattivazione dell'operatore")
+			}
+			allowed = unseen
+			if unseen {
+				s.log.Warn("change by an operator deactivated since, taken: the workstation had not received the deactivation",
+					"workstation", ws.Code, "operator", op.Username, "table", c.Table, "row", c.RowID)
+			}
 		}
-		if !unseen {
-			return rej(CodeForbidden, "Operatore disattivato: la modifica non è accettata")
-		}
-		if c.Table == "protocol_registrations" && c.Op == "insert" {
-			s.log.Warn("registration by an operator deactivated since, loaded: the workstation had not received the deactivation",
-				"workstation", ws.Code, "operator", op.Username, "registration", c.RowID)
-		}
+		*st = store.TxStanding{TxID: c.TxID, OperatorID: c.OperatorID, Role: op.Role, Allowed: allowed}
 	}
-	role := auth.Role(op.Role)
+	if !st.Allowed {
+		return rej(CodeForbidden, "Operatore disattivato: la modifica non è accettata")
+	}
+	role := auth.Role(st.Role)
 	if !role.MayWrite(c.Table, stateMove(c, data)) {
 		if c.Table == "applications" && (role.Can(auth.WorkApplications) || role.Can(auth.RegisterProtocol)) {
 			// The offices' grant moves an application along its lifecycle
@@ -649,6 +666,11 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 	if err != nil {
 		return err
 	}
+	standing, err := tx.PeerStanding(ws.ID)
+	if err != nil {
+		return err
+	}
+	before := standing
 	stable, err := tx.StableHorizon()
 	if err != nil {
 		return err
@@ -696,7 +718,7 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 			}
 			// Checked like any change before it waits: a parked change is
 			// applied later without its workstation and operator at hand.
-			if behind && pb.dataErr[i] == nil && s.check(tx, ws, c, pb.data[i].Fields, ops) == nil {
+			if behind && pb.dataErr[i] == nil && s.check(tx, ws, c, pb.data[i].Fields, ops, &standing) == nil {
 				if err := tx.ParkChange(ws.ID, c); err != nil {
 					return err
 				}
@@ -704,7 +726,7 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 				continue
 			}
 		}
-		rej, err := s.applyOne(tx, ws, c, pb.data[i], pb.dataErr[i], ops, opts, safe)
+		rej, err := s.applyOne(tx, ws, c, pb.data[i], pb.dataErr[i], ops, &standing, opts, safe)
 		if err != nil {
 			return err
 		}
@@ -753,6 +775,11 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 		lastAudit = got
 	}
 	resp.AckedSeq, resp.AckedAuditSeq = last, lastAudit
+	if standing != before {
+		if err := tx.SetPeerStanding(ws.ID, standing); err != nil {
+			return err
+		}
+	}
 	return tx.SetPeer(ws.ID, last, lastAudit)
 }
 
@@ -760,7 +787,7 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 // reactions (definitive protocol numbers). With safe it works in a
 // savepoint, so a change that fails leaves nothing behind and is refused;
 // without, a failure after the checks returns errRetrySafe.
-func (s *Server) applyOne(tx BackendTx, ws store.Workstation, c store.Change, d store.Decoded, dataErr error, ops map[string]store.Operator, opts store.ApplyOptions, safe bool) (*store.Rejection, error) {
+func (s *Server) applyOne(tx BackendTx, ws store.Workstation, c store.Change, d store.Decoded, dataErr error, ops map[string]store.Operator, st *store.TxStanding, opts store.ApplyOptions, safe bool) (*store.Rejection, error) {
 	var rej *store.Rejection
 	wrote := false
 	run := func() error {
@@ -771,7 +798,7 @@ func (s *Server) applyOne(tx BackendTx, ws store.Workstation, c store.Change, d 
 		if c.Table == "operators" {
 			delete(ops, c.RowID) // a role change applies to the rest of the batch
 		}
-		if rej = s.check(tx, ws, c, d.Fields, ops); rej != nil {
+		if rej = s.check(tx, ws, c, d.Fields, ops, st); rej != nil {
 			return errors.New(rej.Code)
 		}
 		wrote = true

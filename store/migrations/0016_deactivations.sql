@@ -19,3 +19,13 @@ CREATE TABLE operator_deactivations (
     log_seq     INTEGER NOT NULL,
     at          TEXT NOT NULL
 ) WITHOUT ROWID;
+
+-- How the server judged the operator of the last local transaction each
+-- workstation pushed: a transaction is one act, and when its changes reach
+-- the server in more than one push (batches end anywhere), the rest of it
+-- is judged as its first change was, whatever was done to the operator's
+-- account in between (store.Tx.PeerStanding).
+ALTER TABLE sync_peers ADD COLUMN tx_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE sync_peers ADD COLUMN tx_operator TEXT NOT NULL DEFAULT '';
+ALTER TABLE sync_peers ADD COLUMN tx_role TEXT NOT NULL DEFAULT '';
+ALTER TABLE sync_peers ADD COLUMN tx_allowed INTEGER NOT NULL DEFAULT 0 CHECK (tx_allowed IN (0, 1));
