@@ -192,10 +192,15 @@ type simApp struct {
 }
 
 // simMove is a move along an application's lifecycle an operator saw saved.
+// seq is the origin seq of the application's change: a move of an
+// application whose registration was refused (the substitute's) is
+// refused too.
 type simMove struct {
 	to          application.State
 	replica, ws string
 	step        int
+	seq         int64
+	txSeqs      []int64 // the move's local transaction (with its history entry)
 }
 
 type simAttachment struct {
@@ -217,6 +222,15 @@ type simRegistration struct {
 	emergency          bool
 	pending            bool
 	label              string // what the operator was told
+	// The substitute's, with its origin: refused when it reached a server
+	// that had made them a referent (then nowhere; its emergency number
+	// stays used: emKey, emNumber).
+	sub      bool
+	ws       string
+	seq      int64
+	txSeqs   []int64 // the registration's local transaction
+	emKey    string
+	emNumber int64
 }
 
 type simulation struct {
@@ -729,6 +743,7 @@ func (s *simulation) run(steps int) {
 		{1, "substitute's role changed on the server", s.actToggleSub},
 		{1, "desks' operator deactivated on the server", s.actDeactivateDesk},
 		{2, "annul a registration (substitute)", s.actAnnul},
+		{2, "protocol (substitute)", s.actProtocolSub},
 		{5, "move along the lifecycle", s.actMove},
 		{2, "withdraw an attachment", s.actWithdraw},
 		{2, "delegation", s.actDelegation},
@@ -1273,7 +1288,41 @@ func (s *simulation) attachmentsArrived(r *simReplica, appID string) bool {
 	return true
 }
 
-func (s *simulation) actProtocol(r *simReplica) {
+func (s *simulation) actProtocol(r *simReplica) { s.protocol(r, r.sess, false) }
+
+// actProtocolSub protocols as the substitute (a protocol officer, or a
+// referent by now on the server): a registration the server refuses goes
+// away everywhere, its emergency number stays used, and the application
+// is to be protocolled again.
+func (s *simulation) actProtocolSub(r *simReplica) { s.protocol(r, s.sessSub, true) }
+
+// txSeqs are the origin seqs of every change of the local transaction
+// that wrote replica r's change seq.
+func (s *simulation) txSeqs(r *simReplica, seq int64) []int64 {
+	ws := r.svc.DB().WorkstationID()
+	var rows [][]int64
+	s.jsonRows(r.svc.DB(), fmt.Sprintf(`SELECT json_array(origin_seq) AS x FROM sync_changes WHERE workstation_id = '%s'
+		AND tx_id = (SELECT tx_id FROM sync_changes WHERE workstation_id = '%s' AND origin_seq = %d)`, ws, ws, seq), &rows)
+	var seqs []int64
+	for _, x := range rows {
+		seqs = append(seqs, x...)
+	}
+	return seqs
+}
+
+// originSeq is the origin seq of replica r's latest change of a row.
+func (s *simulation) originSeq(r *simReplica, table, rowID string) int64 {
+	var seq int64
+	if err := r.svc.DB().Read(s.ctx, func(q store.Querier) error {
+		return q.QueryRow(`SELECT COALESCE(MAX(origin_seq), 0) FROM sync_changes WHERE workstation_id = ? AND tbl = ? AND row_id = ?`,
+			r.svc.DB().WorkstationID(), table, rowID).Scan(&seq)
+	}); err != nil || seq == 0 {
+		s.fatalf("origin seq of %s %s on %s: %d %v", table, rowID, r.code, seq, err)
+	}
+	return seq
+}
+
+func (s *simulation) protocol(r *simReplica, sess desk.Session, sub bool) {
 	as := s.localApps(r, application.Completa)
 	if len(as) == 0 {
 		return
@@ -1286,7 +1335,7 @@ func (s *simulation) actProtocol(r *simReplica) {
 		r.net.arm(cancel, s.rng.IntN(4), s.rng.IntN(2) == 0)
 	}
 	online := r.online
-	res, err := r.svc.ProtocolApplication(ctx, r.sess, a.ID)
+	res, err := r.svc.ProtocolApplication(ctx, sess, a.ID)
 	if crash {
 		defer r.crash()
 	}
@@ -1307,10 +1356,19 @@ func (s *simulation) actProtocol(r *simReplica) {
 	default:
 		s.count("protocol: online, number at once")
 	}
+	if sub {
+		s.count("protocol by the substitute")
+	}
 	app := s.appByID[a.ID]
 	app.protocolled = true
 	app.protocolForm = canonical(a.Values)
-	s.regs = append(s.regs, &simRegistration{id: res.Registration.ID, appID: a.ID, replica: r.code, emergency: res.Emergency, pending: res.Pending, label: res.Label})
+	reg := &simRegistration{id: res.Registration.ID, appID: a.ID, replica: r.code, emergency: res.Emergency, pending: res.Pending, label: res.Label,
+		sub: sub, ws: r.svc.DB().WorkstationID(), seq: s.originSeq(r, "protocol_registrations", res.Registration.ID)}
+	reg.txSeqs = s.txSeqs(r, reg.seq)
+	if res.Emergency {
+		reg.emKey, reg.emNumber = fmt.Sprintf("%s/%d", res.Registration.EmergencyRegister, res.Registration.Year), res.Registration.EmergencyNumber
+	}
+	s.regs = append(s.regs, reg)
 }
 
 // actAnnul annuls, as the substitute (a protocol officer), a registration
@@ -1389,7 +1447,9 @@ func (s *simulation) actMove(r *simReplica) {
 		s.fatalf("move %s from %s to %s on %s: %v", a.ID, a.State, to, r.code, err)
 	}
 	app := s.appByID[a.ID]
-	app.moves = append(app.moves, simMove{to: to, replica: r.code, ws: r.svc.DB().WorkstationID(), step: s.step})
+	m := simMove{to: to, replica: r.code, ws: r.svc.DB().WorkstationID(), step: s.step, seq: s.originSeq(r, "applications", a.ID)}
+	m.txSeqs = s.txSeqs(r, m.seq)
+	app.moves = append(app.moves, m)
 	s.count("move to " + string(to))
 }
 
@@ -1666,11 +1726,47 @@ func (s *simulation) verify() {
 	s.jsonRows(srv, `SELECT json_object('ws', workstation_id, 'seq', origin_seq, 'what', code || ' ' || tbl || ' ' || row_id || ': ' || reason) AS x
 		FROM sync_rejections ORDER BY workstation_id, origin_seq`, &refusals)
 	refused := map[string]bool{}
+	for _, rej := range refusals {
+		refused[fmt.Sprintf("%s/%d", rej.WS, rej.Seq)] = true
+	}
+	// The substitute's registrations may be refused, the whole transaction
+	// that made them; then the application is not protocolled on the
+	// register, and what moves it on, or annuls the registration, is
+	// refused in turn.
+	key := func(ws string, seq int64) string { return fmt.Sprintf("%s/%d", ws, seq) }
+	refusedReg := func(reg *simRegistration) bool { return reg.sub && refused[key(reg.ws, reg.seq)] }
+	consequences := map[string]bool{}
+	unprotocolled := map[string]bool{} // applications whose substitute's registration was refused
+	for _, reg := range s.regs {
+		if !refusedReg(reg) {
+			continue
+		}
+		unprotocolled[reg.appID] = true
+		for _, seq := range reg.txSeqs {
+			consequences[key(reg.ws, seq)] = true
+		}
+	}
+	for _, app := range s.apps {
+		for _, m := range app.moves {
+			for _, seq := range m.txSeqs {
+				if unprotocolled[app.id] {
+					consequences[key(m.ws, seq)] = true
+				}
+			}
+		}
+	}
+	for _, a := range s.annuls {
+		for _, reg := range s.regs {
+			if reg.id == a.regID && refusedReg(reg) {
+				consequences[key(a.ws, a.seq)] = true
+			}
+		}
+	}
 	var rejections []string
 	for _, rej := range refusals {
-		key := fmt.Sprintf("%s/%d", rej.WS, rej.Seq)
-		refused[key] = true
-		if !subWrites[key] || !strings.HasPrefix(rej.What, CodeForbidden+" citizens ") && !strings.HasPrefix(rej.What, CodeForbidden+" protocol_annulments ") {
+		k := key(rej.WS, rej.Seq)
+		sub := subWrites[k] && (strings.HasPrefix(rej.What, CodeForbidden+" citizens ") || strings.HasPrefix(rej.What, CodeForbidden+" protocol_annulments "))
+		if !sub && !consequences[k] {
 			rejections = append(rejections, rej.What)
 			s.t.Logf("seed %d: rejection %s", s.seed, rej.What)
 		}
@@ -1812,6 +1908,12 @@ func (s *simulation) verify() {
 	}
 
 	// 3. Applications, their form data, attachments and their files.
+	onRegister := map[string]bool{} // protocolled, by a registration the server took
+	for _, reg := range s.regs {
+		if !refusedReg(reg) {
+			onRegister[reg.appID] = true
+		}
+	}
 	changedAfterProtocol := 0
 	for _, app := range s.apps {
 		a, err := srv.Application(ctx, app.id)
@@ -1828,7 +1930,7 @@ func (s *simulation) verify() {
 			}
 			s.fatalf("application %s form data: server has %s, last confirmed write is %s (step %d on %s)\n%s", app.id, got, last.value, last.step, last.replica, hist)
 		}
-		if app.protocolled && a.State.Rank() < application.Protocollata.Rank() {
+		if onRegister[app.id] && a.State.Rank() < application.Protocollata.Rank() {
 			s.fatalf("application %s was protocolled but is %q on the server", app.id, a.State)
 		}
 		// The lifecycle never moves back by a merge: the state is at least
@@ -1837,6 +1939,9 @@ func (s *simulation) verify() {
 		finals := map[application.State]bool{}
 		moved := map[string]int{}
 		for _, m := range app.moves {
+			if refused[key(m.ws, m.seq)] {
+				continue // its application's registration was refused
+			}
 			if a.State.Rank() < m.to.Rank() {
 				s.fatalf("application %s was moved to %q (step %d on %s) but is %q on the server\n%s", app.id, m.to, m.step, m.replica, a.State,
 					s.rowHistory(srv, "applications", app.id))
@@ -1875,7 +1980,7 @@ func (s *simulation) verify() {
 					s.rowHistory(srv, "applications", app.id))
 			}
 		}
-		if app.protocolled && canonical(a.Values) != app.protocolForm {
+		if onRegister[app.id] && canonical(a.Values) != app.protocolForm {
 			changedAfterProtocol++
 		}
 	}
@@ -1952,6 +2057,11 @@ func (s *simulation) verify() {
 			emergency[key] = append(emergency[key], g.EmNumber)
 		}
 	}
+	for _, reg := range s.regs {
+		if refusedReg(reg) && reg.emergency {
+			emergency[reg.emKey] = append(emergency[reg.emKey], reg.emNumber) // used, on the citizen's receipt
+		}
+	}
 	var orphans int64
 	srv.Read(ctx, func(q store.Querier) error {
 		return q.QueryRow(`SELECT count(*) FROM protocol_numbers n WHERE NOT EXISTS (SELECT 1 FROM protocol_registrations r WHERE r.id = n.registration_id)`).Scan(&orphans)
@@ -1990,6 +2100,13 @@ func (s *simulation) verify() {
 	}
 	for _, reg := range s.regs {
 		g, ok := byID[reg.id]
+		if refusedReg(reg) {
+			if ok {
+				s.fatalf("registration %s (%s, told %q) was refused but is on the server", reg.id, reg.replica, reg.label)
+			}
+			s.count("registration refused (substitute no longer a protocol officer), taken back")
+			continue
+		}
 		if !ok {
 			s.fatalf("confirmed registration %s (%s, told %q) missing on the server", reg.id, reg.replica, reg.label)
 		}
@@ -2050,7 +2167,9 @@ func (s *simulation) verify() {
 	}
 	perApp := map[string]int{}
 	for _, reg := range s.regs {
-		perApp[reg.appID]++
+		if !refusedReg(reg) {
+			perApp[reg.appID]++
+		}
 	}
 	for _, n := range perApp {
 		if n > 1 {
