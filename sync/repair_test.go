@@ -183,19 +183,7 @@ func TestRefusalReportedWhenItsAnswerWasLost(t *testing.T) {
 	if _, err := a.svc.SaveCitizen(ctx, op, x); err != nil {
 		t.Fatal(err)
 	}
-	acked, err := a.client.metaInt(ctx, MetaPushed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	auditSent, err := a.client.metaInt(ctx, MetaAuditSent)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := a.client.preparePush(ctx, acked, auditSent)
-	if b.err != nil || b.changes == 0 {
-		t.Fatalf("prepare push: %v, %d changes", b.err, b.changes)
-	}
-	res := <-a.client.sendPush(ctx, b, acked, 0)
+	res := pushOnce(t, a)
 	if res.err != nil || len(res.pr.Rejected) != 1 {
 		t.Fatalf("push: %v %+v", res.err, res.pr)
 	}
@@ -213,6 +201,38 @@ func TestRefusalReportedWhenItsAnswerWasLost(t *testing.T) {
 		if sa[table] != ss[table] {
 			t.Errorf("table %s differs: desk %s server %s", table, sa[table], ss[table])
 		}
+	}
+}
+
+// pushOnce sends one push of what r has not had acknowledged, without
+// recording the answer (as when it is lost on the way).
+func pushOnce(t *testing.T, r *replica) pushResult {
+	t.Helper()
+	ctx := context.Background()
+	acked, err := r.client.metaInt(ctx, MetaPushed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auditSent, err := r.client.metaInt(ctx, MetaAuditSent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := r.client.preparePush(ctx, acked, auditSent)
+	if b.err != nil || b.changes == 0 {
+		t.Fatalf("prepare push: %v, %d changes", b.err, b.changes)
+	}
+	return <-r.client.sendPush(ctx, b, acked, 0)
+}
+
+// forge writes a change under an operator's name on r, past the desk's
+// checks (a workstation that skips them), for the server to judge.
+func forge(t *testing.T, r *replica, operatorID, table, rowID string, f store.Fields) {
+	t.Helper()
+	if err := r.svc.DB().Write(context.Background(), store.Actor{OperatorID: operatorID}, func(tx *store.Tx) error {
+		_, err := tx.Put(table, rowID, f)
+		return err
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -270,12 +290,7 @@ func TestReferentOnlyMovesTheState(t *testing.T) {
 	}
 	// A forged edit of the form data under the referent's name, then a
 	// citizen saved by the desk operator.
-	if err := a.svc.DB().Write(ctx, store.Actor{OperatorID: ref.OperatorID}, func(tx *store.Tx) error {
-		_, err := tx.Put("applications", app.ID, store.Fields{"form_data": `{"descrizione":"cambiata"}`})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	forge(t, a, ref.OperatorID, "applications", app.ID, store.Fields{"form_data": `{"descrizione":"cambiata"}`})
 	if _, err := a.svc.SaveCitizen(ctx, op, citizen.Citizen{Surname: "Gialli", Name: "Eva", CodiceFiscale: cf(t, "Gialli", "Eva", "1971-01-01")}); err != nil {
 		t.Fatal(err)
 	}
@@ -418,20 +433,8 @@ func TestTransactionSplitAcrossPushesIsJudgedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The first push carries the emergency period and the registration.
-	acked, err := a.client.metaInt(ctx, MetaPushed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	auditSent, err := a.client.metaInt(ctx, MetaAuditSent)
-	if err != nil {
-		t.Fatal(err)
-	}
 	a.client.cfg.Batch = 2
-	b := a.client.preparePush(ctx, acked, auditSent)
-	if b.err != nil || b.changes == 0 {
-		t.Fatalf("prepare push: %v, %d changes", b.err, b.changes)
-	}
-	if res := <-a.client.sendPush(ctx, b, acked, 0); res.err != nil || len(res.pr.Rejected) != 0 || res.pr.AckedSeq != b.lastSeq {
+	if res := pushOnce(t, a); res.err != nil || len(res.pr.Rejected) != 0 || res.pr.AckedSeq != res.b.lastSeq {
 		t.Fatalf("first push: %v %+v", res.err, res.pr)
 	}
 	demote(t, s.svc.DB(), officer.OperatorID)
@@ -445,12 +448,7 @@ func TestTransactionSplitAcrossPushesIsJudgedOnce(t *testing.T) {
 		t.Fatalf("application on the server: %q %v", got.State, err)
 	}
 	// The officer's next act is judged by the new role.
-	if err := a.svc.DB().Write(ctx, store.Actor{OperatorID: officer.OperatorID}, func(tx *store.Tx) error {
-		_, err := tx.Put("citizens", citizen.IDForCodiceFiscale(cf(t, "Ferri", "Marta", "1982-06-07")), store.Fields{"phone": "+39 333 1111111"})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	forge(t, a, officer.OperatorID, "citizens", citizen.IDForCodiceFiscale(cf(t, "Ferri", "Marta", "1982-06-07")), store.Fields{"phone": "+39 333 1111111"})
 	a.sync(t)
 	a.sync(t)
 	if st := a.client.State(); len(st.Rejected) != 1 || st.Rejected[0].Table != "citizens" || st.Rejected[0].Code != CodeForbidden {
@@ -508,12 +506,7 @@ func TestWorkBeforeTheDeactivationArrivedIsKept(t *testing.T) {
 	// deactivation.
 	b := enroll(t, s, "DESK02", false)
 	for _, r := range []*replica{a, b} {
-		if err := r.svc.DB().Write(ctx, store.Actor{OperatorID: op.OperatorID}, func(tx *store.Tx) error {
-			_, err := tx.Put("citizens", citizen.IDForCodiceFiscale(cf(t, "Ferri", "Marta", "1982-06-07")), store.Fields{"phone": "+39 333 1111111"})
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
+		forge(t, r, op.OperatorID, "citizens", citizen.IDForCodiceFiscale(cf(t, "Ferri", "Marta", "1982-06-07")), store.Fields{"phone": "+39 333 1111111"})
 		r.sync(t)
 		r.sync(t)
 		if st := r.client.State(); len(st.Rejected) != 1 || st.Rejected[0].Code != CodeForbidden || !strings.Contains(st.Rejected[0].Reason, "disattivato") {
@@ -607,12 +600,7 @@ func TestProtocolOfficerProtocolsAnApplication(t *testing.T) {
 		t.Fatalf("server: application %q (%v), want protocollata", got.State, err)
 	}
 	// The officer still may not change anything else of an application.
-	if err := a.svc.DB().Write(ctx, store.Actor{OperatorID: officer.OperatorID}, func(tx *store.Tx) error {
-		_, err := tx.Put("applications", app.ID, store.Fields{"form_data": `{"descrizione":"cambiata"}`})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	forge(t, a, officer.OperatorID, "applications", app.ID, store.Fields{"form_data": `{"descrizione":"cambiata"}`})
 	a.sync(t)
 	a.sync(t)
 	if st := a.client.State(); len(st.Rejected) != 1 || st.Rejected[0].Table != "applications" || st.Rejected[0].Code != CodeForbidden {
