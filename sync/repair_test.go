@@ -224,6 +224,23 @@ func pushOnce(t *testing.T, r *replica) pushResult {
 	return <-r.client.sendPush(ctx, b, acked, 0)
 }
 
+// twoInOnePeriod protocols, on offline desk a, app as firstBy (opening the
+// emergency period) and another complaint filer files as secondBy, in the
+// same period.
+func twoInOnePeriod(t *testing.T, a *replica, filer desk.Session, app application.Application, firstBy, secondBy desk.Session) (first, second desk.ProtocolResult) {
+	t.Helper()
+	ctx := context.Background()
+	first, err := a.svc.ProtocolApplication(ctx, firstBy, app.ID)
+	if err != nil || !first.Emergency {
+		t.Fatalf("first: %+v %v", first, err)
+	}
+	second, err = a.svc.ProtocolApplication(ctx, secondBy, completeComplaint(t, a, filer, "Gatti").ID)
+	if err != nil || !second.Emergency || second.Registration.InterruptionID != first.Registration.InterruptionID {
+		t.Fatalf("second: %+v %v", second, err)
+	}
+	return first, second
+}
+
 // forge writes a change under an operator's name on r, past the desk's
 // checks (a workstation that skips them), for the server to judge.
 func forge(t *testing.T, r *replica, operatorID, table, rowID string, f store.Fields) {
@@ -377,14 +394,7 @@ func TestRefusedEmergencyNumberIsNotGivenAgain(t *testing.T) {
 func TestEmergencyPeriodOutlivesItsOpenersRoleChange(t *testing.T) {
 	ctx := context.Background()
 	s, a, sub, op := subDemotedOffline(t)
-	first, err := a.svc.ProtocolApplication(ctx, sub, completeComplaint(t, a, op, "Ferri").ID)
-	if err != nil || !first.Emergency {
-		t.Fatalf("first: %+v %v", first, err)
-	}
-	second, err := a.svc.ProtocolApplication(ctx, op, completeComplaint(t, a, op, "Gatti").ID)
-	if err != nil || !second.Emergency || second.Registration.InterruptionID != first.Registration.InterruptionID {
-		t.Fatalf("second: %+v %v", second, err)
-	}
+	first, second := twoInOnePeriod(t, a, op, completeComplaint(t, a, op, "Ferri"), sub, op)
 	a.sync(t)
 	a.sync(t)
 	got, err := s.svc.DB().Registration(ctx, second.Registration.ID)
@@ -472,14 +482,7 @@ func TestWorkBeforeTheDeactivationArrivedIsKept(t *testing.T) {
 	op, other := login(t, a.svc, "sportello"), login(t, a.svc, "protocollo")
 	deactivate(t, s.svc.DB(), op.OperatorID)
 	app := completeComplaint(t, a, op, "Ferri") // a new citizen and an application
-	first, err := a.svc.ProtocolApplication(ctx, op, app.ID)
-	if err != nil || !first.Emergency {
-		t.Fatalf("first: %+v %v", first, err)
-	}
-	second, err := a.svc.ProtocolApplication(ctx, other, completeComplaint(t, a, op, "Gatti").ID)
-	if err != nil || !second.Emergency || second.Registration.InterruptionID != first.Registration.InterruptionID {
-		t.Fatalf("second: %+v %v", second, err)
-	}
+	first, second := twoInOnePeriod(t, a, op, app, op, other)
 	a.sync(t)
 	a.sync(t)
 	if st := a.client.State(); len(st.Rejected) != 0 || st.Pending != 0 {
