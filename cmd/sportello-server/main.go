@@ -312,7 +312,7 @@ func operatorAdd(ctx context.Context, args []string) error {
 	if created {
 		fmt.Fprintf(os.Stderr, "Operatore %s creato con ruolo «%s»\n", strings.ToLower(*username), auth.Role(*role).Label())
 	} else {
-		fmt.Fprintf(os.Stderr, "Operatore %s aggiornato: ruolo «%s», nuova password\n", strings.ToLower(*username), auth.Role(*role).Label())
+		fmt.Fprintf(os.Stderr, "Operatore %s aggiornato: ruolo «%s», nuova password (se disattivato, resta disattivato: operator activate)\n", strings.ToLower(*username), auth.Role(*role).Label())
 	}
 	return nil
 }

@@ -286,6 +286,8 @@ func (s *Service) Login(ctx context.Context, username, password string) (Session
 const dummyHash = "$argon2id$v=19$m=65536,t=3,p=2$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000"
 
 // CreateOperator adds or updates an operator account with a new password.
+// An existing account keeps its state: a deactivated operator whose
+// password or role is changed stays deactivated (SetOperatorActive).
 func (s *Service) CreateOperator(ctx context.Context, sess Session, id, username, fullName string, role auth.Role, officeID, password string) error {
 	if err := sess.Role.Require(auth.ManageOperators); err != nil {
 		return err
@@ -305,7 +307,13 @@ func (s *Service) CreateOperator(ctx context.Context, sess Session, id, username
 		return fmt.Errorf("desk: hash password: %w", err)
 	}
 	return s.write(ctx, sess, func(tx *store.Tx) error {
-		_, err := tx.PutOperator(store.Operator{ID: id, Username: username, FullName: fullName, Role: string(role), OfficeID: officeID, PasswordHash: hash, Active: true})
+		active := true
+		if o, err := tx.OperatorByID(id); err == nil {
+			active = o.Active
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		_, err := tx.PutOperator(store.Operator{ID: id, Username: username, FullName: fullName, Role: string(role), OfficeID: officeID, PasswordHash: hash, Active: active})
 		return err
 	})
 }

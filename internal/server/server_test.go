@@ -343,6 +343,13 @@ func TestOperatorsAndWorkstations(t *testing.T) {
 	if again, err := SetOperatorActive(ctx, svc, "mrossi", false); err != nil || again.Active {
 		t.Fatalf("deactivate again: %+v %v", again, err)
 	}
+	// A new password for a deactivated operator does not let them in.
+	if created, err := AddOperator(ctx, svc, "mrossi", "Mario Rossi", "ufficio_protocollo", "", "altra-password"); err != nil || created {
+		t.Fatalf("update a deactivated operator: %v %v", created, err)
+	}
+	if _, err := svc.Login(ctx, "mrossi", "altra-password"); err == nil {
+		t.Fatal("updating the account reactivated it")
+	}
 	ops, err := Operators(ctx, svc.DB())
 	if err != nil {
 		t.Fatal(err)
