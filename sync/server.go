@@ -469,16 +469,8 @@ func checkProtocolled(tx BackendTx, c store.Change, data store.Fields) *store.Re
 	// The move itself, or its history entry (written with it: a history
 	// that says the application moved when the server refused the move
 	// would be false).
-	key, app := "state", c.RowID
-	switch {
-	case c.Table == "application_history" && c.Op == "insert":
-		key = "to_state"
-		app, _ = data["application_id"].(string)
-	case c.Table != "applications":
-		return nil
-	}
-	st, ok := data[key].(string)
-	if !ok || application.State(st).Rank() < application.Protocollata.Rank() {
+	app, st := setsState(c, data)
+	if st.Rank() < application.Protocollata.Rank() {
 		return nil
 	}
 	rej := func(code, reason string) *store.Rejection {
@@ -512,27 +504,41 @@ func created(c store.Change, f store.Fields) store.Fields {
 	return f
 }
 
+// setsState is the application a change sets the state of, and that
+// state: an application's row written with a state, or the history entry
+// of a move ("" for any other change).
+func setsState(c store.Change, data store.Fields) (app string, st application.State) {
+	key := "state"
+	switch {
+	case c.Table == "applications":
+		app = c.RowID
+	case c.Table == "application_history" && c.Op == "insert":
+		key = "to_state"
+		app, _ = data["application_id"].(string)
+	default:
+		return "", ""
+	}
+	v, _ := data[key].(string)
+	return app, application.State(v)
+}
+
 // stateMove is the state a change only moves an application to: an update
 // of its state alone (with its update time: what Service.Move and the
 // registration write), or the history entry of a move; "" for any other
 // change (auth.Role.MayWrite).
 func stateMove(c store.Change, data store.Fields) application.State {
-	var key string
-	switch {
-	case c.Table == "applications" && c.Op == "update":
+	if c.Table == "applications" {
+		if c.Op != "update" {
+			return ""
+		}
 		for k := range data {
 			if k != "state" && k != "updated_at" {
 				return ""
 			}
 		}
-		key = "state"
-	case c.Table == "application_history" && c.Op == "insert":
-		key = "to_state"
-	default:
-		return ""
 	}
-	st, _ := data[key].(string)
-	return application.State(st)
+	_, st := setsState(c, data)
+	return st
 }
 
 func blobRefs(c Change) (string, bool) {
