@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"sportello/internal/application"
 	"sportello/internal/citizen"
 	"sportello/internal/ids"
 )
@@ -88,5 +89,77 @@ func TestRevertAfterReapplyKeepsTheDesksOwnWrite(t *testing.T) {
 	}
 	if got, err := a.Citizen(ctx, "c1"); err != nil || got.Phone != "111" {
 		t.Fatalf("A's phone after the revert: %q (%v), want its own edit, which the restored server accepted", got.Phone, err)
+	}
+}
+
+// The revert of a forwarded state write gives back the register's state,
+// but the desk's own moves of the application, older by the clock than the
+// register's write, may be further along the lifecycle: the register takes
+// them when the desk pushes them again (the state further along wins
+// whatever the clocks), and they never come back to the desk in a pull. So
+// the desk merges its own writes with the revert's value by the same rule,
+// and ends where the register does — not on the register's earlier state.
+func TestRevertKeepsTheDesksOwnLaterState(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	clkA, clkB, clkE, clkS := &fakeClock{start}, &fakeClock{start}, &fakeClock{start}, &fakeClock{start}
+	a, b, e, s := openAt(t, "a", clkA), openAt(t, "b", clkB), openAt(t, "e", clkE), openAt(t, "s", clkS)
+	putCitizen(t, a, citizen.Citizen{ID: "c1", Surname: "Ricci"})
+	if err := a.Write(ctx, Actor{OperatorID: "op"}, func(tx *Tx) error {
+		_, err := tx.PutApplication(application.Application{ID: "app1", ProcedureID: "p", CitizenID: "c1", OfficeID: "o", State: application.Bozza})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ship(t, a, s, true)
+	ship(t, s, b, false)
+	ship(t, s, e, false)
+	setState := func(db *DB, clk *fakeClock, at time.Duration, st application.State) string {
+		t.Helper()
+		clk.t = start.Add(at)
+		if err := db.Write(ctx, Actor{OperatorID: "op"}, func(tx *Tx) error {
+			_, err := tx.Put("applications", "app1", Fields{"state": string(st)})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var h string
+		if err := db.r.QueryRow(`SELECT hlc FROM sync_changes WHERE workstation_id = ? ORDER BY origin_seq DESC LIMIT 1`, db.WorkstationID()).Scan(&h); err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	// Desk A completes and protocols the application; desk B, later by the
+	// clock and not having seen that, completes it and edits it back to a
+	// draft; desk E's
+	// write of the state, later still, reaches A through the lost server.
+	setState(a, clkA, time.Minute, application.Completa)
+	setState(a, clkA, 2*time.Minute, application.Protocollata)
+	setState(b, clkB, 150*time.Second, application.Completa)
+	register := setState(b, clkB, 3*time.Minute, application.Bozza)
+	void := setState(e, clkE, 4*time.Minute, application.Protocollata)
+	ship(t, e, a, false)
+
+	// The restored server has B's draft, refuses E's write and reverts it
+	// to the draft; A's moves reach it after.
+	ship(t, b, s, true)
+	vals, _ := json.Marshal(Fields{"state": "bozza"})
+	vers, _ := json.Marshal(map[string]fieldVersion{"state": {H: register}})
+	revert := Change{TxID: ids.New(), Table: "sync_reverts", RowID: ids.Derived("sync_reverts", "applications", "app1", void), Op: "insert",
+		HLC: void, OperatorID: "server", WorkstationID: s.WorkstationID(), OriginSeq: 1 << 40}
+	revert.Data, _ = json.Marshal(Fields{"tbl": "applications", "row_id": "app1", "void_hlc": void, "vals": string(vals), "versions": string(vers), "created_at": "2026-03-01T10:00:00Z"})
+	if err := a.Write(ctx, Actor{OperatorID: "sync"}, func(tx *Tx) error {
+		_, err := tx.ApplyRemote(revert, ApplyOptions{})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ship(t, a, s, true)
+	onServer, err := s.Application(ctx, "app1")
+	if err != nil || onServer.State != application.Protocollata {
+		t.Fatalf("server: %q %v, want protocollata", onServer.State, err)
+	}
+	if got, err := a.Application(ctx, "app1"); err != nil || got.State != onServer.State {
+		t.Fatalf("desk A after the revert: %q (%v), want the register's %q", got.State, err, onServer.State)
 	}
 }

@@ -369,17 +369,20 @@ func (t *Tx) TakeReservedNumber(regID string) (bool, error) {
 	return true, nil
 }
 
-// ownLatestWrite reads, from this replica's log, the latest value its own
-// changes gave a column of a row with a clock after after and before
-// before, with that write's version; false when there is none (an empty
-// value of an insert is none: it never erases a real one, and has no
-// version).
-func (t *Tx) ownLatestWrite(table, id, col, after, before string) (any, fieldVersion, bool, error) {
+// mergeOwnWrites merges into a column's value and version, as the
+// register holds them (has: with a version), this replica's own writes of
+// the column with a clock before before, by the merge's rules: the later
+// write wins, unless the column's value rule decides (an application's
+// state further along the lifecycle wins whatever the clocks). The
+// register merges those writes the same way when they reach it — or has
+// already — and, pushed again, they never come back here in a pull. An
+// empty value of an insert is no write (it never erases a real one).
+func (t *Tx) mergeOwnWrites(table, id, col string, val any, v fieldVersion, has bool, before string) (any, fieldVersion, bool, error) {
 	// Not one the server refused: a repair undid it (RepairRefused), unless
 	// a rejoin applied it again since, for the restored server to judge it
 	// afresh (ReapplyRepaired): its refusal was the lost server's.
-	rows, err := t.query(`SELECT op, data, base, hlc FROM sync_changes c WHERE workstation_id = ?1 AND tbl = ?2 AND row_id = ?3 AND hlc > ?4 AND hlc < ?5
-		AND NOT `+repairStands+` ORDER BY hlc DESC`, t.db.wsID, table, id, after, before)
+	rows, err := t.query(`SELECT op, data, base, hlc FROM sync_changes c WHERE workstation_id = ?1 AND tbl = ?2 AND row_id = ?3 AND hlc < ?4
+		AND NOT `+repairStands+` ORDER BY hlc`, t.db.wsID, table, id, before)
 	if err != nil {
 		return nil, fieldVersion{}, false, fmt.Errorf("store: own writes to %s %s: %w", table, id, err)
 	}
@@ -393,8 +396,15 @@ func (t *Tx) ownLatestWrite(table, id, col, after, before string) (any, fieldVer
 		if err != nil {
 			return nil, fieldVersion{}, false, fmt.Errorf("store: own write to %s %s: %w", table, id, err)
 		}
-		v, ok := f[col]
-		if !ok || op == "insert" && emptyValue(v) {
+		w, ok := f[col]
+		if !ok || op == "insert" && emptyValue(w) {
+			continue
+		}
+		decided, wins := valueRule(table, col, val, w)
+		if !decided {
+			wins = !has || h > v.H
+		}
+		if !wins {
 			continue
 		}
 		bases := map[string]string{}
@@ -403,12 +413,12 @@ func (t *Tx) ownLatestWrite(table, id, col, after, before string) (any, fieldVer
 				return nil, fieldVersion{}, false, fmt.Errorf("store: own write to %s %s: %w", table, id, err)
 			}
 		}
-		return v, fieldVersion{H: h, B: bases[col]}, true, nil
+		val, v, has = w, fieldVersion{H: h, B: bases[col]}, true
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fieldVersion{}, false, fmt.Errorf("store: own writes to %s %s: %w", table, id, err)
 	}
-	return nil, fieldVersion{}, false, nil
+	return val, v, has, nil
 }
 
 // registrationVoid reports whether the server refused a registration it
@@ -801,10 +811,10 @@ func (t *Tx) RevertsDue() (int, error) {
 // (RevertForwarded), unless the refused write is its own: each column that
 // still holds the refused write (its version is the refused write's clock)
 // takes back the register's value and version; any other column is left
-// as it is. When the register did not have yet this replica's own latest
-// write of a column (pushed again later, it never comes back in a pull),
-// that write's value and version come back from this replica's log
-// instead. It records no change.
+// as it is. This replica's own writes of a column, which the register may
+// not have had yet (pushed again later, they never come back in a pull),
+// are merged into the register's value from this replica's log
+// (mergeOwnWrites). It records no change.
 func (t *Tx) applyRevert(r Fields) error {
 	table, _ := r["tbl"].(string)
 	id, _ := r["row_id"].(string)
@@ -859,16 +869,12 @@ func (t *Tx) applyRevert(r Fields) error {
 	args := make([]any, 0, len(fix)+1)
 	for i, k := range fix {
 		sets[i] = k + " = ?"
-		val, v, has := vals[k], vers[k], vers[k].H != ""
-		// This replica's own latest write of the column that the register
-		// does not have yet (it overwrote, or lost to, the refused one):
-		// pushed again, it never comes back here in a pull.
-		own, ownV, ok, err := t.ownLatestWrite(table, id, k, v.H, void)
+		// With this replica's own writes of the column that the register
+		// may not have yet (they overwrote, or lost to, the refused one):
+		// pushed again, they never come back here in a pull.
+		val, v, has, err := t.mergeOwnWrites(table, id, k, vals[k], vers[k], vers[k].H != "", void)
 		if err != nil {
 			return err
-		}
-		if ok {
-			val, v, has = own, ownV, true
 		}
 		args = append(args, val)
 		if has {

@@ -336,7 +336,7 @@ func (t *Tx) ReapplyRepaired(after int64) (int, error) {
 			// it, and a refusal repairs it again.
 			continue
 		}
-		// The repair no longer stands (ownLatestWrite).
+		// The repair no longer stands (mergeOwnWrites).
 		if err := t.Audit("sync_reapply", c.Table, c.RowID, fmt.Sprintf(`{"origin_seq":%d}`, s), ""); err != nil {
 			return 0, err
 		}
