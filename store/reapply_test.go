@@ -99,6 +99,9 @@ func TestRevertAfterReapplyKeepsTheDesksOwnWrite(t *testing.T) {
 // whatever the clocks), and they never come back to the desk in a pull. So
 // the desk merges its own writes with the revert's value by the same rule,
 // and ends where the register does — not on the register's earlier state.
+// Another replica that had those moves from the lost server gets them
+// forwarded again as duplicates: it merges them again, since a revert of
+// the row reached it meanwhile.
 func TestRevertKeepsTheDesksOwnLaterState(t *testing.T) {
 	ctx := context.Background()
 	start := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
@@ -138,7 +141,13 @@ func TestRevertKeepsTheDesksOwnLaterState(t *testing.T) {
 	setState(b, clkB, 150*time.Second, application.Completa)
 	register := setState(b, clkB, 3*time.Minute, application.Bozza)
 	void := setState(e, clkE, 4*time.Minute, application.Protocollata)
-	ship(t, e, a, false)
+	// The lost server took A's moves and E's write, and forwarded them to
+	// A and to replica X.
+	lost, x := openAt(t, "lost", &fakeClock{start.Add(5 * time.Minute)}), openAt(t, "x", &fakeClock{start.Add(5 * time.Minute)})
+	ship(t, a, lost, true)
+	ship(t, e, lost, true)
+	ship(t, lost, a, false)
+	ship(t, lost, x, false)
 
 	// The restored server has B's draft, refuses E's write and reverts it
 	// to the draft; A's moves reach it after.
@@ -154,12 +163,22 @@ func TestRevertKeepsTheDesksOwnLaterState(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	if err := x.Write(ctx, Actor{OperatorID: "sync"}, func(tx *Tx) error {
+		_, err := tx.ApplyRemote(revert, ApplyOptions{})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
 	ship(t, a, s, true)
+	ship(t, s, x, false) // A's moves again: X has them already
 	onServer, err := s.Application(ctx, "app1")
 	if err != nil || onServer.State != application.Protocollata {
 		t.Fatalf("server: %q %v, want protocollata", onServer.State, err)
 	}
 	if got, err := a.Application(ctx, "app1"); err != nil || got.State != onServer.State {
 		t.Fatalf("desk A after the revert: %q (%v), want the register's %q", got.State, err, onServer.State)
+	}
+	if got, err := x.Application(ctx, "app1"); err != nil || got.State != onServer.State {
+		t.Fatalf("replica X after the revert: %q (%v), want the register's %q", got.State, err, onServer.State)
 	}
 }
