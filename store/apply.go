@@ -136,11 +136,8 @@ func (t *Tx) applyRemoteDecoded(c Change, d Decoded, o ApplyOptions) (ApplyResul
 		if n, err := r.RowsAffected(); err != nil {
 			return res, fmt.Errorf("store: record remote change: %w", err)
 		} else if n == 0 {
-			again, err := t.remergeDuplicate(c, o)
-			if err != nil || !again {
-				res.Duplicate = true
-				return res, err
-			}
+			res.Duplicate = true
+			return res, nil
 		}
 	}
 	t.db.clock.Observe(remoteTS)
@@ -152,7 +149,6 @@ func (t *Tx) applyRemoteDecoded(c Change, d Decoded, o ApplyOptions) (ApplyResul
 			return res, err
 		}
 		if inserted && c.Table == "sync_reverts" {
-			t.reverts = 2
 			if err := t.applyRevert(data); err != nil {
 				return res, err
 			}
@@ -189,44 +185,6 @@ func (t *Tx) applyRemoteDecoded(c Change, d Decoded, o ApplyOptions) (ApplyResul
 		}
 	}
 	return res, nil
-}
-
-// remergeDuplicate reports whether a change this replica has applied
-// before must be merged again: a revert record of its row has reached the
-// replica since. A server restored from a backup reverts the refused writes
-// the lost one forwarded, to the register's values at that moment; the
-// writes the lost server had taken and the register gets only when their
-// workstations push them again were merged here long ago, and the revert
-// took their effect away with the refused write's (or removed the row, for
-// an absent revert). When the server forwards them again, they come as
-// duplicates, and merging them once more gives this replica what the
-// register now holds: a merge is the same whatever the order and however
-// often a write is merged, so a write whose effect is still here changes
-// nothing. Only replicas that pull (never the server, which forwards);
-// revert records themselves are never merged again. One read per
-// transaction when the replica holds no revert.
-func (t *Tx) remergeDuplicate(c Change, o ApplyOptions) (bool, error) {
-	if o.Forward || c.Table == "sync_reverts" {
-		return false, nil
-	}
-	if t.reverts == 0 {
-		var some bool
-		if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM sync_reverts)`).Scan(&some); err != nil {
-			return false, fmt.Errorf("store: revert records: %w", err)
-		}
-		t.reverts = 1
-		if some {
-			t.reverts = 2
-		}
-	}
-	if t.reverts == 1 {
-		return false, nil
-	}
-	var reverted bool
-	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM sync_reverts WHERE tbl = ? AND row_id = ?)`, c.Table, c.RowID).Scan(&reverted); err != nil {
-		return false, fmt.Errorf("store: revert records of %s %s: %w", c.Table, c.RowID, err)
-	}
-	return reverted, nil
 }
 
 // writeInsertVersions records the field versions of a row just inserted

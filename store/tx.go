@@ -41,9 +41,6 @@ type Tx struct {
 	// removals: whether sync_pending_removals has rows, read once per
 	// transaction (0 = not read yet, 1 = none, 2 = some).
 	removals int8
-	// reverts: whether this replica holds revert records (sync_reverts),
-	// read once per transaction like removals (remergeDuplicate).
-	reverts int8
 }
 
 // Write runs fn in one write transaction (BEGIN IMMEDIATE on the single
