@@ -53,6 +53,7 @@ type DB struct {
 	cols   map[string]map[string]bool // replicated table -> its columns
 	vcols  map[string][]string        // replicated table -> its columns but id, sorted (field versions)
 	rowv   map[string]*rowVersionInfo // table with a sync_hlc column -> what the in-row version needs
+	refs   map[string][]reference     // replicated table -> the rows its columns refer to (foreign keys)
 
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt // prepared on the writer connection
@@ -301,6 +302,9 @@ func (db *DB) loadColumns(ctx context.Context) error {
 		}
 		sort.Strings(db.vcols[t])
 	}
+	if err := db.loadReferences(ctx); err != nil {
+		return err
+	}
 	db.rowv = map[string]*rowVersionInfo{}
 	for t := range hasRowHLC {
 		ri := &rowVersionInfo{class: map[string]byte{}}
@@ -314,6 +318,36 @@ func (db *DB) loadColumns(ctx context.Context) error {
 		ri.read = `SELECT ` + rowHLCColumn + `, ` + strings.Join(db.vcols[t], ", ") + ` FROM ` + t + ` WHERE id = ?`
 		ri.clear = `UPDATE ` + t + ` SET ` + rowHLCColumn + ` = '' WHERE id = ? AND ` + rowHLCColumn + ` <> ''`
 		db.rowv[t] = ri
+	}
+	return nil
+}
+
+// reference is a column of a replicated table that names a row of another
+// by its id (a foreign key).
+type reference struct{ col, table string }
+
+// loadReferences reads the replicated tables' foreign keys to other
+// replicated tables' ids.
+func (db *DB) loadReferences(ctx context.Context) error {
+	rows, err := db.r.QueryContext(ctx, `SELECT m.name, f."from", f."table", COALESCE(f."to", 'id') FROM sqlite_schema m JOIN pragma_foreign_key_list(m.name) f
+		WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.name, f.id, f.seq`)
+	if err != nil {
+		return fmt.Errorf("store: read foreign keys: %w", err)
+	}
+	defer rows.Close()
+	db.refs = map[string][]reference{}
+	for rows.Next() {
+		var t, from, to, toCol string
+		if err := rows.Scan(&t, &from, &to, &toCol); err != nil {
+			return fmt.Errorf("store: read foreign keys: %w", err)
+		}
+		if _, ok := db.cols[t]; !ok || db.cols[to] == nil || toCol != "id" {
+			continue
+		}
+		db.refs[t] = append(db.refs[t], reference{from, to})
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: read foreign keys: %w", err)
 	}
 	return nil
 }

@@ -587,6 +587,33 @@ func (t *Tx) RecoverConflict(st RowState) (RecoverOutcome, string, error) {
 	return t.putBack(st, "sync_conflicts", "un conflitto", nil)
 }
 
+// RefusedReference names a row that a change of table with data refers to
+// and that will never reach this server: the server does not have it,
+// refused the change that created it when its workstation pushed it again
+// (the absent revert says so), and its identity was drawn at random where
+// it was created (ids.DrawnOnce), so no other workstation brings it. A
+// change that refers to it waits for nothing: a restored server refuses it
+// instead of parking it. "" when there is none — a row another
+// workstation may still push again (a citizen, whose identity derives from
+// the codice fiscale, may be registered elsewhere too).
+func (t *Tx) RefusedReference(table string, data Fields) (string, error) {
+	for _, r := range t.db.refs[table] {
+		id, _ := data[r.col].(string)
+		if !ids.DrawnOnce(id) {
+			continue
+		}
+		var refused bool
+		if err := t.queryRow(`SELECT NOT EXISTS (SELECT 1 FROM `+r.table+` WHERE id = ?1)
+			AND EXISTS (SELECT 1 FROM sync_reverts WHERE tbl = ?2 AND row_id = ?1 AND absent = 1)`, id, r.table).Scan(&refused); err != nil {
+			return "", fmt.Errorf("store: refused reference %s %s: %w", r.table, id, err)
+		}
+		if refused {
+			return r.table + " " + id, nil
+		}
+	}
+	return "", nil
+}
+
 // RestoredBackup reports whether this database is a restored backup copy,
 // numbering held or resumed since (stampEpoch, ResumeNumbering).
 func (t *Tx) RestoredBackup() (bool, error) {

@@ -83,6 +83,9 @@ type BackendTx interface {
 	ParkChange(ws string, c store.Change) error
 	RowParked(table, rowID string) (bool, error)
 	RowExists(table, rowID string) (bool, error)
+	// RefusedReference names a row a change refers to that will never
+	// reach the server (store.Tx.RefusedReference).
+	RefusedReference(table string, data store.Fields) (string, error)
 	// ApplicationRegistered: the register has a registration of the
 	// application (store.Tx.ApplicationRegistered).
 	ApplicationRegistered(appID string) (bool, error)

@@ -585,3 +585,54 @@ func TestAbsentRevertOfConfidentialRecordNeverReachesADesk(t *testing.T) {
 		}
 	}
 }
+
+// A restored server parks a change that refers to a record it does not
+// have, for the workstation that has it to push it again. An annulment of
+// a registration the restored server refused (its officer lost the role)
+// waits for nothing: no other workstation ever brings a registration, so
+// the annulment is refused at once, with its reason, rather than left
+// parked for the administrator to wait on before resuming numbering.
+func TestAnnulmentOfARefusedRegistrationIsNotParked(t *testing.T) {
+	ctx := context.Background()
+	s, serve := restorable(t)
+	a := enroll(t, s, "DESK01", false)
+	op := login(t, a.svc, "sportello")
+	app := completeComplaint(t, a, op, "Ferri")
+	a.sync(t)
+	restored := t.TempDir()
+	if err := s.svc.DB().BackupTo(ctx, filepath.Join(restored, "sportello.db")); err != nil {
+		t.Fatal(err)
+	}
+	// After the backup: the officer protocols it, the lost server takes
+	// it; the office's responsabile annuls the registration offline.
+	sub := login(t, a.svc, "protocollo")
+	res, err := a.svc.ProtocolApplication(ctx, sub, app.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.sync(t)
+	if err := a.svc.Annul(ctx, login(t, a.svc, "urp"), res.Registration.ID, "Registrazione ripetuta", "Disposizione del responsabile n. 1/2026"); err != nil {
+		t.Fatal(err)
+	}
+
+	back := restoreFrom(t, s, serve, restored)
+	demote(t, back.DB(), sub.OperatorID) // as the administrator had done on the lost server
+	a.sync(t)
+	a.sync(t)
+	if n, err := back.DB().ParkedCount(ctx); err != nil || n != 0 {
+		t.Fatalf("%d changes parked (%v), want none", n, err)
+	}
+	var annulment, registration bool
+	for _, r := range a.client.State().Rejected {
+		registration = registration || r.Table == "protocol_registrations" && r.Code == CodeForbidden
+		annulment = annulment || r.Table == "protocol_annulments" && r.Code == CodeConstraint && strings.Contains(r.Reason, "non ha accettato")
+	}
+	if !registration || !annulment {
+		t.Fatalf("refusals %+v, want the registration's and the annulment's", a.client.State().Rejected)
+	}
+	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 0); err != nil {
+		t.Fatal(err)
+	}
+	a.sync(t)
+	sameAsServer(t, back.DB(), map[string]*replica{"A": a})
+}

@@ -736,12 +736,22 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 		if err != nil {
 			return err
 		}
-		if rej != nil && restoring && rej.Code == CodeConstraint && strings.Contains(rej.Reason, "FOREIGN KEY") {
-			if err := tx.ParkChange(ws.ID, c); err != nil {
+		if rej != nil && restoring && rej.Code == CodeConstraint && strings.Contains(rej.Reason, "FOREIGN KEY") && pb.dataErr[i] == nil {
+			// What it refers to may be pushed again by another
+			// workstation: it waits, unless that was refused already.
+			ref, err := tx.RefusedReference(c.Table, pb.data[i].Fields)
+			if err != nil {
 				return err
 			}
-			s.log.Info("change parked until what it refers to is pushed again", "workstation", ws.Code, "origin_seq", c.OriginSeq, "table", c.Table)
-			rej = nil
+			if ref != "" {
+				rej.Reason = refusedReferenceReason
+			} else {
+				if err := tx.ParkChange(ws.ID, c); err != nil {
+					return err
+				}
+				s.log.Info("change parked until what it refers to is pushed again", "workstation", ws.Code, "origin_seq", c.OriginSeq, "table", c.Table)
+				rej = nil
+			}
 		}
 		if rej != nil && (restored || c.OriginSeq <= pb.repushed) && pb.dataErr[i] == nil {
 			// On a restored server: the lost server may have accepted it
@@ -938,6 +948,14 @@ func ResumeNumbering(ctx context.Context, db *store.DB, after int64) (n int, fir
 // arrived, each in a savepoint, as long as one more applies; a change that
 // fails for another reason is refused. With final, what still refers to a
 // missing row is refused too. It returns how many were applied.
+// refusedReferenceReason is why a change that refers to a record the
+// restored server refused is refused too (store.Tx.RefusedReference).
+const refusedReferenceReason = "La modifica si riferisce a un dato che il server non ha accettato (rifiutato quando la postazione lo ha inviato di nuovo dopo il ripristino): va rifatta se serve"
+
+// errRefusedReference: a parked change refers to a record the restored
+// server refused.
+var errRefusedReference = errors.New("sync: refers to a record the server refused")
+
 func retryParked(tx BackendTx, stable string, final bool) (int, error) {
 	opts := store.ApplyOptions{RecordConflicts: true, Forward: true, Stable: stable}
 	var err error
@@ -978,6 +996,17 @@ func retryParked(tx BackendTx, stable string, final bool) (int, error) {
 				res, err := tx.ApplyRemoteDecoded(c, d, opts)
 				if err != nil {
 					waiting = strings.Contains(err.Error(), "FOREIGN KEY")
+					if waiting {
+						// Refused at once if what it waits for was refused.
+						ref, rerr := tx.RefusedReference(c.Table, d.Fields)
+						if rerr != nil {
+							return rerr
+						}
+						if ref != "" {
+							waiting = false
+							return errRefusedReference
+						}
+					}
 					return err
 				}
 				if !res.Duplicate && c.Table == "protocol_registrations" && c.Op == "insert" {
@@ -999,8 +1028,12 @@ func retryParked(tx BackendTx, stable string, final bool) (int, error) {
 				}
 				// Acknowledged when it was parked: its workstation reads
 				// the refusal from GET /v1/late-refused.
+				reason := "La modifica si riferisce a dati che il server ripristinato non ha ricevuto: " + err.Error()
+				if errors.Is(err, errRefusedReference) {
+					reason = refusedReferenceReason
+				}
 				if err := tx.InsertLateRejection(c.WorkstationID, store.Rejection{OriginSeq: c.OriginSeq, Table: c.Table, RowID: c.RowID, Code: CodeConstraint,
-					Reason: "La modifica si riferisce a dati che il server ripristinato non ha ricevuto: " + err.Error()}); err != nil {
+					Reason: reason}); err != nil {
 					return applied, err
 				}
 				// Pushed again, it may have been forwarded by the lost

@@ -40,3 +40,15 @@ func Derived(parts ...string) string {
 	}
 	return uuid.NewSHA1(derivedSpace, b).String()
 }
+
+// DrawnOnce reports whether s was drawn at random where its record was
+// created (a UUIDv7, or the v4 of New's fallback): no other replica ever
+// writes a record with that identity again. A Derived identity (v5), or
+// one that is no UUID, may be written again elsewhere.
+func DrawnOnce(s string) bool {
+	id, err := uuid.Parse(s)
+	if err != nil || len(s) != 36 {
+		return false
+	}
+	return id.Version() == 7 || id.Version() == 4
+}
