@@ -599,19 +599,32 @@ func (t *Tx) RecoverConflict(st RowState) (RecoverOutcome, string, error) {
 func (t *Tx) RefusedReference(table string, data Fields) (string, error) {
 	for _, r := range t.db.refs[table] {
 		id, _ := data[r.col].(string)
-		if !ids.DrawnOnce(id) {
-			continue
-		}
-		var refused bool
-		if err := t.queryRow(`SELECT NOT EXISTS (SELECT 1 FROM `+r.table+` WHERE id = ?1)
-			AND EXISTS (SELECT 1 FROM sync_reverts WHERE tbl = ?2 AND row_id = ?1 AND absent = 1)`, id, r.table).Scan(&refused); err != nil {
-			return "", fmt.Errorf("store: refused reference %s %s: %w", r.table, id, err)
+		refused, err := t.RowRefused(r.table, id)
+		if err != nil {
+			return "", err
 		}
 		if refused {
 			return r.table + " " + id, nil
 		}
 	}
 	return "", nil
+}
+
+// RowRefused reports whether a row will never reach this server: it does
+// not have it, refused the change that created it when its workstation
+// pushed it again (the absent revert), and no other workstation can write
+// a row with that identity (ids.DrawnOnce). An edit of it waits for
+// nothing (RefusedReference).
+func (t *Tx) RowRefused(table, id string) (bool, error) {
+	if _, ok := t.db.cols[table]; !ok || !ids.DrawnOnce(id) {
+		return false, nil
+	}
+	var refused bool
+	if err := t.queryRow(`SELECT NOT EXISTS (SELECT 1 FROM `+table+` WHERE id = ?1)
+		AND EXISTS (SELECT 1 FROM sync_reverts WHERE tbl = ?2 AND row_id = ?1 AND absent = 1)`, id, table).Scan(&refused); err != nil {
+		return false, fmt.Errorf("store: refused row %s %s: %w", table, id, err)
+	}
+	return refused, nil
 }
 
 // RestoredBackup reports whether this database is a restored backup copy,

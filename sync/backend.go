@@ -86,6 +86,9 @@ type BackendTx interface {
 	// RefusedReference names a row a change refers to that will never
 	// reach the server (store.Tx.RefusedReference).
 	RefusedReference(table string, data store.Fields) (string, error)
+	// RowRefused: a row that will never reach the server
+	// (store.Tx.RowRefused).
+	RowRefused(table, id string) (bool, error)
 	// ApplicationRegistered: the register has a registration of the
 	// application (store.Tx.ApplicationRegistered).
 	ApplicationRegistered(appID string) (bool, error)

@@ -591,7 +591,9 @@ func TestAbsentRevertOfConfidentialRecordNeverReachesADesk(t *testing.T) {
 // a registration the restored server refused (its officer lost the role)
 // waits for nothing: no other workstation ever brings a registration, so
 // the annulment is refused at once, with its reason, rather than left
-// parked for the administrator to wait on before resuming numbering.
+// parked for the administrator to wait on before resuming numbering. So
+// is an edit of a citizen registered without a codice fiscale whose
+// registration the server refused.
 func TestAnnulmentOfARefusedRegistrationIsNotParked(t *testing.T) {
 	ctx := context.Background()
 	s, serve := restorable(t)
@@ -610,8 +612,18 @@ func TestAnnulmentOfARefusedRegistrationIsNotParked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The officer registers a citizen with no codice fiscale, too.
+	nocf, err := a.svc.SaveCitizen(ctx, sub, citizen.Citizen{Surname: "Senzacodice", Name: "Ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	a.sync(t)
-	if err := a.svc.Annul(ctx, login(t, a.svc, "urp"), res.Registration.ID, "Registrazione ripetuta", "Disposizione del responsabile n. 1/2026"); err != nil {
+	urp := login(t, a.svc, "urp")
+	if err := a.svc.Annul(ctx, urp, res.Registration.ID, "Registrazione ripetuta", "Disposizione del responsabile n. 1/2026"); err != nil {
+		t.Fatal(err)
+	}
+	nocf.Phone = "+39 333 4444444"
+	if _, err := a.svc.SaveCitizen(ctx, urp, nocf); err != nil {
 		t.Fatal(err)
 	}
 
@@ -622,13 +634,14 @@ func TestAnnulmentOfARefusedRegistrationIsNotParked(t *testing.T) {
 	if n, err := back.DB().ParkedCount(ctx); err != nil || n != 0 {
 		t.Fatalf("%d changes parked (%v), want none", n, err)
 	}
-	var annulment, registration bool
+	var annulment, registration, edit bool
 	for _, r := range a.client.State().Rejected {
 		registration = registration || r.Table == "protocol_registrations" && r.Code == CodeForbidden
 		annulment = annulment || r.Table == "protocol_annulments" && r.Code == CodeConstraint && strings.Contains(r.Reason, "non ha accettato")
+		edit = edit || r.Table == "citizens" && r.RowID == nocf.ID && r.Code == CodeConstraint && strings.Contains(r.Reason, "non ha accettato")
 	}
-	if !registration || !annulment {
-		t.Fatalf("refusals %+v, want the registration's and the annulment's", a.client.State().Rejected)
+	if !registration || !annulment || !edit {
+		t.Fatalf("refusals %+v, want the registration's, the annulment's and the edit's", a.client.State().Rejected)
 	}
 	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 0); err != nil {
 		t.Fatal(err)

@@ -707,10 +707,11 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 			break // a gap: the client resends from last+1
 		}
 		c := fromWire(wc)
+		gone := false // an edit of a row the server refused for good
 		if restoring {
 			// A later change of a row whose change is parked waits behind
 			// it; so does an edit of a row another workstation has still
-			// to push again.
+			// to push again — not one the server refused already.
 			behind, err := tx.RowParked(c.Table, c.RowID)
 			if err != nil {
 				return err
@@ -721,6 +722,12 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 					return err
 				}
 				behind = err == nil && !exists // an unknown table is refused below
+				if behind {
+					if gone, err = tx.RowRefused(c.Table, c.RowID); err != nil {
+						return err
+					}
+					behind = !gone
+				}
 			}
 			// Checked like any change before it waits: a parked change is
 			// applied later without its workstation and operator at hand.
@@ -732,8 +739,14 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 				continue
 			}
 		}
-		rej, err := s.applyOne(tx, ws, c, pb.data[i], pb.dataErr[i], ops, &standing, opts, safe)
-		if err != nil {
+		var rej *store.Rejection
+		if gone && pb.dataErr[i] == nil {
+			// Judged like any change first, then refused: what it edits
+			// is not coming.
+			if rej = s.check(tx, ws, c, pb.data[i].Fields, ops, &standing); rej == nil {
+				rej = &store.Rejection{OriginSeq: c.OriginSeq, Table: c.Table, RowID: c.RowID, Code: CodeConstraint, Reason: refusedReferenceReason}
+			}
+		} else if rej, err = s.applyOne(tx, ws, c, pb.data[i], pb.dataErr[i], ops, &standing, opts, safe); err != nil {
 			return err
 		}
 		if rej != nil && restoring && rej.Code == CodeConstraint && strings.Contains(rej.Reason, "FOREIGN KEY") && pb.dataErr[i] == nil {
@@ -753,11 +766,13 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 				rej = nil
 			}
 		}
-		if rej != nil && (restored || c.OriginSeq <= pb.repushed) && pb.dataErr[i] == nil {
+		if rej != nil && (restored || c.OriginSeq <= pb.repushed) && pb.dataErr[i] == nil && !gone {
 			// On a restored server: the lost server may have accepted it
 			// and forwarded it. Every replica that holds it takes the
 			// register's values back (during the restore window or after
-			// it, for a workstation that comes back late).
+			// it, for a workstation that comes back late). An edit of a
+			// row refused for good needs none: the row's absent revert
+			// removes it, edits and all.
 			if err := tx.RevertForwarded(c.Table, c.RowID, pb.data[i].Keys, c.HLC, created(c, pb.data[i].Fields)); err != nil {
 				return err
 			}
@@ -985,6 +1000,13 @@ func retryParked(tx BackendTx, stable string, final bool) (int, error) {
 						return err
 					}
 					if !exists {
+						gone, err := tx.RowRefused(c.Table, c.RowID)
+						if err != nil {
+							return err
+						}
+						if gone {
+							return errRefusedReference
+						}
 						waiting = true
 						return errParkedBehind
 					}
