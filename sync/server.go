@@ -959,10 +959,6 @@ func ResumeNumbering(ctx context.Context, db *store.DB, after int64) (n int, fir
 	return n, first, last, err
 }
 
-// retryParked applies the parked changes whose rows they refer to have
-// arrived, each in a savepoint, as long as one more applies; a change that
-// fails for another reason is refused. With final, what still refers to a
-// missing row is refused too. It returns how many were applied.
 // refusedReferenceReason is why a change that refers to a record the
 // restored server refused is refused too (store.Tx.RefusedReference).
 const refusedReferenceReason = "La modifica si riferisce a un dato che il server non ha accettato (rifiutato quando la postazione lo ha inviato di nuovo dopo il ripristino): va rifatta se serve"
@@ -971,6 +967,10 @@ const refusedReferenceReason = "La modifica si riferisce a un dato che il server
 // server refused.
 var errRefusedReference = errors.New("sync: refers to a record the server refused")
 
+// retryParked applies the parked changes whose rows they refer to have
+// arrived, each in a savepoint, as long as one more applies; a change that
+// fails for another reason is refused. With final, what still refers to a
+// missing row is refused too. It returns how many were applied.
 func retryParked(tx BackendTx, stable string, final bool) (int, error) {
 	opts := store.ApplyOptions{RecordConflicts: true, Forward: true, Stable: stable}
 	var err error
@@ -1060,8 +1060,9 @@ func retryParked(tx BackendTx, stable string, final bool) (int, error) {
 				}
 				// Pushed again, it may have been forwarded by the lost
 				// server: reverted wherever it is held, now or once its row
-				// arrives.
-				if d, err := store.DecodeChange(c.Data); err == nil {
+				// arrives — not an edit of a row refused for good, which
+				// the row's absent revert removes.
+				if d, derr := store.DecodeChange(c.Data); derr == nil && !(errors.Is(err, errRefusedReference) && c.Op == "update") {
 					if err := tx.RevertForwarded(c.Table, c.RowID, d.Keys, c.HLC, created(c, d.Fields)); err != nil {
 						return applied, err
 					}
