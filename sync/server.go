@@ -758,6 +758,7 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 			}
 			if ref != "" {
 				rej.Reason = refusedReferenceReason
+				s.log.Info("change refused: what it refers to was refused", "workstation", ws.Code, "origin_seq", c.OriginSeq, "table", c.Table, "refers_to", ref)
 			} else {
 				if err := tx.ParkChange(ws.ID, c); err != nil {
 					return err
