@@ -153,14 +153,14 @@ func newCitizenForm(s *citizensSection, c citizen.Citizen) *citizenForm {
 	f.cf.OnChanged = f.cfChanged
 	f.sex = newSelect(k, choiceLabels(sexChoices), nil)
 	f.sex.PlaceHolder = lang.L("select.none")
-	f.birthDate = text("date.placeholder")
+	f.birthDate = newDateEntry(k)
 	f.birthPlace = text("")
 	f.placeCode = text("citizen.birth.code.placeholder")
 	f.phone, f.email, f.pec = text(""), text(""), text("")
 	f.street, f.cap, f.city, f.prov = text(""), text(""), text(""), text("citizen.province.placeholder")
 	f.docType = newSelect(k, choiceLabels(documentChoices), nil)
 	f.docType.PlaceHolder = lang.L("select.none")
-	f.docNumber, f.docExpiry = text(""), text("date.placeholder")
+	f.docNumber, f.docExpiry = text(""), newDateEntry(k)
 	f.privacy = newCheck(k, lang.L("citizen.privacy.consent"), nil)
 	f.privacyInfo = widget.NewLabel("")
 	f.privacyInfo.Importance = widget.LowImportance

@@ -141,6 +141,7 @@ func (u *UI) showHelp() {
 	add(lang.L("keys.shift")+"+Tab", lang.L("keys.previous"))
 	add(lang.L("keys.enter"), lang.L("keys.submit"))
 	add(lang.L("keys.down"), lang.L("keys.to.list"))
+	add("F4, Alt+"+lang.L("keys.down"), lang.L("keys.calendar"))
 	add(lang.L("keys.space"), lang.L("keys.activate"))
 	add("Esc", lang.L("keys.escape"))
 	scroll := container.NewVScroll(grid)

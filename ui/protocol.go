@@ -61,10 +61,8 @@ func newProtocolSection(u *UI) *protocolSection {
 	s.text.SetPlaceHolder(lang.L("protocol.search.text"))
 	s.number = newEntry(k)
 	s.number.SetPlaceHolder(lang.L("protocol.search.number"))
-	s.from = newEntry(k)
-	s.from.SetPlaceHolder(lang.L("date.placeholder"))
-	s.to = newEntry(k)
-	s.to.SetPlaceHolder(lang.L("date.placeholder"))
+	s.from = newDateEntry(k)
+	s.to = newDateEntry(k)
 	for _, e := range []*entry{s.text, s.number, s.from, s.to} {
 		e.OnChanged = func(string) { s.schedule() }
 		e.OnSubmitted = func(string) { s.search() }

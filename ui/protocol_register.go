@@ -92,8 +92,7 @@ func newRegisterForm(s *protocolSection) *registerForm {
 	f.office = newSelect(k, offices, nil)
 	f.office.PlaceHolder = lang.L("select.none")
 	f.recNumber = newEntry(k)
-	f.recDate = newEntry(k)
-	f.recDate.SetPlaceHolder(lang.L("date.placeholder"))
+	f.recDate = newDateEntry(k)
 	f.confidential = newCheck(k, lang.L("protocol.field.confidential.check"), nil)
 	if !s.u.sess.Role.Can(auth.ReadConfidential) {
 		f.confidential.Hide()
@@ -508,8 +507,7 @@ func (e *emergencyPage) askExtend() {
 	ref := newEntry(u.keys)
 	ref.Validator = required(lang.L("emergency.auth.required"))
 	ref.SetPlaceHolder(lang.L("emergency.auth.placeholder"))
-	day := newEntry(u.keys)
-	day.SetPlaceHolder(lang.L("date.placeholder"))
+	day := newDateEntry(u.keys)
 	hour := newEntry(u.keys)
 	hour.SetText("23:59")
 	d := dialog.NewForm(lang.L("emergency.extend"), lang.L("emergency.extend.confirm"), lang.L("protocol.annul.back"), []*widget.FormItem{

@@ -455,7 +455,7 @@ func TestHelpListsShortcuts(t *testing.T) {
 	h.waitShows("Scorciatoie da tastiera")
 	for _, s := range []string{"F1", "Ctrl+F", "Ctrl+N", "Ctrl+S", "Ctrl+1", "Ctrl+2", "Nuovo cittadino", "Salva",
 		"Ctrl+P", "Ctrl+PagGiù", "Ctrl+PagSu", "Ctrl+O", "Ctrl+D", "Ctrl+R", "Ctrl+I", "Ctrl+3", "Ctrl+4",
-		"Nuova pratica: passo successivo", "Sincronizza ora", "Registra documento in arrivo (protocollo)", "Scheda Protocollo"} {
+		"Nuova pratica: passo successivo", "Sincronizza ora", "F4, Alt+Freccia giù", "Apre il calendario di un campo data", "Registra documento in arrivo (protocollo)", "Scheda Protocollo"} {
 		if !h.shows(s) {
 			t.Errorf("%q missing from the help", s)
 		}

@@ -6,6 +6,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
@@ -17,11 +18,13 @@ import (
 // wherever the focus is.
 
 // entry is a widget.Entry that passes window commands on. onDown, when set,
-// runs on the Down arrow (search fields move to their result list).
+// runs on the Down arrow (search fields move to their result list); onPick,
+// when set, on F4 and Alt+Down (date fields open their calendar).
 type entry struct {
 	widget.Entry
 	keys   *keymap
 	onDown func()
+	onPick func()
 }
 
 func newEntry(k *keymap) *entry {
@@ -40,6 +43,10 @@ func newPasswordEntry(k *keymap) *entry {
 
 // TypedShortcut runs a window command, or the entry's own shortcut.
 func (e *entry) TypedShortcut(s fyne.Shortcut) {
+	if cs, ok := s.(*desktop.CustomShortcut); ok && e.onPick != nil && cs.KeyName == fyne.KeyDown && cs.Modifier == fyne.KeyModifierAlt {
+		e.onPick()
+		return
+	}
 	if e.keys.typedShortcut(s) {
 		return
 	}
@@ -50,6 +57,10 @@ func (e *entry) TypedShortcut(s fyne.Shortcut) {
 func (e *entry) TypedKey(ev *fyne.KeyEvent) {
 	if ev.Name == fyne.KeyDown && e.onDown != nil && !e.MultiLine {
 		e.onDown()
+		return
+	}
+	if ev.Name == fyne.KeyF4 && e.onPick != nil {
+		e.onPick()
 		return
 	}
 	if e.keys.typedKey(ev) {

@@ -107,6 +107,7 @@ func newWizardForm(w *wizardSection) *wizardForm {
 				r.entry.SetMinRowsVisible(3)
 			case catalog.Date:
 				r.entry.SetPlaceHolder(lang.L("date.placeholder"))
+				attachCalendar(r.entry)
 				v = displayDate(v)
 			case catalog.CodiceFiscale:
 				r.entry.SetPlaceHolder(lang.L("citizen.cf.placeholder"))
