@@ -46,10 +46,7 @@ func (h *harness) picker() *datePicker {
 func TestDateFieldCalendar(t *testing.T) {
 	h := newHarness(t)
 	h.loginOK("sportello")
-	cs := h.u.shell.citizens
-	h.shortcut(fyne.KeyN)
-	h.waitFor("new citizen form", func() bool { return cs.form != nil })
-	f := cs.form
+	f := h.newCitizenForm()
 	c := h.w.Canvas()
 
 	// Tab goes from the date field to the next field, not to its icon.

@@ -134,10 +134,7 @@ func TestDeskPathEndToEnd(t *testing.T) {
 	h.drain()
 
 	// A new citizen.
-	cs := h.u.shell.citizens
-	h.shortcut(fyne.KeyN)
-	h.waitFor("citizen form", func() bool { return cs.form != nil })
-	f := cs.form
+	f := h.newCitizenForm()
 	cf := mustCF(t, "Verdi", "Giuseppina", "1990-03-05", "F", "F205")
 	h.typeIn(f.surname, "Verdi")
 	h.typeIn(f.name, "Giuseppina")

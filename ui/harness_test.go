@@ -196,6 +196,15 @@ func (h *harness) typeFocused(text string) {
 
 func pressEnter(f fyne.Focusable) { f.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn}) }
 
+// newCitizenForm opens an empty citizen form with Ctrl+N.
+func (h *harness) newCitizenForm() *citizenForm {
+	h.t.Helper()
+	cs := h.u.shell.citizens
+	h.shortcut(fyne.KeyN)
+	h.waitFor("new citizen form", func() bool { return cs.form != nil })
+	return cs.form
+}
+
 func (h *harness) login(user, password string) {
 	h.t.Helper()
 	h.waitFor("login screen", func() bool { return h.u.login != nil })

@@ -149,10 +149,7 @@ func TestNewCitizenLiveValidationAndSave(t *testing.T) {
 	h := newHarness(t)
 	h.loginOK("sportello")
 	cs := h.u.shell.citizens
-
-	h.shortcut(fyne.KeyN)
-	h.waitFor("new citizen form", func() bool { return cs.form != nil })
-	f := cs.form
+	f := h.newCitizenForm()
 	if h.w.Canvas().Focused() != f.surname {
 		t.Fatalf("Ctrl+N focused %v", h.w.Canvas().Focused())
 	}
@@ -275,10 +272,8 @@ func TestUnsavedChangesAreConfirmed(t *testing.T) {
 	h := newHarness(t)
 	h.loginOK("sportello")
 	cs := h.u.shell.citizens
-	h.shortcut(fyne.KeyN)
-	h.waitFor("form", func() bool { return cs.form != nil })
+	first := h.newCitizenForm()
 	h.typeFocused("Neri")
-	first := cs.form
 
 	h.shortcut(fyne.KeyN) // would lose "Neri": asks first
 	h.waitShows("Ci sono modifiche non salvate. Scartarle?")
