@@ -112,8 +112,8 @@ func (c calendarDay) time() time.Time { return time.Date(c.y, c.m, c.d, 0, 0, 0,
 
 // datePicker is a month of days with the month and year above and buttons
 // to move by a month and by a year. With the focus, the arrows move the
-// day (a week up and down), Page Up and Page Down the month, Enter picks
-// the day and Esc closes.
+// day (a week up and down), Page Up and Page Down the month, Ctrl+Page
+// Up and Down or four digits the year, Enter picks the day and Esc closes.
 type datePicker struct {
 	widget.BaseWidget
 	keys    *keymap
@@ -122,6 +122,7 @@ type datePicker struct {
 	pick    func(time.Time)
 	cancel  func()
 	focused bool
+	typed   string // digits of a year being typed
 
 	title *widget.Label
 	days  *fyne.Container
@@ -187,8 +188,23 @@ func (p *datePicker) CreateRenderer() fyne.WidgetRenderer { return widget.NewSim
 func (p *datePicker) FocusGained() { p.focused = true; p.refresh() }
 func (p *datePicker) FocusLost()   { p.focused = false; p.refresh() }
 
-// TypedRune ignores typed characters.
-func (p *datePicker) TypedRune(rune) {}
+// TypedRune jumps to a year typed with four digits (1978), keeping the
+// month and the day: the way to a birth date far back.
+func (p *datePicker) TypedRune(r rune) {
+	if r < '0' || r > '9' {
+		p.typed = ""
+		return
+	}
+	p.typed += string(r)
+	if len(p.typed) < 4 {
+		return
+	}
+	y, _ := strconv.Atoi(p.typed)
+	p.typed = ""
+	if y >= 1800 {
+		p.move(y-p.cursor.y, 0, 0)
+	}
+}
 
 // TypedKey moves the cursor, picks the day or closes the calendar.
 func (p *datePicker) TypedKey(ev *fyne.KeyEvent) {

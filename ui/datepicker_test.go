@@ -118,6 +118,15 @@ func TestDateFieldCalendar(t *testing.T) {
 		t.Errorf("tapped the 1st: %q, open %v", f.docExpiry.Text, h.picker() != nil)
 	}
 
+	// Four digits jump to a year, keeping the month and the day.
+	f.docExpiry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyF4})
+	p = h.picker()
+	test.Type(p, "1978")
+	p.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if f.docExpiry.Text != "01/04/1978" {
+		t.Errorf("typed the year 1978: %q", f.docExpiry.Text)
+	}
+
 	// An empty field opens on today (Europe/Rome).
 	f.docExpiry.SetText("")
 	f.docExpiry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyF4})
