@@ -108,7 +108,7 @@ func (c calendarDay) add(years, months, days int) calendarDay {
 	return dayOf(time.Date(c.y, c.m, c.d+days, 12, 0, 0, 0, time.UTC))
 }
 
-func (c calendarDay) time() time.Time { return time.Date(c.y, c.m, c.d, 0, 0, 0, 0, rome) }
+func (c calendarDay) inRome() time.Time { return time.Date(c.y, c.m, c.d, 0, 0, 0, 0, rome) }
 
 // datePicker is a month of days with the month and year above and buttons
 // to move by a month and by a year. With the focus, the arrows move the
@@ -163,7 +163,7 @@ func (p *datePicker) refresh() {
 		cells = append(cells, l)
 	}
 	first := calendarDay{p.cursor.y, p.cursor.m, 1}
-	for range (int(first.time().Weekday()) + 6) % 7 {
+	for range (int(first.inRome().Weekday()) + 6) % 7 {
 		cells = append(cells, layout.NewSpacer())
 	}
 	for d := first; d.m == first.m; d = d.add(0, 0, 1) {
@@ -179,7 +179,7 @@ func (p *datePicker) move(years, months, days int) {
 	p.refresh()
 }
 
-func (p *datePicker) choose(d calendarDay) { p.pick(d.time()) }
+func (p *datePicker) choose(d calendarDay) { p.pick(d.inRome()) }
 
 // CreateRenderer draws the calendar.
 func (p *datePicker) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(p.box) }
