@@ -344,12 +344,6 @@ func (t *Tx) ReapplyRepaired(after int64) (int, error) {
 	return len(seqs), nil
 }
 
-// LastOwnSeq is the origin seq of this replica's latest own change (0 when
-// none).
-func (t *Tx) LastOwnSeq() (int64, error) {
-	var n int64
-	if err := t.queryRow(`SELECT COALESCE(MAX(origin_seq), 0) FROM sync_changes WHERE workstation_id = ?`, t.db.wsID).Scan(&n); err != nil {
-		return 0, fmt.Errorf("store: last own change: %w", err)
-	}
-	return n, nil
-}
+// LastOwnSeq is the origin seq of this replica's latest own change (its
+// floor when it has made none since its initial copy, 0 when none).
+func (t *Tx) LastOwnSeq() (int64, error) { return lastOwnSeq(t, t.db.wsID) }

@@ -122,11 +122,20 @@ func (db *DB) TokenWorkstation(ctx context.Context, tokenHash string) (Workstati
 
 // RevokeWorkstation revokes a workstation and all its tokens.
 func (t *Tx) RevokeWorkstation(id string) error {
-	if _, err := t.exec(`UPDATE sync_tokens SET revoked_at = ? WHERE workstation_id = ? AND revoked_at = ''`, t.NowString(), id); err != nil {
-		return fmt.Errorf("store: revoke tokens: %w", err)
+	if err := t.RevokeTokens(id); err != nil {
+		return err
 	}
 	_, err := t.Put("workstations", id, Fields{"active": false, "revoked_at": t.NowString()})
 	return err
+}
+
+// RevokeTokens revokes a workstation's tokens, leaving the workstation
+// itself as it is: a new enrolment replaces the installation that held them.
+func (t *Tx) RevokeTokens(id string) error {
+	if _, err := t.exec(`UPDATE sync_tokens SET revoked_at = ? WHERE workstation_id = ? AND revoked_at = ''`, t.NowString(), id); err != nil {
+		return fmt.Errorf("store: revoke tokens: %w", err)
+	}
+	return nil
 }
 
 // Peer returns what a workstation has pushed so far.

@@ -180,6 +180,19 @@ func (db *DB) Snapshot(ctx context.Context, path string, f SnapshotFor) (int64, 
 		f.WorkstationID, f.WorkstationCode, db.clock.Last().String()); err != nil {
 		return 0, err
 	}
+	// A workstation enrolled again (a new computer for the same desk) goes
+	// on from where the server has it: its changes and audit entries are
+	// numbered after those the server holds, its chain continues the one
+	// the server verified, and the refusals of changes it never made are
+	// not its to repair (OwnFloors).
+	if err := exec(`INSERT INTO snap.local_meta (key, value)
+		SELECT ?2, COALESCE((SELECT last_seq FROM main.sync_peers WHERE workstation_id = ?1), 0)
+		UNION ALL SELECT ?3, COALESCE((SELECT MAX(late_seq) FROM main.sync_rejections WHERE workstation_id = ?1 AND late_seq IS NOT NULL), 0)
+		UNION ALL SELECT ?4, COALESCE((SELECT seq FROM main.audit_log WHERE workstation_id = ?1 ORDER BY seq DESC LIMIT 1), 0)
+		UNION ALL SELECT ?5, COALESCE((SELECT hash FROM main.audit_log WHERE workstation_id = ?1 ORDER BY seq DESC LIMIT 1), '')`,
+		f.WorkstationID, metaOriginFloor, metaLateFloor, metaAuditFloorSeq, metaAuditFloorHash); err != nil {
+		return 0, err
+	}
 	for _, q := range indexes {
 		if err := exec(q); err != nil {
 			return 0, err

@@ -491,8 +491,8 @@ func (t *Tx) record(table, id, op string, f Fields, ts string, inRow bool) error
 	// remote changes are interleaved in the local log: the server relies on
 	// it to detect a missing change.
 	if t.originNext == 0 {
-		if err := t.queryRow(`SELECT COALESCE(MAX(origin_seq), 0) FROM sync_changes WHERE workstation_id = ?`, t.db.wsID).Scan(&t.originNext); err != nil {
-			return fmt.Errorf("store: next origin seq: %w", err)
+		if t.originNext, err = lastOwnSeq(t, t.db.wsID); err != nil {
+			return err
 		}
 	}
 	t.originNext++
@@ -549,12 +549,9 @@ func AppendOnly(table string) bool { return appendOnly[table] }
 // that change no replicated row (a login, a PDF printed, a failed check).
 func (t *Tx) Audit(action, table, rowID, data, hlcTS string) error {
 	if !t.auditRead {
-		err := t.queryRow(`SELECT seq, hash FROM audit_log WHERE workstation_id = ? ORDER BY seq DESC LIMIT 1`, t.db.wsID).Scan(&t.auditSeq, &t.auditHead)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			t.auditSeq, t.auditHead = 0, audit.Genesis
-		case err != nil:
-			return fmt.Errorf("store: read audit head: %w", err)
+		var err error
+		if t.auditSeq, t.auditHead, err = auditHead(t, t.db.wsID); err != nil {
+			return err
 		}
 		t.auditRead = true
 	}
@@ -575,6 +572,10 @@ func (t *Tx) Audit(action, table, rowID, data, hlcTS string) error {
 // VerifyAudit walks every workstation's audit chain and returns the first
 // broken link found, or nil when all chains hold.
 func (db *DB) VerifyAudit(ctx context.Context) (*audit.Break, error) {
+	floors, err := db.OwnFloors(ctx)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := db.r.QueryContext(ctx, `SELECT id, workstation_id, seq, at, hlc, operator_id, action, tbl, row_id, data, prev_hash, hash
 		FROM audit_log ORDER BY workstation_id, seq`)
 	if err != nil {
@@ -591,6 +592,10 @@ func (db *DB) VerifyAudit(ctx context.Context) (*audit.Break, error) {
 		if v == nil || e.WorkstationID != ws {
 			ws = e.WorkstationID
 			v = audit.NewVerifier(ws)
+			if ws == db.wsID && floors.AuditSeq > 0 {
+				// Enrolled again: the chain goes on from the server's head.
+				v = audit.ResumeVerifier(ws, floors.AuditSeq, floors.AuditHash)
+			}
 		}
 		if b := v.Add(e); b != nil {
 			return b, nil

@@ -57,6 +57,9 @@ type BackendTx interface {
 	Savepoint(fn func() error) error
 	ConsumeEnrolment(codeHash string) (string, error)
 	InsertToken(tokenHash, workstationID string) error
+	// RevokeTokens revokes a workstation's earlier tokens when it is
+	// enrolled again (store.Tx.RevokeTokens).
+	RevokeTokens(workstationID string) error
 	Peer(ws string) (lastSeq, lastAudit int64, err error)
 	SetPeer(ws string, lastSeq, lastAudit int64) error
 	RaiseFloor(ws, hlc string) error

@@ -293,6 +293,15 @@ func (c *Client) SyncOnce(ctx context.Context) error {
 // workstation, or than this workstation pulled from it (CodeServerBehind).
 var ErrServerBehind = errors.New("sync: the server holds less than this workstation synced with it")
 
+// ErrOtherInstallation: the server holds changes of this workstation that
+// this replica never made (another computer enrolled as it, or this
+// replica restored from a copy older than what it had sent): its own
+// changes numbered alike would be taken for those and lost, so it pushes
+// nothing until it is enrolled again.
+var ErrOtherInstallation = errors.New("sync: the server holds changes of this workstation this replica never made")
+
+const otherInstallationMessage = "Il server ha da questa postazione modifiche che questa copia dei dati non contiene (la postazione è in uso su un altro computer, o i dati sono stati ripristinati da una copia precedente): l'invio resta sospeso e quanto fatto qui resta su questa postazione; rivolgersi all'amministratore"
+
 // serverBehindMessage tells the operator why sync stopped.
 const serverBehindMessage = "Il server ha meno dati di quanti questa postazione ne abbia già scambiati (è stato ripristinato da una copia di sicurezza?): la sincronizzazione resta sospesa finché l'amministratore non interviene; si continua a lavorare in locale"
 
@@ -313,6 +322,9 @@ func userMessage(err error) string {
 	}
 	if errors.Is(err, ErrServerBehind) {
 		return serverBehindMessage
+	}
+	if errors.Is(err, ErrOtherInstallation) {
+		return otherInstallationMessage
 	}
 	var se *ServerError
 	if errors.As(err, &se) && se.Body.Message != "" {
@@ -592,6 +604,20 @@ func (c *Client) pushPipeline(ctx context.Context, acked, auditSent int64) (done
 			return false, acked, auditSent, res.err
 		}
 		pr := res.pr
+		if pr.AckedSeq > res.b.lastSeq || pr.AckedAuditSeq > res.b.lastAudit {
+			// More than this batch: a batch sent earlier, or changes this
+			// replica never made — another installation of the
+			// workstation, or a copy of this one restored from before.
+			// Taking them as sent would lose what this replica made.
+			own, ownAudit, err := c.db.OwnProgress(ctx)
+			if err != nil {
+				return false, acked, auditSent, err
+			}
+			if pr.AckedSeq > own || pr.AckedAuditSeq > ownAudit {
+				return false, acked, auditSent, fmt.Errorf("%w: it has this workstation's changes up to %d and audit entries up to %d, this replica made %d and %d",
+					ErrOtherInstallation, pr.AckedSeq, pr.AckedAuditSeq, own, ownAudit)
+			}
+		}
 		if pr.AckedSeq < sent.acked || pr.AckedAuditSeq < sent.audit {
 			// The server had acknowledged more before this request than it
 			// holds now (an answer to a request sent earlier may be lower

@@ -56,10 +56,54 @@ func Enroll(ctx context.Context, dbPath, url, pin, code string, hc *http.Client)
 		return cfg, fmt.Errorf("%w: server %d, this program %d: update Sportello", ErrSchemaMismatch, er.SchemaVersion, store.SchemaVersion())
 	}
 	cfg.Token = er.Token
+	kept, err := keepReplica(ctx, dbPath, cfg, er)
+	if err != nil || kept {
+		return cfg, err
+	}
 	if err := InstallSnapshot(ctx, dbPath, cfg); err != nil {
 		return cfg, err
 	}
 	return cfg, nil
+}
+
+// keepReplica gives the new token to the replica at dbPath when it is the
+// workstation just enrolled and holds at least everything the server has
+// of it — the same computer enrolled again after its token was lost or
+// replaced — and reports whether it did: that replica's work not yet sent
+// stays and goes to the server as before. Any other replica (demo data,
+// another workstation's, a copy older than what the server has) is
+// replaced by the server's copy.
+func keepReplica(ctx context.Context, dbPath string, cfg Config, er EnrollResponse) (kept bool, err error) {
+	if _, err := os.Stat(dbPath); errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("sync: replica: %w", err)
+	}
+	db, err := store.Open(ctx, dbPath, store.Options{})
+	if err != nil {
+		return false, nil // unreadable: replaced (and kept aside) below
+	}
+	defer func() {
+		if cerr := db.Close(); cerr != nil && err == nil {
+			kept, err = false, fmt.Errorf("sync: close replica: %w", cerr)
+		}
+	}()
+	if db.WorkstationID() != er.WorkstationID {
+		return false, nil
+	}
+	seq, auditSeq, err := db.OwnProgress(ctx)
+	if err != nil {
+		return false, err
+	}
+	if seq < er.AckedSeq || auditSeq < er.AckedAuditSeq {
+		return false, nil // an older copy of this workstation's data
+	}
+	for _, kv := range [][2]string{{MetaURL, cfg.URL}, {MetaToken, cfg.Token}, {MetaPin, cfg.Pin}} {
+		if err := db.SetMeta(ctx, kv[0], kv[1]); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // InstallSnapshot downloads the server's snapshot for this workstation,
@@ -113,7 +157,16 @@ func InstallSnapshot(ctx context.Context, dbPath string, cfg Config) error {
 		os.Remove(tmp)
 		return fmt.Errorf("sync: open snapshot: %w", err)
 	}
-	for k, v := range map[string]string{MetaURL: cfg.URL, MetaToken: cfg.Token, MetaPin: cfg.Pin, MetaPullCursor: strconv.FormatInt(cursor, 10), MetaPushed: "0", MetaAuditSent: "0", MetaBlobsPending: "1"} {
+	// A workstation enrolled before goes on from where the server has it.
+	floors, err := db.OwnFloors(ctx)
+	if err != nil {
+		db.Close()
+		os.Remove(tmp)
+		return err
+	}
+	for k, v := range map[string]string{MetaURL: cfg.URL, MetaToken: cfg.Token, MetaPin: cfg.Pin, MetaPullCursor: strconv.FormatInt(cursor, 10),
+		MetaPushed: strconv.FormatInt(floors.OriginSeq, 10), MetaAuditSent: strconv.FormatInt(floors.AuditSeq, 10),
+		MetaLateRefused: strconv.FormatInt(floors.LateRefused, 10), MetaBlobsPending: "1"} {
 		if err := db.SetMeta(ctx, k, v); err != nil {
 			db.Close()
 			os.Remove(tmp)
@@ -127,7 +180,7 @@ func InstallSnapshot(ctx context.Context, dbPath string, cfg Config) error {
 		return fmt.Errorf("sync: close snapshot: %w", err)
 	}
 	if _, err := os.Stat(dbPath); err == nil {
-		keep := dbPath + ".pre-enrolment-" + time.Now().Format("20060102-150405")
+		keep := keepAsideName(dbPath, time.Now())
 		if err := os.Rename(dbPath, keep); err != nil {
 			return fmt.Errorf("sync: keep previous replica: %w", err)
 		}
@@ -144,6 +197,21 @@ func InstallSnapshot(ctx context.Context, dbPath string, cfg Config) error {
 		return fmt.Errorf("sync: install snapshot: %w", err)
 	}
 	return syncDirOf(dbPath)
+}
+
+// keepAsideName is where a replica replaced by an enrolment is kept:
+// <dbPath>.pre-enrolment-<time>, with a number after it when an earlier
+// enrolment of the same second took that name (renaming onto it would
+// destroy that copy).
+func keepAsideName(dbPath string, now time.Time) string {
+	base := dbPath + ".pre-enrolment-" + now.Format("20060102-150405")
+	name := base
+	for i := 2; ; i++ {
+		if _, err := os.Lstat(name); errors.Is(err, os.ErrNotExist) {
+			return name
+		}
+		name = base + "-" + strconv.Itoa(i)
+	}
 }
 
 func syncDirOf(path string) error {

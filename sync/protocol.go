@@ -105,12 +105,17 @@ type EnrollRequest struct {
 	Code string `json:"code"`
 }
 
-// EnrollResponse carries the workstation's identity and its token.
+// EnrollResponse carries the workstation's identity and its token, and,
+// for a workstation enrolled before, how far the server has its changes
+// and audit entries: a replica that is that workstation and holds at least
+// as much keeps its data (Enroll).
 type EnrollResponse struct {
 	WorkstationID   string `json:"workstation_id"`
 	WorkstationCode string `json:"workstation_code"`
 	Token           string `json:"token"`
 	SchemaVersion   int    `json:"schema_version"`
+	AckedSeq        int64  `json:"acked_seq,omitempty"`
+	AckedAuditSeq   int64  `json:"acked_audit_seq,omitempty"`
 }
 
 // PushRequest carries a workstation's changes (in origin order) and its

@@ -262,12 +262,22 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var wsID string
+	var acked, ackedAudit int64
 	err = s.db.Update(r.Context(), store.Actor{OperatorID: "server"}, func(tx BackendTx) error {
 		id, err := tx.ConsumeEnrolment(HashSecret(NormalizeEnrolmentCode(req.Code)))
 		if err != nil {
 			return err
 		}
 		wsID = id
+		// One installation per workstation: the one enrolled before (an
+		// old computer, a lost replica) may push no more, or two replicas
+		// would number their changes alike.
+		if err := tx.RevokeTokens(id); err != nil {
+			return err
+		}
+		if acked, ackedAudit, err = tx.Peer(id); err != nil {
+			return err
+		}
 		return tx.InsertToken(HashSecret(token), id)
 	})
 	if errors.Is(err, store.ErrEnrolment) {
@@ -285,7 +295,8 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("workstation enrolled", "workstation", ws.Code)
-	writeJSON(w, http.StatusOK, EnrollResponse{WorkstationID: ws.ID, WorkstationCode: ws.Code, Token: token, SchemaVersion: store.SchemaVersion()}, false)
+	writeJSON(w, http.StatusOK, EnrollResponse{WorkstationID: ws.ID, WorkstationCode: ws.Code, Token: token, SchemaVersion: store.SchemaVersion(),
+		AckedSeq: acked, AckedAuditSeq: ackedAudit}, false)
 }
 
 // decodeBody reads a push body: gzip or not, framed (ContentTypeBatch) or

@@ -434,9 +434,14 @@ func workstationAdd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer svc.Close()
+	_, err = svc.DB().WorkstationByCode(ctx, strings.ToUpper(strings.TrimSpace(*code)))
+	existed := err == nil
 	ws, enrol, err := server.CreateWorkstation(ctx, svc.DB(), *code, *name, *kind, *conf)
 	if err != nil {
 		return err
+	}
+	if existed {
+		fmt.Fprintf(os.Stderr, "La postazione %s esisteva già: abilitata con questo codice, l'installazione precedente non potrà più sincronizzare (se è ancora in uso, sincronizzarla prima). Lo stesso computer conserva i propri dati; un altro computer riceve la copia del server e prosegue la numerazione della postazione.\n", ws.Code)
 	}
 	fmt.Fprintf(os.Stderr, "Postazione %s («%s») registrata. Codice di abilitazione, valido 72 ore e utilizzabile una sola volta:\n", ws.Code, ws.Name)
 	fmt.Fprintln(os.Stdout, enrol)

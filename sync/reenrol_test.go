@@ -1,0 +1,277 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"sportello/internal/citizen"
+	"sportello/internal/desk"
+	"sportello/store"
+)
+
+// A workstation is enrolled again when its computer is replaced, its
+// replica lost, or its token with it. It keeps its identity, so what it
+// writes must follow what the server holds of it: before, a new replica
+// numbered its changes from 1 again and the server, which had that
+// workstation's changes up to some N already, took the first N for
+// replays — acknowledged and dropped.
+
+// openReplica opens the replica in dir with its sync client.
+func openReplica(t *testing.T, dir string) *replica {
+	t.Helper()
+	ctx := context.Background()
+	svc, err := desk.Open(ctx, dir, desk.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	cfg, err := LoadConfig(ctx, svc.DB())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &replica{svc: svc, client: NewClient(svc.DB(), svc.Blobs(), cfg), dir: dir}
+}
+
+// enrolAgain gets a new enrolment code for workstation code and enrols the
+// (closed) replica in dir with it.
+func enrolAgain(t *testing.T, s *testServer, code, dir string) {
+	t.Helper()
+	ctx := context.Background()
+	_, enrol, err := CreateWorkstation(ctx, s.svc.DB(), code, "Postazione "+code, "desk", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Enroll(ctx, filepath.Join(dir, "sportello.db"), s.ts.URL, s.pin, enrol, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// keptAside counts the replicas put aside by enrolments in dir.
+func keptAside(t *testing.T, dir string) int {
+	t.Helper()
+	kept, err := filepath.Glob(filepath.Join(dir, "sportello.db.pre-enrolment-*[0-9]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(kept)
+}
+
+func saveCitizen(t *testing.T, r *replica, op desk.Session, surname string) citizen.Citizen {
+	t.Helper()
+	c, err := r.svc.SaveCitizen(context.Background(), op, citizen.Citizen{Surname: surname, Name: "Anna", Phone: "+39 333 1000000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func onServer(t *testing.T, s *testServer, id string) bool {
+	t.Helper()
+	_, err := s.svc.Citizen(context.Background(), id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		t.Fatal(err)
+	}
+	return err == nil
+}
+
+func auditHolds(t *testing.T, name string, db *store.DB) {
+	t.Helper()
+	if brk, err := db.VerifyAudit(context.Background()); err != nil || brk != nil {
+		t.Fatalf("%s's audit chain: %v %+v", name, err, brk)
+	}
+}
+
+func TestWorkstationEnrolledAgainOnANewComputer(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	old := enroll(t, s, "DESK01", false)
+	op := login(t, old.svc, "sportello")
+	for _, n := range []string{"Primi", "Secondi", "Terzi"} {
+		saveCitizen(t, old, op, n)
+	}
+	old.sync(t)
+	pushed, audited, err := old.svc.DB().OwnProgress(ctx)
+	if err != nil || pushed == 0 || audited == 0 {
+		t.Fatalf("old computer's progress: %d %d %v", pushed, audited, err)
+	}
+
+	// The new computer: an empty data folder, the same workstation.
+	dir := t.TempDir()
+	enrolAgain(t, s, "DESK01", dir)
+	nw := openReplica(t, dir)
+	if nw.svc.DB().WorkstationID() != old.svc.DB().WorkstationID() {
+		t.Fatal("the new computer is another workstation")
+	}
+	op = login(t, nw.svc, "sportello")
+	x := saveCitizen(t, nw, op, "Quarti")
+	nw.sync(t)
+	if !onServer(t, s, x.ID) {
+		t.Fatal("the new computer's first citizen was dropped by the server")
+	}
+	if st := nw.client.State(); st.Pending != 0 || st.LastError != "" || len(st.Rejected) != 0 {
+		t.Fatalf("new computer after sync: %+v", st)
+	}
+	seq, auditSeq, err := nw.svc.DB().OwnProgress(ctx)
+	if err != nil || seq <= pushed || auditSeq <= audited {
+		t.Fatalf("new computer numbers from %d/%d, the old one had reached %d/%d (%v)", seq, auditSeq, pushed, audited, err)
+	}
+	auditHolds(t, "the server", s.svc.DB())
+	auditHolds(t, "the new computer", nw.svc.DB())
+	sn, ss := checksums(t, nw.svc.DB()), checksums(t, s.svc.DB())
+	for table := range ss {
+		if sn[table] != ss[table] {
+			t.Errorf("table %s differs: new computer %s, server %s", table, sn[table], ss[table])
+		}
+	}
+
+	// The old computer, still switched on, may push no more: two
+	// installations would number their changes alike.
+	y := saveCitizen(t, old, login(t, old.svc, "sportello"), "Quinti")
+	err = old.client.SyncOnce(ctx)
+	var se *ServerError
+	if !errors.As(err, &se) || se.Body.Code != CodeRevoked {
+		t.Fatalf("old computer's sync after the new enrolment: %v", err)
+	}
+	if onServer(t, s, y.ID) {
+		t.Fatal("the old computer's change reached the server")
+	}
+}
+
+func TestEnrolledAgainOnTheSameComputerKeepsUnsentWork(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	a := enroll(t, s, "DESK01", false)
+	op := login(t, a.svc, "sportello")
+	saveCitizen(t, a, op, "Inviati")
+	a.sync(t)
+	// Offline, then the token is lost (or the administrator replaces it):
+	// the same computer is enrolled again with a new code.
+	y := saveCitizen(t, a, op, "Nonancorainviati")
+	a.svc.Close()
+	before := keptAside(t, a.dir) // the demo data it started on
+	enrolAgain(t, s, "DESK01", a.dir)
+	if keptAside(t, a.dir) != before {
+		t.Fatal("the replica was replaced")
+	}
+	b := openReplica(t, a.dir)
+	if _, err := b.svc.Citizen(ctx, y.ID); err != nil {
+		t.Fatalf("unsent citizen after enrolling again: %v", err)
+	}
+	b.sync(t)
+	if !onServer(t, s, y.ID) {
+		t.Fatal("the work not sent before enrolling again never reached the server")
+	}
+	if st := b.client.State(); st.Pending != 0 || st.LastError != "" {
+		t.Fatalf("after sync: %+v", st)
+	}
+	auditHolds(t, "the server", s.svc.DB())
+	auditHolds(t, "the replica", b.svc.DB())
+}
+
+// copyFiles copies the files under src into dst.
+func copyFiles(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o700)
+		}
+		in, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		out, err := os.Create(target)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(out, in); err != nil {
+			out.Close()
+			return err
+		}
+		return out.Close()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReplicaRestoredFromAnOlderCopyStopsInsteadOfLosingWork(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	a := enroll(t, s, "DESK01", false)
+	op := login(t, a.svc, "sportello")
+	saveCitizen(t, a, op, "Primi")
+	a.sync(t)
+	// Yesterday's copy of the computer's data folder…
+	a.svc.Close()
+	yesterday := t.TempDir()
+	copyFiles(t, a.dir, yesterday)
+	a = openReplica(t, a.dir)
+	op = login(t, a.svc, "sportello")
+	saveCitizen(t, a, op, "Secondi")
+	saveCitizen(t, a, op, "Terzi")
+	a.sync(t)
+	a.svc.Close()
+
+	// …is put back after a disk failure: its next change has the number
+	// the server already holds for "Secondi".
+	c := openReplica(t, yesterday)
+	w := saveCitizen(t, c, login(t, c.svc, "sportello"), "Quarti")
+	err := c.client.SyncOnce(ctx)
+	if !errors.Is(err, ErrOtherInstallation) {
+		t.Fatalf("sync of the older copy: %v", err)
+	}
+	if st := c.client.State(); st.Pending == 0 || !strings.Contains(st.LastError, "questa copia dei dati non contiene") {
+		t.Fatalf("the operator is not told: %+v", st)
+	}
+	if onServer(t, s, w.ID) {
+		t.Fatal("the older copy's change reached the server under another's number")
+	}
+	if _, err := c.svc.Citizen(ctx, w.ID); err != nil {
+		t.Fatalf("the older copy's change is gone: %v", err)
+	}
+
+	// Enrolled again, it is replaced by the server's copy (the old file is
+	// kept aside) and goes on after what the server has.
+	c.svc.Close()
+	before := keptAside(t, yesterday)
+	enrolAgain(t, s, "DESK01", yesterday)
+	if keptAside(t, yesterday) != before+1 {
+		t.Fatal("the older copy is not kept aside")
+	}
+	c = openReplica(t, yesterday)
+	v := saveCitizen(t, c, login(t, c.svc, "sportello"), "Quinti")
+	c.sync(t)
+	if !onServer(t, s, v.ID) {
+		t.Fatal("the change after enrolling again never reached the server")
+	}
+	auditHolds(t, "the server", s.svc.DB())
+	auditHolds(t, "the replica", c.svc.DB())
+}
+
+func TestKeptAsideNamesNeverOverwrite(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "sportello.db")
+	now := time.Date(2026, 12, 7, 14, 33, 28, 0, time.UTC)
+	first := keepAsideName(db, now)
+	if first != db+".pre-enrolment-20261207-143328" {
+		t.Fatalf("first name %q", first)
+	}
+	if err := os.WriteFile(first, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if second := keepAsideName(db, now); second != first+"-2" {
+		t.Fatalf("second name in the same second %q", second)
+	}
+}
