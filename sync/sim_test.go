@@ -747,6 +747,7 @@ func (s *simulation) run(steps int) {
 		{5, "move along the lifecycle", s.actMove},
 		{2, "withdraw an attachment", s.actWithdraw},
 		{2, "delegation", s.actDelegation},
+		{1, "computer replaced", s.actReplaceComputer},
 	}
 	total := 0
 	for _, a := range actions {
@@ -795,6 +796,61 @@ func (s *simulation) run(steps int) {
 			p -= a.weight
 		}
 	}
+}
+
+// actReplaceComputer gives a desk a new computer, as the administrator
+// does when one breaks down: the old one is synced first (work it had not
+// sent would be stranded on it), then a new code for the same workstation
+// enrols an empty data folder, which goes on from where the server has the
+// workstation (store.Floors). The old computer's requests still on the
+// network reach a server that revoked its token. Not when the server is
+// to be restored from a backup (a workstation enrolled after it must be
+// enrolled again), nor while the desk holds what only it knows: refusals
+// on its operators' list, changes to undo, emergency numbers of refused
+// registrations.
+func (s *simulation) actReplaceComputer(r *simReplica) {
+	if s.seed%3 == 2 || r.net.cut {
+		return
+	}
+	saved := s.faults
+	s.faults = false
+	defer func() { s.faults = saved }()
+	for range 3 {
+		if r.sync(false) == nil && r.client.State().Pending == 0 {
+			break
+		}
+	}
+	if st := r.client.State(); st.Pending != 0 || st.LastError != "" || len(st.Rejected) != 0 {
+		return
+	}
+	var held int
+	if err := r.svc.DB().Read(s.ctx, func(q store.Querier) error {
+		return q.QueryRow(`SELECT count(*) FROM local_meta WHERE (key IN (?, ?) AND value NOT IN ('', '[]')) OR key LIKE 'emergency_used:%'`,
+			MetaRejected, MetaRepair).Scan(&held)
+	}); err != nil {
+		s.fatalf("what only %s holds: %v", r.code, err)
+	}
+	if held > 0 {
+		return
+	}
+	kind := "desk"
+	if r.confidential {
+		kind = "interview"
+	}
+	_, enrol, err := CreateWorkstation(s.ctx, s.server.svc.DB(), r.code, "Postazione "+r.code, kind, r.confidential)
+	if err != nil {
+		s.fatalf("new code for %s: %v", r.code, err)
+	}
+	dir := s.t.TempDir()
+	if _, err := Enroll(s.ctx, filepath.Join(dir, "sportello.db"), simURL, "", enrol, r.hc); err != nil {
+		s.fatalf("enrol %s's new computer: %v", r.code, err)
+	}
+	if err := r.svc.Close(); err != nil {
+		s.fatalf("close %s's old computer: %v", r.code, err)
+	}
+	r.dir = dir
+	r.open()
+	s.count("computer replaced")
 }
 
 // expected reports whether err is a refusal the desk shows the operator
