@@ -138,6 +138,31 @@ func (t *Tx) RevokeTokens(id string) error {
 	return nil
 }
 
+// HeldChangeMatches reports whether change c, numbered as one the server
+// already has from its workstation, is that change: the one applied (same
+// row and clock), refused or parked (same row). A number the server keeps
+// nothing under matches.
+func (t *Tx) HeldChangeMatches(c Change) (bool, error) {
+	var tbl, row, hlc string
+	err := t.queryRow(`SELECT tbl, row_id, hlc FROM sync_changes WHERE workstation_id = ? AND origin_seq = ?`, c.WorkstationID, c.OriginSeq).Scan(&tbl, &row, &hlc)
+	if err == nil {
+		return tbl == c.Table && row == c.RowID && hlc == c.HLC, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return false, fmt.Errorf("store: held change: %w", err)
+	}
+	for _, table := range []string{"sync_rejections", "sync_parked"} {
+		err := t.queryRow(`SELECT tbl, row_id FROM `+table+` WHERE workstation_id = ? AND origin_seq = ?`, c.WorkstationID, c.OriginSeq).Scan(&tbl, &row)
+		if err == nil {
+			return tbl == c.Table && row == c.RowID, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return false, fmt.Errorf("store: held change: %w", err)
+		}
+	}
+	return true, nil
+}
+
 // Peer returns what a workstation has pushed so far.
 func (t *Tx) Peer(ws string) (lastSeq, lastAudit int64, err error) {
 	err = t.queryRow(`SELECT last_seq, last_audit_seq FROM sync_peers WHERE workstation_id = ?`, ws).Scan(&lastSeq, &lastAudit)

@@ -61,6 +61,9 @@ type BackendTx interface {
 	// enrolled again (store.Tx.RevokeTokens).
 	RevokeTokens(workstationID string) error
 	Peer(ws string) (lastSeq, lastAudit int64, err error)
+	// HeldChangeMatches: a change numbered as one the server already has
+	// from its workstation is that change (store.Tx.HeldChangeMatches).
+	HeldChangeMatches(c store.Change) (bool, error)
 	SetPeer(ws string, lastSeq, lastAudit int64) error
 	RaiseFloor(ws, hlc string) error
 	RaiseFloorToClock(ws string) error

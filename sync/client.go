@@ -121,11 +121,13 @@ type ServerError struct {
 	Body   ErrorBody
 }
 
-// Is makes a server's server_behind answer match ErrServerBehind, and its
-// numbering_resumed answer ErrNumbersLost.
+// Is makes a server's server_behind answer match ErrServerBehind, its
+// numbering_resumed answer ErrNumbersLost and its other_installation
+// answer ErrOtherInstallation.
 func (e *ServerError) Is(target error) bool {
 	return target == ErrServerBehind && e.Body.Code == CodeServerBehind ||
-		target == ErrNumbersLost && e.Body.Code == CodeNumberingResumed
+		target == ErrNumbersLost && e.Body.Code == CodeNumberingResumed ||
+		target == ErrOtherInstallation && e.Body.Code == CodeOtherInstallation
 }
 
 func (e *ServerError) Error() string {

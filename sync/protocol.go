@@ -60,6 +60,12 @@ const (
 	// CodeNumberingResumed: numbers are given back to a restored server
 	// only while it holds definitive numbering (POST /v1/recover-numbers).
 	CodeNumberingResumed = "numbering_resumed"
+	// CodeOtherInstallation: a push numbers a change as one the server
+	// already holds from the workstation, and it is not that change:
+	// another installation of the workstation (a copy of its data folder
+	// put back from before) numbered its own alike. Nothing of the push
+	// is applied (sync.ErrOtherInstallation).
+	CodeOtherInstallation = "other_installation"
 	// Per-change rejection codes (PushResponse.Rejected).
 	CodeForbidden     = "forbidden"
 	CodeConfidential  = "confidential"

@@ -275,3 +275,54 @@ func TestKeptAsideNamesNeverOverwrite(t *testing.T) {
 		t.Fatalf("second name in the same second %q", second)
 	}
 }
+
+// The same, when the copy put back has made more changes than the server
+// holds from the workstation before it syncs: the server's answer no
+// longer gives it away, the server itself sees that the changes numbered
+// as ones it has are not those, and takes nothing of the push.
+func TestOlderCopyThatWorkedLongerIsCaughtByTheServer(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	a := enroll(t, s, "DESK01", false)
+	op := login(t, a.svc, "sportello")
+	saveCitizen(t, a, op, "Primi")
+	a.sync(t)
+	a.svc.Close()
+	yesterday := t.TempDir()
+	copyFiles(t, a.dir, yesterday)
+	a = openReplica(t, a.dir)
+	op = login(t, a.svc, "sportello")
+	saveCitizen(t, a, op, "Secondi")
+	a.sync(t)
+	a.svc.Close()
+	before := checksums(t, s.svc.DB())
+
+	c := openReplica(t, yesterday)
+	op = login(t, c.svc, "sportello")
+	var made []citizen.Citizen
+	for _, n := range []string{"Terzi", "Quarti", "Quinti", "Sesti"} {
+		made = append(made, saveCitizen(t, c, op, n))
+	}
+	err := c.client.SyncOnce(ctx)
+	if !errors.Is(err, ErrOtherInstallation) {
+		t.Fatalf("sync of the older copy that worked longer: %v", err)
+	}
+	var se *ServerError
+	if !errors.As(err, &se) || se.Status != 409 || se.Body.Code != CodeOtherInstallation {
+		t.Fatalf("server's answer: %v", err)
+	}
+	if st := c.client.State(); st.Pending != len(made) || !strings.Contains(st.LastError, "questa copia dei dati non contiene") {
+		t.Fatalf("the operator is not told, or work is taken as sent: %+v", st)
+	}
+	after := checksums(t, s.svc.DB())
+	for table := range before {
+		if before[table] != after[table] {
+			t.Errorf("the refused push changed the server's %s", table)
+		}
+	}
+	for _, m := range made {
+		if onServer(t, s, m.ID) {
+			t.Errorf("%s reached the server", m.Surname)
+		}
+	}
+}

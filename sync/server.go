@@ -608,6 +608,11 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 			return s.applyBatch(tx, ws, pb, &resp, true)
 		})
 	}
+	if errors.Is(err, errOtherInstallation) {
+		s.log.Warn("push refused: another installation of the workstation", "workstation", ws.Code, "err", err)
+		fail(w, http.StatusConflict, CodeOtherInstallation, "Il server ha già, con gli stessi numeri, modifiche diverse di questa postazione: i dati di questo computer sono una copia precedente o la postazione è in uso altrove. Nulla è stato registrato; rivolgersi all'amministratore", err)
+		return
+	}
 	if err != nil {
 		s.log.Error("push", "workstation", ws.Code, "err", err)
 		fail(w, http.StatusInternalServerError, CodeInternal, "Errore interno del server durante la sincronizzazione", nil)
@@ -631,6 +636,11 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("push", "workstation", ws.Code, "changes", len(req.Changes), "acked", resp.AckedSeq, "rejected", len(resp.Rejected))
 	writeJSON(w, http.StatusOK, resp, true)
 }
+
+// errOtherInstallation aborts a push that numbers a change as one the
+// server holds from the workstation and is not that change
+// (CodeOtherInstallation).
+var errOtherInstallation = errors.New("sync: another installation of the workstation")
 
 // errRetrySafe aborts an attempt without savepoints after a change failed.
 var errRetrySafe = errors.New("sync: retry the batch with savepoints")
@@ -712,7 +722,16 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 	}
 	for i, wc := range req.Changes {
 		if wc.OriginSeq <= last {
-			continue // already applied: replay
+			// Already applied: a replay — unless it is not the change
+			// the server holds under that number.
+			same, err := tx.HeldChangeMatches(fromWire(wc))
+			if err != nil {
+				return err
+			}
+			if !same {
+				return fmt.Errorf("%w: change %d is not the one the server holds", errOtherInstallation, wc.OriginSeq)
+			}
+			continue
 		}
 		if wc.OriginSeq != last+1 {
 			break // a gap: the client resends from last+1
