@@ -302,7 +302,7 @@ var ErrServerBehind = errors.New("sync: the server holds less than this workstat
 // nothing until it is enrolled again.
 var ErrOtherInstallation = errors.New("sync: the server holds changes of this workstation this replica never made")
 
-const otherInstallationMessage = "Il server ha da questa postazione modifiche che questa copia dei dati non contiene (la postazione è in uso su un altro computer, o i dati sono stati ripristinati da una copia precedente): l'invio resta sospeso e quanto fatto qui resta su questa postazione; rivolgersi all'amministratore"
+const otherInstallationMessage = "Il server ha da questa postazione modifiche che questa copia dei dati non contiene (la postazione è in uso su un altro computer, o i dati sono stati ripristinati da una copia precedente): la sincronizzazione resta sospesa e quanto fatto qui resta su questa postazione; rivolgersi all'amministratore"
 
 // serverBehindMessage tells the operator why sync stopped.
 const serverBehindMessage = "Il server ha meno dati di quanti questa postazione ne abbia già scambiati (è stato ripristinato da una copia di sicurezza?): la sincronizzazione resta sospesa finché l'amministratore non interviene; si continua a lavorare in locale"
