@@ -18,6 +18,10 @@ import (
 // would start again from 1, and the server would take its first changes
 // for ones it already had and drop them.
 const (
+	// metaConfidentialCopy: "1" when the copy was made for a workstation
+	// that may hold confidential records, "0" when they were left out.
+	metaConfidentialCopy = "copy_confidential"
+
 	metaOriginFloor    = "origin_seq_floor"   // the server's last origin seq of this workstation
 	metaLateFloor      = "late_refused_floor" // its last late refusal for this workstation
 	metaAuditFloorSeq  = "audit_floor_seq"    // the head of this workstation's audit chain on the server
@@ -59,6 +63,17 @@ func readFloors(q Querier) (Floors, error) {
 		return f, fmt.Errorf("store: audit floor %d without its hash", f.AuditSeq)
 	}
 	return f, nil
+}
+
+// CopyScope reports whether the replica was copied for a workstation that
+// may hold confidential records; known is false for a replica copied
+// before the scope was recorded, or never copied from a server.
+func (db *DB) CopyScope(ctx context.Context) (confidential, known bool, err error) {
+	v, err := db.Meta(ctx, metaConfidentialCopy)
+	if err != nil {
+		return false, false, err
+	}
+	return v == "1", v == "0" || v == "1", nil
 }
 
 // OwnProgress is how far this replica's own numbering goes: its latest

@@ -176,8 +176,12 @@ func (db *DB) Snapshot(ctx context.Context, path string, f SnapshotFor) (int64, 
 	if err := exec(`DELETE FROM snap.local_meta`); err != nil {
 		return 0, err
 	}
-	if err := exec(`INSERT INTO snap.local_meta (key, value) VALUES ('workstation_id', ?), ('workstation_code', ?), ('hlc', ?)`,
-		f.WorkstationID, f.WorkstationCode, db.clock.Last().String()); err != nil {
+	scope := "0"
+	if f.Confidential {
+		scope = "1"
+	}
+	if err := exec(`INSERT INTO snap.local_meta (key, value) VALUES ('workstation_id', ?), ('workstation_code', ?), ('hlc', ?), (?, ?)`,
+		f.WorkstationID, f.WorkstationCode, db.clock.Last().String(), metaConfidentialCopy, scope); err != nil {
 		return 0, err
 	}
 	// A workstation enrolled again (a new computer for the same desk) goes

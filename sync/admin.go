@@ -36,12 +36,21 @@ func CreateWorkstation(ctx context.Context, db *store.DB, code, name, kind strin
 	case ws.RevokedAt != "":
 		return ws, "", fmt.Errorf("sync: workstation %s was revoked: use a new code", code)
 	}
+	// A workstation whose confidentiality changes needs a copy made for
+	// it: its installation stops syncing until it is enrolled again (an
+	// interview room made a desk must not keep confidential records).
+	rescoped := err == nil && ws.Confidential != confidential
 	ws.Name, ws.Kind, ws.Confidential, ws.Active = name, kind, confidential, true
 	enrol, err := NewEnrolmentCode()
 	if err != nil {
 		return ws, "", err
 	}
 	err = db.Write(ctx, store.Actor{OperatorID: "server-admin"}, func(tx *store.Tx) error {
+		if rescoped {
+			if err := tx.RevokeTokens(ws.ID); err != nil {
+				return err
+			}
+		}
 		if err := tx.PutWorkstation(ws); err != nil {
 			return err
 		}

@@ -71,8 +71,9 @@ func Enroll(ctx context.Context, dbPath, url, pin, code string, hc *http.Client)
 // of it — the same computer enrolled again after its token was lost or
 // replaced — and reports whether it did: that replica's work not yet sent
 // stays and goes to the server as before. Any other replica (demo data,
-// another workstation's, a copy older than what the server has) is
-// replaced by the server's copy.
+// another workstation's, a copy older than what the server has, one
+// copied for another confidentiality scope) is replaced by the server's
+// copy.
 func keepReplica(ctx context.Context, dbPath string, cfg Config, er EnrollResponse) (kept bool, err error) {
 	if _, err := os.Stat(dbPath); errors.Is(err, os.ErrNotExist) {
 		return false, nil
@@ -89,6 +90,14 @@ func keepReplica(ctx context.Context, dbPath string, cfg Config, er EnrollRespon
 		}
 	}()
 	if db.WorkstationID() != er.WorkstationID {
+		return false, nil
+	}
+	// Copied for the scope the workstation has now: an interview room made
+	// a desk must lose its confidential records, a desk made an interview
+	// room get them.
+	if conf, known, err := db.CopyScope(ctx); err != nil {
+		return false, err
+	} else if !known || conf != er.Confidential {
 		return false, nil
 	}
 	seq, auditSeq, err := db.OwnProgress(ctx)

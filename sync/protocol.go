@@ -122,6 +122,8 @@ type EnrollResponse struct {
 	SchemaVersion   int    `json:"schema_version"`
 	AckedSeq        int64  `json:"acked_seq,omitempty"`
 	AckedAuditSeq   int64  `json:"acked_audit_seq,omitempty"`
+	// Confidential: the workstation may hold confidential records.
+	Confidential bool `json:"confidential,omitempty"`
 }
 
 // PushRequest carries a workstation's changes (in origin order) and its

@@ -326,3 +326,43 @@ func TestOlderCopyThatWorkedLongerIsCaughtByTheServer(t *testing.T) {
 		}
 	}
 }
+
+// An interview room made a desk keeps nothing confidential: the new scope
+// stops its installation at once, and enrolled again, even on the same
+// computer, it gets a copy made for a desk.
+func TestInterviewRoomMadeADeskLosesConfidentialRecords(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	room := enroll(t, s, "COLL01", true)
+	op := login(t, room.svc, "colloqui")
+	_, _, app, _ := confidentialDraft(t, room, op)
+	room.sync(t)
+	if _, err := room.svc.DB().Application(ctx, app.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	_, enrol, err := CreateWorkstation(ctx, s.svc.DB(), "COLL01", "Sportello 7", "desk", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var se *ServerError
+	if err := room.client.SyncOnce(ctx); !errors.As(err, &se) || se.Body.Code != CodeRevoked {
+		t.Fatalf("sync with the old scope: %v", err)
+	}
+	room.svc.Close()
+	before := keptAside(t, room.dir)
+	if _, err := Enroll(ctx, filepath.Join(room.dir, "sportello.db"), s.ts.URL, s.pin, enrol, nil); err != nil {
+		t.Fatal(err)
+	}
+	if keptAside(t, room.dir) != before+1 {
+		t.Fatal("the interview room's replica was kept as the desk's")
+	}
+	d := openReplica(t, room.dir)
+	if _, err := d.svc.DB().Application(ctx, app.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the desk holds the confidential application: %v", err)
+	}
+	d.sync(t)
+	if conf, known, err := d.svc.DB().CopyScope(ctx); err != nil || !known || conf {
+		t.Fatalf("scope of the desk's copy: %v %v %v", conf, known, err)
+	}
+}

@@ -296,7 +296,7 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("workstation enrolled", "workstation", ws.Code)
 	writeJSON(w, http.StatusOK, EnrollResponse{WorkstationID: ws.ID, WorkstationCode: ws.Code, Token: token, SchemaVersion: store.SchemaVersion(),
-		AckedSeq: acked, AckedAuditSeq: ackedAudit}, false)
+		AckedSeq: acked, AckedAuditSeq: ackedAudit, Confidential: ws.Confidential}, false)
 }
 
 // decodeBody reads a push body: gzip or not, framed (ContentTypeBatch) or
