@@ -3,7 +3,6 @@ package sync
 import (
 	"context"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"sportello/internal/citizen"
 	"sportello/internal/desk"
+	"sportello/internal/testfs"
 	"sportello/store"
 )
 
@@ -174,55 +174,33 @@ func TestEnrolledAgainOnTheSameComputerKeepsUnsentWork(t *testing.T) {
 	auditHolds(t, "the replica", b.svc.DB())
 }
 
-// copyFiles copies the files under src into dst.
-func copyFiles(t *testing.T, src, dst string) {
+// olderCopy enrols DESK01, which sends a citizen; then it copies the
+// computer's data folder (yesterday's copy), and the computer sends the
+// citizens named later. It returns the copy's folder: older than what the
+// workstation sent.
+func olderCopy(t *testing.T, s *testServer, later ...string) string {
 	t.Helper()
-	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o700)
-		}
-		in, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		out, err := os.Create(target)
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(out, in); err != nil {
-			out.Close()
-			return err
-		}
-		return out.Close()
-	})
-	if err != nil {
-		t.Fatal(err)
+	a := enroll(t, s, "DESK01", false)
+	saveCitizen(t, a, login(t, a.svc, "sportello"), "Primi")
+	a.sync(t)
+	a.svc.Close()
+	yesterday := t.TempDir()
+	testfs.CopyTree(t, a.dir, yesterday)
+	a = openReplica(t, a.dir)
+	op := login(t, a.svc, "sportello")
+	for _, n := range later {
+		saveCitizen(t, a, op, n)
 	}
+	a.sync(t)
+	a.svc.Close()
+	return yesterday
 }
 
 func TestReplicaRestoredFromAnOlderCopyStopsInsteadOfLosingWork(t *testing.T) {
 	ctx := context.Background()
 	s := startServer(t)
-	a := enroll(t, s, "DESK01", false)
-	op := login(t, a.svc, "sportello")
-	saveCitizen(t, a, op, "Primi")
-	a.sync(t)
 	// Yesterday's copy of the computer's data folder…
-	a.svc.Close()
-	yesterday := t.TempDir()
-	copyFiles(t, a.dir, yesterday)
-	a = openReplica(t, a.dir)
-	op = login(t, a.svc, "sportello")
-	saveCitizen(t, a, op, "Secondi")
-	saveCitizen(t, a, op, "Terzi")
-	a.sync(t)
-	a.svc.Close()
+	yesterday := olderCopy(t, s, "Secondi", "Terzi")
 
 	// …is put back after a disk failure: its next change has the number
 	// the server already holds for "Secondi".
@@ -283,22 +261,11 @@ func TestKeptAsideNamesNeverOverwrite(t *testing.T) {
 func TestOlderCopyThatWorkedLongerIsCaughtByTheServer(t *testing.T) {
 	ctx := context.Background()
 	s := startServer(t)
-	a := enroll(t, s, "DESK01", false)
-	op := login(t, a.svc, "sportello")
-	saveCitizen(t, a, op, "Primi")
-	a.sync(t)
-	a.svc.Close()
-	yesterday := t.TempDir()
-	copyFiles(t, a.dir, yesterday)
-	a = openReplica(t, a.dir)
-	op = login(t, a.svc, "sportello")
-	saveCitizen(t, a, op, "Secondi")
-	a.sync(t)
-	a.svc.Close()
+	yesterday := olderCopy(t, s, "Secondi")
 	before := checksums(t, s.svc.DB())
 
 	c := openReplica(t, yesterday)
-	op = login(t, c.svc, "sportello")
+	op := login(t, c.svc, "sportello")
 	var made []citizen.Citizen
 	for _, n := range []string{"Terzi", "Quarti", "Quinti", "Sesti"} {
 		made = append(made, saveCitizen(t, c, op, n))

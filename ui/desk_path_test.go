@@ -24,6 +24,7 @@ import (
 	"sportello/internal/application"
 	"sportello/internal/citizen"
 	"sportello/internal/desk"
+	"sportello/internal/testfs"
 	"sportello/store"
 	"sportello/sync"
 )
@@ -339,7 +340,7 @@ func TestDeskPathEndToEnd(t *testing.T) {
 // window closes, and found again after reopening the service.
 func TestDraftSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
-	copyTree(t, seeded, dir)
+	testfs.CopyTree(t, seeded, dir)
 	h := newHarnessOpts(t, dir, Options{})
 	h.loginOK("sportello")
 

@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"sportello/internal/desk"
+	"sportello/internal/testfs"
 )
 
 // seeded is a replica with the demo data, made once and copied by each test
@@ -57,38 +57,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// copyTree copies the files under src into dst.
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o700)
-		}
-		in, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		out, err := os.Create(target)
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(out, in); err != nil {
-			out.Close()
-			return err
-		}
-		return out.Close()
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // harness runs the UI in a test window. Work done on goroutines comes back
 // through a queue that the test goroutine drains (it plays the UI thread),
 // so widgets are only ever touched by one goroutine.
@@ -115,7 +83,7 @@ func newHarnessOpts(t *testing.T, dir string, o Options) *harness {
 	a := test.NewTempApp(t)
 	if dir == "" {
 		dir = t.TempDir()
-		copyTree(t, seeded, dir)
+		testfs.CopyTree(t, seeded, dir)
 	}
 	svc, err := desk.Open(context.Background(), dir, desk.Options{Synchronous: "OFF"})
 	if err != nil {
