@@ -56,7 +56,17 @@ func scanWorkstation(row *sql.Row) (Workstation, error) {
 }
 
 // InsertEnrolment stores a one-time enrolment code's hash.
+//
+// The workstation's earlier codes not used yet expire now: a new code
+// replaces them. Used later — a code handed out and forgotten, a request
+// sent again — an old one would enrol an installation nobody set up and
+// retire the one in use.
 func (t *Tx) InsertEnrolment(codeHash, workstationID string, expires time.Time) error {
+	past := FormatInstant(t.now.Add(-time.Millisecond))
+	if _, err := t.exec(`UPDATE sync_enrolments SET expires_at = ? WHERE workstation_id = ? AND used_at = '' AND expires_at > ?`,
+		past, workstationID, past); err != nil {
+		return fmt.Errorf("store: expire earlier enrolment codes: %w", err)
+	}
 	if _, err := t.exec(`INSERT INTO sync_enrolments (code_hash, workstation_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
 		codeHash, workstationID, t.NowString(), FormatInstant(expires)); err != nil {
 		return fmt.Errorf("store: insert enrolment: %w", err)
