@@ -434,14 +434,17 @@ func workstationAdd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer svc.Close()
-	_, err = svc.DB().WorkstationByCode(ctx, strings.ToUpper(strings.TrimSpace(*code)))
+	prev, err := svc.DB().WorkstationByCode(ctx, strings.ToUpper(strings.TrimSpace(*code)))
 	existed := err == nil
 	ws, enrol, err := server.CreateWorkstation(ctx, svc.DB(), *code, *name, *kind, *conf)
 	if err != nil {
 		return err
 	}
-	if existed {
-		fmt.Fprintf(os.Stderr, "La postazione %s esisteva già: abilitata con questo codice, l'installazione precedente non potrà più sincronizzare (se è ancora in uso, sincronizzarla prima). Lo stesso computer conserva i propri dati; un altro computer riceve la copia del server e prosegue la numerazione della postazione.\n", ws.Code)
+	switch {
+	case existed && prev.Confidential != ws.Confidential:
+		fmt.Fprintf(os.Stderr, "La riservatezza della postazione %s è cambiata: l'installazione attuale non sincronizza più; abilitata di nuovo con questo codice, riceve la copia del server per il nuovo ambito (ciò che non aveva ancora inviato resta nella copia messa da parte).\n", ws.Code)
+	case existed:
+		fmt.Fprintf(os.Stderr, "La postazione %s esisteva già: abilitata con questo codice, l'installazione precedente non potrà più sincronizzare (se è ancora in uso, sincronizzarla prima). Lo stesso computer conserva i propri dati; un altro computer riceve la copia del server e prosegue la numerazione della postazione. I codici emessi prima per questa postazione e non usati non valgono più.\n", ws.Code)
 	}
 	fmt.Fprintf(os.Stderr, "Postazione %s («%s») registrata. Codice di abilitazione, valido 72 ore e utilizzabile una sola volta:\n", ws.Code, ws.Name)
 	fmt.Fprintln(os.Stdout, enrol)
