@@ -29,10 +29,10 @@ type ApplyOptions struct {
 	// applies a page only at the cursor it asked from and moves the cursor
 	// in the same transaction.
 	Unlogged bool
-	// Stable is the stable horizon (Tx.StableHorizon). A write whose base
-	// for a field is empty, over a version older than the horizon, was
-	// made on a replica whose initial copy left that version out: it saw
-	// the value, so it is not concurrent with it.
+	// Stable is the stable horizon the writer's initial copy was made at
+	// (Tx.StableFor). A write whose base for a field is empty, over a
+	// version older than it, was made on a replica whose initial copy left
+	// that version out: it saw the value, so it is not concurrent with it.
 	Stable string
 	// SeenBefore is, on a server restored from a backup, the clock of its
 	// first push (Tx.RestoredSince): a change written before it may have

@@ -65,6 +65,35 @@ func readFloors(q Querier) (Floors, error) {
 	return f, nil
 }
 
+// copyHorizonKey is the server's local_meta key of the stable horizon the
+// latest initial copy of workstation ws was made at.
+func copyHorizonKey(ws string) string { return "copy_stable:" + ws }
+
+// SetCopyHorizon records, on the server, the stable horizon the initial
+// copy of workstation ws was made at: the field versions older than it
+// were left out of that copy (DB.Snapshot).
+func (t *Tx) SetCopyHorizon(ws, stable string) error {
+	return t.SetMeta(copyHorizonKey(ws), stable)
+}
+
+// StableFor is the horizon by which a write of workstation ws with no base
+// for a field is judged (ApplyOptions.Stable): a version older than the
+// horizon its replica was copied at was in that copy, without its version,
+// and the writer saw it. A version that arrived after the copy was not
+// seen, however old it has become since: the server's horizon now would
+// take it for seen. For a workstation copied before copies recorded their
+// horizon, the horizon now (current).
+func (t *Tx) StableFor(ws, current string) (string, error) {
+	v, err := t.Meta(copyHorizonKey(ws))
+	if err != nil {
+		return "", err
+	}
+	if v == "" {
+		return current, nil
+	}
+	return min(v, current), nil
+}
+
 // CopyScope reports whether the replica was copied for a workstation that
 // may hold confidential records; known is false for a replica copied
 // before the scope was recorded, or never copied from a server.

@@ -79,6 +79,11 @@ type BackendTx interface {
 	PeerStanding(ws string) (store.TxStanding, error)
 	SetPeerStanding(ws string, st store.TxStanding) error
 	StableHorizon() (string, error)
+	// SetCopyHorizon and StableFor: the horizon a workstation's initial
+	// copy was made at, by which its writes with no base are judged
+	// (store.Tx.StableFor).
+	SetCopyHorizon(ws, stable string) error
+	StableFor(ws, current string) (string, error)
 	InsertRejection(ws string, r store.Rejection) error
 	InsertLateRejection(ws string, r store.Rejection) error
 	// TakeReservedNumber gives a registration the number reserved for it

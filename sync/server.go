@@ -716,7 +716,12 @@ func (s *Server) applyBatch(tx BackendTx, ws store.Workstation, pb *preparedBatc
 	if err != nil {
 		return err
 	}
-	opts := store.ApplyOptions{RecordConflicts: true, Forward: true, Stable: stable}
+	// Every change of the batch is the workstation's own (else refused).
+	wsStable, err := tx.StableFor(ws.ID, stable)
+	if err != nil {
+		return err
+	}
+	opts := store.ApplyOptions{RecordConflicts: true, Forward: true, Stable: wsStable}
 	if opts.SeenBefore, err = tx.RestoredSince(); err != nil {
 		return err
 	}
@@ -1046,7 +1051,11 @@ func retryParked(tx BackendTx, stable string, final bool) (int, error) {
 				if err != nil {
 					return fmt.Errorf("%w: data: %v", store.ErrInvalidChange, err)
 				}
-				res, err := tx.ApplyRemoteDecoded(c, d, opts)
+				o := opts
+				if o.Stable, err = tx.StableFor(c.WorkstationID, stable); err != nil {
+					return err
+				}
+				res, err := tx.ApplyRemoteDecoded(c, d, o)
 				if err != nil {
 					waiting = strings.Contains(err.Error(), "FOREIGN KEY")
 					if waiting {

@@ -356,6 +356,9 @@ func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) {
 	}
 	// The copy holds the log up to its cursor (deactivations included).
 	if err := s.db.Update(r.Context(), store.Actor{OperatorID: "server"}, func(tx BackendTx) error {
+		if err := tx.SetCopyHorizon(ws.ID, stable); err != nil {
+			return err
+		}
 		return tx.RecordPulled(ws.ID, cursor)
 	}); err != nil {
 		s.internal(w, err)

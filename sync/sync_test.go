@@ -875,3 +875,70 @@ func TestUploadReceivedWholeButNotVerifiedIsFinished(t *testing.T) {
 		t.Fatalf("partial file left behind: %v", err)
 	}
 }
+
+// A version that reached the server after a workstation's initial copy was
+// not in that copy, however old it has become since: the workstation's
+// write with no base over it (its copy left the field's version out) is
+// concurrent with it. Before, the server judged by its stable horizon now,
+// which had passed that version, and took it for seen. Found by the
+// simulation (seed 810003) once desks' computers were replaced: an
+// application closed on one desk and rejected on another, no conflict
+// record.
+func TestAVersionThatArrivedAfterTheCopyWasNotSeen(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	a := enroll(t, s, "DESK01", false)
+	b := enroll(t, s, "DESK02", false)
+	opA := login(t, a.svc, "sportello")
+	x, err := a.svc.SaveCitizen(ctx, opA, citizen.Citizen{Surname: "Fabbri", Name: "Elena", CodiceFiscale: cf(t, "Fabbri", "Elena", "1975-05-05"), Phone: "+39 333 0000001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.Notes = "Recapiti verificati" // the row's versions move to sync_versions
+	if _, err := a.svc.SaveCitizen(ctx, opA, x); err != nil {
+		t.Fatal(err)
+	}
+	a.sync(t)
+	b.sync(t)
+	a.sync(t)
+
+	// B changes the phone and has not sent it yet when C is copied: C's
+	// copy has the old phone, without its version (stable).
+	gb, _ := b.svc.Citizen(ctx, x.ID)
+	gb.Phone = "+39 333 0000002"
+	if _, err := b.svc.SaveCitizen(ctx, login(t, b.svc, "sportello"), gb); err != nil {
+		t.Fatal(err)
+	}
+	c := enroll(t, s, "DESK03", false)
+	c.sync(t) // C's floor passes B's write, which it has not seen
+	b.sync(t)
+	b.sync(t)
+	a.sync(t)
+	h, err := s.svc.DB().StableHorizon(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bHLC string
+	if err := s.svc.DB().Read(ctx, func(q store.Querier) error {
+		return q.QueryRow(`SELECT hlc FROM sync_changes WHERE workstation_id = ? ORDER BY origin_seq DESC LIMIT 1`, b.svc.DB().WorkstationID()).Scan(&bHLC)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if h <= bHLC {
+		t.Fatalf("set-up: the horizon %s has not passed B's write %s", h, bHLC)
+	}
+
+	// C changes the phone over the one it had: B's was never seen there.
+	gc, _ := c.svc.Citizen(ctx, x.ID)
+	if gc.Phone != "+39 333 0000001" {
+		t.Fatalf("set-up: C has the phone %q", gc.Phone)
+	}
+	gc.Phone = "+39 333 0000003"
+	if _, err := c.svc.SaveCitizen(ctx, login(t, c.svc, "sportello"), gc); err != nil {
+		t.Fatal(err)
+	}
+	c.sync(t)
+	if n, _ := s.svc.DB().OpenConflicts(ctx); n != 1 {
+		t.Fatalf("C's phone over B's, unseen: %d conflicts, want 1", n)
+	}
+}
