@@ -247,6 +247,18 @@ func (t *Tx) RecordPulled(ws string, seq int64) error {
 	return nil
 }
 
+// RecordClock notes how far workstation ws's clock is from the server's:
+// offsetMs is its clock minus the server's, in milliseconds, measured at
+// the first request of a pull (sync.HeaderClock).
+func (t *Tx) RecordClock(ws string, offsetMs int64) error {
+	if _, err := t.exec(`INSERT INTO sync_peers (workstation_id, clock_offset_ms, clock_checked_at) VALUES (?, ?, ?)
+		ON CONFLICT (workstation_id) DO UPDATE SET clock_offset_ms = excluded.clock_offset_ms, clock_checked_at = excluded.clock_checked_at`,
+		ws, offsetMs, t.NowString()); err != nil {
+		return fmt.Errorf("store: record the clock of %s: %w", ws, err)
+	}
+	return nil
+}
+
 // DeactivationUnseen reports whether the operator's last deactivation had
 // not reached ws: the server noted where its change log stood then
 // (Tx.PutOperator), and ws has not pulled that far. False when the server

@@ -70,6 +70,9 @@ type BackendTx interface {
 	// RecordPulled notes the committed cursor a workstation starts a pull
 	// from (store.Tx.RecordPulled).
 	RecordPulled(ws string, seq int64) error
+	// RecordClock notes how far a workstation's clock is from the
+	// server's (store.Tx.RecordClock).
+	RecordClock(ws string, offsetMs int64) error
 	// DeactivationUnseen: the operator's last deactivation had not reached
 	// the workstation (store.Tx.DeactivationUnseen).
 	DeactivationUnseen(ws, operatorID string) (bool, error)

@@ -48,6 +48,10 @@ const (
 	// MetaLateRefused is the last late refusal (GET /v1/late-refused)
 	// this replica recorded, written with the refusals it brought.
 	MetaLateRefused = "sync_late_refused"
+	// MetaClockOffset is this workstation's clock minus the server's, in
+	// milliseconds, as the last pull measured it (HeaderClock): kept so
+	// that a desk started offline still shows its clock is off.
+	MetaClockOffset = "sync_clock_offset_ms"
 )
 
 // Config is how a replica reaches the server.
@@ -113,6 +117,11 @@ type State struct {
 	LastError string    // Italian
 	Conflicts int       // open conflicts
 	Rejected  []store.Rejection
+	// ClockOffset is this workstation's clock minus the server's (positive:
+	// ahead), as the last pull that reached the server measured it;
+	// ClockKnown is false until one did. ClockOff tells when to say so.
+	ClockOffset time.Duration
+	ClockKnown  bool
 }
 
 // ServerError is a non-2xx answer of the server.
@@ -152,6 +161,15 @@ type Client struct {
 	// together (a push adds to them while the operator dismisses some).
 	rejMu     gosync.Mutex
 	rejLoaded bool // MetaRejected read into the state (at the first sync)
+
+	// clockMu guards the clock offsets: measured by the first page of a
+	// pull (clockMeasured), saved in MetaClockOffset (clockSaved) when it
+	// moved by more than clockSaveStep, shown in the state at the end of
+	// the sync.
+	clockMu       gosync.Mutex
+	clockLoaded   bool
+	clockMeasured *time.Duration
+	clockSaved    *time.Duration
 
 	// lateAnnounced is the highest late refusal pull answers announced
 	// (HeaderLateRefused); fetched after the pull when past MetaLateRefused.
@@ -273,13 +291,21 @@ func (c *Client) SyncOnce(ctx context.Context) error {
 	if err := c.loadRejected(ctx); err != nil {
 		return err
 	}
+	if err := c.loadClock(ctx); err != nil {
+		return err
+	}
 	c.update(func(s *State) { s.Syncing = true })
 	err := c.syncOnce(ctx)
+	clock, clockErr := c.saveClock(ctx)
+	err = errors.Join(err, clockErr)
 	pendingSeq, _ := c.metaInt(ctx, MetaPushed)
 	pending, _ := c.db.CountLocalChangesAfter(ctx, pendingSeq)
 	conflicts, _ := c.db.OpenConflicts(ctx)
 	c.update(func(s *State) {
 		s.Syncing, s.Pending, s.Conflicts = false, pending, conflicts
+		if clock != nil {
+			s.ClockOffset, s.ClockKnown = *clock, true
+		}
 		if err != nil {
 			s.LastError = userMessage(err)
 			var se *ServerError
@@ -908,8 +934,12 @@ func (c *Client) floor(ctx context.Context) (string, error) {
 // epoch of the log the cursor belongs to. It returns the server's epoch.
 func (c *Client) fetchPull(ctx context.Context, after int64, floor, epoch string) (batch, string, error) {
 	hdr := map[string]string{"Accept": ContentTypeBatch, "Accept-Encoding": "gzip"}
+	var sent time.Time
 	if floor != "" {
 		hdr[HeaderFloor] = floor
+		// The clock the desk writes legal dates with (store.DB.Now).
+		sent = c.db.Now()
+		hdr[HeaderClock] = strconv.FormatInt(sent.UnixMilli(), 10)
 	}
 	if epoch != "" {
 		hdr[HeaderLogEpoch] = epoch
@@ -919,6 +949,16 @@ func (c *Client) fetchPull(ctx context.Context, after int64, floor, epoch string
 		return batch{}, "", err
 	}
 	defer resp.Body.Close()
+	if server, ok := clockMillis(resp.Header.Get(HeaderClock)); ok && floor != "" {
+		// The server read its clock somewhere between sending and
+		// receiving: its midpoint is the best guess.
+		got := c.db.Now()
+		mid := sent.UnixMilli() + (got.UnixMilli()-sent.UnixMilli())/2
+		offset := time.Duration(mid-server) * time.Millisecond
+		c.clockMu.Lock()
+		c.clockMeasured = &offset
+		c.clockMu.Unlock()
+	}
 	if v := resp.Header.Get(HeaderLateRefused); v != "" {
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > c.lateAnnounced.Load() {
 			c.lateAnnounced.Store(n)
@@ -981,6 +1021,57 @@ func (c *Client) downloadBlob(ctx context.Context, sha string) error {
 		return fmt.Errorf("sync: attachment %s arrived with content %s", sha, got)
 	}
 	return nil
+}
+
+// clockSaveStep is how far a measured clock offset moves before it is
+// saved again (MetaClockOffset): the offset is measured at every sync, and
+// a few seconds of difference change nothing shown.
+const clockSaveStep = 10 * time.Second
+
+// loadClock reads the last clock offset measured (MetaClockOffset) into
+// the state, once.
+func (c *Client) loadClock(ctx context.Context) error {
+	c.clockMu.Lock()
+	defer c.clockMu.Unlock()
+	if c.clockLoaded {
+		return nil
+	}
+	v, err := c.db.Meta(ctx, MetaClockOffset)
+	if err != nil {
+		return fmt.Errorf("sync: read the clock offset: %w", err)
+	}
+	c.clockLoaded = true
+	if v == "" {
+		return nil
+	}
+	ms, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return fmt.Errorf("sync: clock offset %q: %w", v, err)
+	}
+	d := time.Duration(ms) * time.Millisecond
+	c.clockSaved = &d
+	c.update(func(s *State) { s.ClockOffset, s.ClockKnown = d, true })
+	return nil
+}
+
+// saveClock saves the clock offset the sync measured, when it moved
+// by more than clockSaveStep; it returns the offset to show (nil: none
+// known).
+func (c *Client) saveClock(ctx context.Context) (*time.Duration, error) {
+	c.clockMu.Lock()
+	defer c.clockMu.Unlock()
+	m := c.clockMeasured
+	if m == nil {
+		return c.clockSaved, nil
+	}
+	c.clockMeasured = nil
+	if c.clockSaved == nil || (*m-*c.clockSaved).Abs() > clockSaveStep {
+		if err := c.db.SetMeta(ctx, MetaClockOffset, strconv.FormatInt(m.Milliseconds(), 10)); err != nil {
+			return m, fmt.Errorf("sync: save the clock offset: %w", err)
+		}
+		c.clockSaved = m
+	}
+	return m, nil
 }
 
 // loadRejected reads the refused changes kept from earlier runs into the

@@ -36,6 +36,12 @@ const (
 	// the lost server (acknowledged or not), and one refused now may have
 	// been forwarded by it.
 	HeaderRepushed = "Sportello-Repushed"
+	// HeaderClock: on the first request of a pull (the one with
+	// HeaderFloor), the workstation's clock when it sent it; on the answer,
+	// the server's clock. Both are milliseconds since the Unix epoch. Each
+	// side records how far the workstation's clock is from the server's
+	// (ClockTolerance).
+	HeaderClock = "Sportello-Clock"
 	// HeaderLateRefused, on every pull answer, is the workstation's
 	// latest late refusal (LateRefusedResponse), when it has any.
 	HeaderLateRefused = "Sportello-Late-Refused"

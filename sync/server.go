@@ -52,6 +52,11 @@ type Server struct {
 	epochMu   gosync.Mutex
 	epoch     string // the change log's epoch (store.DB.LogEpoch), read once
 	epochBase int64
+
+	// clockWarned: per workstation, the clock offset last
+	// logged as beyond ClockTolerance, so that a clock that stays off is
+	// logged once and not at every pull.
+	clockWarned gosync.Map
 }
 
 // logEpoch is the change log's epoch and the sequence it starts after.

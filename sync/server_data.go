@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	gosync "sync"
+	"time"
 
 	"sportello/internal/hlc"
 	"sportello/store"
@@ -37,6 +38,13 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 	if floor != "" {
 		if _, err := hlc.Parse(floor); err != nil {
 			fail(w, http.StatusBadRequest, CodeBadRequest, "Orologio della postazione non valido", err)
+			return
+		}
+	}
+	wsClock, hasClock := int64(0), false
+	if v := r.Header.Get(HeaderClock); v != "" && floor != "" {
+		if wsClock, hasClock = clockMillis(v); !hasClock {
+			fail(w, http.StatusBadRequest, CodeBadRequest, "Data e ora della postazione non valide", fmt.Errorf("sync: %s %q", HeaderClock, v))
 			return
 		}
 	}
@@ -92,14 +100,25 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 		// starts from the cursor the workstation has committed: the log up
 		// to it has reached the workstation (Tx.DeactivationUnseen). Noted
 		// once the cursor is known to be of this log.
+		var now time.Time
 		if err := s.db.Update(r.Context(), store.Actor{OperatorID: "server"}, func(tx BackendTx) error {
+			now = tx.Now()
 			if err := tx.RaiseFloor(ws.ID, floor); err != nil {
 				return err
+			}
+			if hasClock {
+				if err := tx.RecordClock(ws.ID, wsClock-now.UnixMilli()); err != nil {
+					return err
+				}
 			}
 			return tx.RecordPulled(ws.ID, after)
 		}); err != nil {
 			s.internal(w, err)
 			return
+		}
+		w.Header().Set(HeaderClock, strconv.FormatInt(now.UnixMilli(), 10))
+		if hasClock {
+			s.noteClock(ws, time.Duration(wsClock-now.UnixMilli())*time.Millisecond)
 		}
 	}
 	resp := PullResponse{Changes: []Change{}, Cursor: after, More: len(cs) == limit}
@@ -123,6 +142,22 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, resp, true)
+}
+
+// noteClock logs a workstation's clock found beyond ClockTolerance from
+// the server's, once for as long as it stays about as far off, and once
+// when it is back within.
+func (s *Server) noteClock(ws store.Workstation, offset time.Duration) {
+	prev, seen := s.clockWarned.Load(ws.ID)
+	switch {
+	case ClockOff(offset) && (!seen || (offset-prev.(time.Duration)).Abs() > time.Minute):
+		s.clockWarned.Store(ws.ID, offset)
+		s.log.Warn("workstation clock off: the legal dates it writes (emergency registrations, application history) are wrong",
+			"workstation", ws.Code, "offset", offset.Round(time.Second).String())
+	case !ClockOff(offset) && seen:
+		s.clockWarned.Delete(ws.ID)
+		s.log.Info("workstation clock back within tolerance", "workstation", ws.Code, "offset", offset.Round(time.Second).String())
+	}
 }
 
 func (s *Server) partPath(sha string) string { return filepath.Join(s.uploads, sha+".part") }

@@ -24,6 +24,7 @@ import (
 	"sportello/internal/citizen"
 	"sportello/internal/codicefiscale"
 	"sportello/internal/desk"
+	"sportello/internal/hlc"
 	"sportello/internal/protocol"
 	"sportello/store"
 )
@@ -327,6 +328,18 @@ func TestServerRefusesBadInputAndKeepsTheRest(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest || eb.Code != CodeBadRequest || eb.Message == "" {
 		t.Fatalf("bad floor: %d %+v", resp.StatusCode, eb)
+	}
+	// A pull that reports a date and time that are not one.
+	req.Header.Set(HeaderFloor, hlc.Timestamp{WallMillis: time.Now().UnixMilli(), Node: "x"}.String())
+	req.Header.Set(HeaderClock, "ieri")
+	if resp, err = hc.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	eb = ErrorBody{}
+	json_decode(resp.Body, &eb)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || eb.Code != CodeBadRequest || eb.Message != "Data e ora della postazione non valide" {
+		t.Fatalf("bad clock: %d %+v", resp.StatusCode, eb)
 	}
 	if d := checksums(t, s.svc.DB()); !mapsEqual(d, before) {
 		t.Fatal("bad input changed the server's data")

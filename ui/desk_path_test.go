@@ -610,6 +610,26 @@ func TestSyncStatusAndSettings(t *testing.T) {
 	if link.calls != 1 {
 		t.Errorf("SyncNow called %d times", link.calls)
 	}
+	if bar.clock.Visible() {
+		t.Error("clock warning shown before any measure")
+	}
+
+	// The workstation's clock is hours behind the server's: the legal
+	// dates it writes would be wrong, and the bar says so.
+	link.st.ClockOffset, link.st.ClockKnown = -(3*time.Hour + 12*time.Minute), true
+	h.u.NotifySync(link.st)
+	h.waitShows("Orologio indietro di 3 h 12 min")
+	h.tap(bar.clock)
+	h.waitShows("All'ultima sincronizzazione l'orologio di questa postazione era indietro di 3 h 12 min rispetto al server.")
+	h.u.closeTopDialog()
+	h.drain()
+	link.st.ClockOffset = 50 * time.Hour
+	h.u.NotifySync(link.st)
+	h.waitShows("Orologio avanti di 2 giorni e 2 h")
+	// Within the tolerance: nothing to say.
+	link.st.ClockOffset = 90 * time.Second
+	h.u.NotifySync(link.st)
+	h.waitFor("clock warning gone", func() bool { return !bar.clock.Visible() })
 
 	link.st.Online = false
 	link.st.LastError = "Server non raggiungibile: si continua a lavorare in locale"

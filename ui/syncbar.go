@@ -115,6 +115,7 @@ type syncBar struct {
 	pending   *widget.Label
 	last      *widget.Label
 	syncBtn   *button
+	clock     *button // the workstation's clock is off (sync.ClockOff)
 	conflicts *button
 	rejected  *button
 	dismiss   *button // in the refused changes dialog, while shown
@@ -132,13 +133,15 @@ func newSyncBar(u *UI) *syncBar {
 	b.last.Importance = widget.LowImportance
 	b.last.Truncation = fyne.TextTruncateEllipsis
 	b.syncBtn = newButton(u.keys, lang.L("sync.now"), theme.ViewRefreshIcon(), b.syncNow)
+	b.clock = newButton(u.keys, "", theme.HistoryIcon(), b.showClock)
+	b.clock.Importance = widget.WarningImportance
 	b.conflicts = newButton(u.keys, "", theme.WarningIcon(), b.showConflicts)
 	b.conflicts.Importance = widget.WarningImportance
 	b.rejected = newButton(u.keys, "", theme.ErrorIcon(), b.showRejected)
 	b.rejected.Importance = widget.DangerImportance
 	b.settings = newButton(u.keys, lang.L("settings.open"), theme.SettingsIcon(), u.showSettings)
 	b.left = container.NewHBox(b.icon, b.conn, b.pending)
-	b.right = container.NewHBox(b.syncBtn, b.conflicts, b.rejected, b.settings)
+	b.right = container.NewHBox(b.syncBtn, b.clock, b.conflicts, b.rejected, b.settings)
 	b.update(u.syncState)
 	return b
 }
@@ -178,6 +181,16 @@ func (b *syncBar) update(st sync.State) {
 	default:
 		b.syncBtn.SetText(lang.L("sync.now"))
 		b.syncBtn.Enable()
+	}
+	if st.Enrolled && st.ClockKnown && sync.ClockOff(st.ClockOffset) {
+		key := "sync.clock.ahead"
+		if st.ClockOffset < 0 {
+			key = "sync.clock.behind"
+		}
+		b.clock.SetText(lang.L(key, map[string]any{"Amount": offsetAmount(st.ClockOffset)}))
+		b.clock.Show()
+	} else {
+		b.clock.Hide()
 	}
 	if st.Conflicts > 0 {
 		b.conflicts.SetText(lang.L("sync.conflicts", map[string]any{"Count": st.Conflicts}))
@@ -224,6 +237,40 @@ func (b *syncBar) syncNow() {
 		}
 		u.setStatus(lang.L("sync.done"))
 	})
+}
+
+// showClock explains what a workstation clock off from the server's
+// costs, and what to do.
+func (b *syncBar) showClock() {
+	u := b.u
+	st := u.syncState
+	way := "sync.clock.way.ahead"
+	if st.ClockOffset < 0 {
+		way = "sync.clock.way.behind"
+	}
+	text := textLabel(lang.L("sync.clock.text", map[string]any{"Way": lang.L(way), "Amount": offsetAmount(st.ClockOffset)}))
+	scroll := container.NewVScroll(text)
+	scroll.SetMinSize(fyne.NewSize(560, 220))
+	u.openDialog(dialog.NewCustom(lang.L("sync.clock.title"), lang.L("dialog.close"), scroll, u.win))
+}
+
+// offsetAmount writes the size of a clock offset: "45 min", "3 h 12
+// min", "2 giorni e 3 h" (sync.OffsetParts).
+func offsetAmount(d time.Duration) string {
+	days, hours, mins := sync.OffsetParts(d)
+	switch {
+	case days == 1:
+		return lang.L("duration.day")
+	case days > 1 && hours > 0:
+		return lang.L("duration.days.hours", map[string]any{"Days": days, "Hours": hours})
+	case days > 1:
+		return lang.L("duration.days", map[string]any{"Days": days})
+	case hours > 0 && mins > 0:
+		return lang.L("duration.hours.minutes", map[string]any{"Hours": hours, "Minutes": mins})
+	case hours > 0:
+		return lang.L("duration.hours", map[string]any{"Hours": hours})
+	}
+	return lang.L("duration.minutes", map[string]any{"Minutes": mins})
 }
 
 // displayInstant writes t as "DD/MM/YYYY HH:MM" (Europe/Rome), or "HH:MM" for today.

@@ -541,8 +541,26 @@ func workstationList(ctx context.Context, args []string) error {
 		if note := horizonNote(w, time.Now()); note != "" {
 			fmt.Fprintln(os.Stdout, note)
 		}
+		if note := clockNote(w); note != "" {
+			fmt.Fprintln(os.Stdout, note)
+		}
 	}
 	return nil
+}
+
+// clockNote names a workstation whose clock was off at its last pull by
+// more than sync.ClockTolerance, and what that costs ("" otherwise).
+func clockNote(w server.WorkstationInfo) string {
+	offset := time.Duration(w.ClockOffsetMs) * time.Millisecond
+	if w.ClockCheckedAt == "" || w.RevokedAt != "" || !sync.ClockOff(offset) {
+		return ""
+	}
+	way := "avanti"
+	if offset < 0 {
+		way = "indietro"
+	}
+	return fmt.Sprintf("\n%s: all'ultima sincronizzazione (%s) il suo orologio era %s di %s rispetto al server. Le date che la postazione registra (protocollo di emergenza, storico delle pratiche, ricevute) sono sbagliate: correggere data e ora del computer o la loro sincronizzazione automatica.",
+		w.Code, italianInstant(w.ClockCheckedAt), way, sync.OffsetAmount(offset))
 }
 
 // horizonStale is how old the stable horizon gets before `workstation

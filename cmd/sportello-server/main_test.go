@@ -41,6 +41,30 @@ func TestHorizonNote(t *testing.T) {
 	}
 }
 
+// `workstation list` names a workstation whose clock was off at its last
+// pull, by how much and which way; not one within the tolerance, never
+// measured, or revoked.
+func TestClockNote(t *testing.T) {
+	at := "2026-12-07T15:30:00.000Z"
+	cases := []struct {
+		w    server.WorkstationInfo
+		want string // "" = no note
+	}{
+		{server.WorkstationInfo{Code: "DESK01", ClockOffsetMs: -(3*3600 + 12*60) * 1000, ClockCheckedAt: at},
+			"DESK01: all'ultima sincronizzazione (07/12/2026 16:30) il suo orologio era indietro di 3 h 12 min rispetto al server"},
+		{server.WorkstationInfo{Code: "LAP02", ClockOffsetMs: 50 * 3600 * 1000, ClockCheckedAt: at}, "il suo orologio era avanti di 2 giorni e 2 h"},
+		{server.WorkstationInfo{Code: "DESK03", ClockOffsetMs: 90 * 1000, ClockCheckedAt: at}, ""},
+		{server.WorkstationInfo{Code: "DESK04"}, ""},
+		{server.WorkstationInfo{Code: "DESK05", ClockOffsetMs: -3600 * 1000, ClockCheckedAt: at, RevokedAt: at}, ""},
+	}
+	for _, c := range cases {
+		got := clockNote(c.w)
+		if c.want == "" && got != "" || !strings.Contains(got, c.want) {
+			t.Errorf("%s: note %q, want %q", c.w.Code, got, c.want)
+		}
+	}
+}
+
 // `protocol resume` refuses, without -force, to end a restore window while
 // changes still wait for what other workstations have to push again: they
 // would be refused, and the administrator should wait for those

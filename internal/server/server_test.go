@@ -390,6 +390,18 @@ func TestOperatorsAndWorkstations(t *testing.T) {
 	if err != nil || len(list) != 2 || list[0].Code != "COLL01" || !list[0].Confidential || list[1].Code != "DESK01" || list[1].Enrolled || !list[1].Active {
 		t.Fatalf("list: %+v %v", list, err)
 	}
+	if list[1].ClockCheckedAt != "" {
+		t.Fatalf("clock checked before any pull: %+v", list[1])
+	}
+	// A pull measured the desk's clock 3 hours behind.
+	if err := svc.DB().Write(ctx, store.Actor{OperatorID: "server"}, func(tx *store.Tx) error {
+		return tx.RecordClock(ws.ID, -3*3600*1000)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if list, err = Workstations(ctx, svc.DB()); err != nil || list[1].ClockOffsetMs != -3*3600*1000 || list[1].ClockCheckedAt == "" {
+		t.Fatalf("clock: %+v %v", list[1], err)
+	}
 	if err := RevokeWorkstation(ctx, svc.DB(), "desk01"); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,136 @@
+package sync
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"sportello/internal/desk"
+	"sportello/store"
+)
+
+// skewed reopens a replica's desk on a clock that runs offset (changeable)
+// from the real one, as a workstation whose clock is wrong.
+func skewed(t *testing.T, r *replica, offset *atomic.Int64) {
+	t.Helper()
+	ctx := context.Background()
+	r.svc.Close()
+	svc, err := desk.Open(ctx, r.dir, desk.Options{Synchronous: "NORMAL",
+		Now: func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	cfg, err := LoadConfig(ctx, svc.DB())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.svc, r.client = svc, NewClient(svc.DB(), svc.Blobs(), cfg)
+}
+
+// serverClock is what the server recorded of a workstation's clock.
+func serverClock(t *testing.T, s *testServer, ws string) (time.Duration, string) {
+	t.Helper()
+	var ms int64
+	var at string
+	if err := s.svc.DB().Read(context.Background(), func(q store.Querier) error {
+		return q.QueryRow(`SELECT clock_offset_ms, clock_checked_at FROM sync_peers WHERE workstation_id = ?`, ws).Scan(&ms, &at)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(ms) * time.Millisecond, at
+}
+
+func near(got, want time.Duration) bool { return (got - want).Abs() < 5*time.Second }
+
+// A desk writes the legal dates of what it does offline with its own
+// clock. A clock hours off is measured at every sync, by the desk and by
+// the server, kept across a restart without the server, and cleared once
+// the clock is put right.
+func TestAWorkstationClockOffIsMeasuredOnBothSides(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	a := enroll(t, s, "DESK01", false)
+	var offset atomic.Int64
+	offset.Store(int64(-(3*time.Hour + 12*time.Minute)))
+	skewed(t, a, &offset)
+	if st := a.client.State(); st.ClockKnown {
+		t.Fatalf("clock known before any sync: %+v", st)
+	}
+	a.sync(t)
+	st := a.client.State()
+	if !st.ClockKnown || !near(st.ClockOffset, -(3*time.Hour+12*time.Minute)) || !ClockOff(st.ClockOffset) {
+		t.Fatalf("desk's measure: known %v offset %v", st.ClockKnown, st.ClockOffset)
+	}
+	ws := a.svc.DB().WorkstationID()
+	if got, at := serverClock(t, s, ws); !near(got, -(3*time.Hour+12*time.Minute)) || at == "" {
+		t.Fatalf("server's measure: %v at %q", got, at)
+	}
+	if got := OffsetAmount(st.ClockOffset); got != "3 h 12 min" {
+		t.Errorf("amount %q", got)
+	}
+
+	// Started again with the server out of reach: the desk still knows.
+	cfg := a.client.cfg
+	cfg.URL = "https://127.0.0.1:1"
+	offline := NewClient(a.svc.DB(), a.svc.Blobs(), cfg)
+	if err := offline.SyncOnce(ctx); err == nil {
+		t.Fatal("sync with no server succeeded")
+	}
+	if st := offline.State(); !st.ClockKnown || !near(st.ClockOffset, -(3*time.Hour+12*time.Minute)) {
+		t.Fatalf("after a restart offline: known %v offset %v", st.ClockKnown, st.ClockOffset)
+	}
+
+	// Put right: both sides see it at the next sync, and so does a
+	// restart.
+	offset.Store(0)
+	a.sync(t)
+	if st := a.client.State(); !st.ClockKnown || ClockOff(st.ClockOffset) || !near(st.ClockOffset, 0) {
+		t.Fatalf("after the fix: known %v offset %v", st.ClockKnown, st.ClockOffset)
+	}
+	if got, _ := serverClock(t, s, ws); !near(got, 0) {
+		t.Fatalf("server's measure after the fix: %v", got)
+	}
+	again := NewClient(a.svc.DB(), a.svc.Blobs(), cfg)
+	again.SyncOnce(ctx)
+	if st := again.State(); ClockOff(st.ClockOffset) {
+		t.Fatalf("after the fix and a restart: offset %v", st.ClockOffset)
+	}
+
+	// A clock days ahead (a BIOS date typed wrong).
+	offset.Store(int64(50 * time.Hour))
+	a.sync(t)
+	if st := a.client.State(); !near(st.ClockOffset, 50*time.Hour) || OffsetAmount(st.ClockOffset) != "2 giorni e 2 h" {
+		t.Fatalf("ahead: offset %v (%s)", st.ClockOffset, OffsetAmount(st.ClockOffset))
+	}
+	if got, _ := serverClock(t, s, ws); !near(got, 50*time.Hour) {
+		t.Fatalf("server's measure ahead: %v", got)
+	}
+}
+
+func TestOffsetAmount(t *testing.T) {
+	for _, c := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "0 min"},
+		{-45 * time.Minute, "45 min"},
+		{3*time.Minute + 29*time.Second, "3 min"},
+		{3*time.Minute + 31*time.Second, "4 min"},
+		{-time.Hour, "1 h"},
+		{3*time.Hour + 12*time.Minute, "3 h 12 min"},
+		{24 * time.Hour, "1 giorno"},
+		{25*time.Hour + 5*time.Minute, "25 h 5 min"},
+		{48 * time.Hour, "2 giorni"},
+		{-(9*24*time.Hour + 5*time.Hour + 59*time.Minute), "9 giorni e 5 h"},
+		{26 * 365 * 24 * time.Hour, "9490 giorni"},
+	} {
+		if got := OffsetAmount(c.d); got != c.want {
+			t.Errorf("OffsetAmount(%v) = %q, want %q", c.d, got, c.want)
+		}
+	}
+	if ClockOff(ClockTolerance) || ClockOff(-ClockTolerance) || !ClockOff(ClockTolerance+time.Second) || !ClockOff(-ClockTolerance-time.Second) {
+		t.Error("ClockOff around the tolerance")
+	}
+}
