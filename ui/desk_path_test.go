@@ -731,3 +731,26 @@ func TestEnrolMessages(t *testing.T) {
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
+
+// An emergency registration is dated by the workstation's clock: when the
+// last sync found it off, the operator reads so with the number.
+func TestEmergencyResultWarnsOfAClockOff(t *testing.T) {
+	newHarness(t) // translations loaded
+	res := desk.ProtocolResult{Emergency: true, Label: "EM-DESK01/2026/0000003", Registration: store.Registration{RegisteredAt: time.Now()}}
+	off := sync.State{ClockKnown: true, ClockOffset: -(3*time.Hour + 12*time.Minute)}
+	got := protocolResultText(res, off)
+	if !strings.HasPrefix(got, "Registro di emergenza n. EM-DESK01/2026/0000003 del ") ||
+		!strings.Contains(got, "\nAttenzione: all'ultima sincronizzazione l'orologio di questa postazione era indietro di 3 h 12 min rispetto al server") {
+		t.Errorf("clock off: %q", got)
+	}
+	for _, st := range []sync.State{{}, {ClockKnown: true, ClockOffset: time.Minute}} {
+		if got := protocolResultText(res, st); strings.Contains(got, "Attenzione") {
+			t.Errorf("clock %+v: %q", st, got)
+		}
+	}
+	// A definitive number is the server's: nothing to say.
+	res = desk.ProtocolResult{Label: "0000012/2026", Registration: store.Registration{RegisteredAt: time.Now()}}
+	if got := protocolResultText(res, off); strings.Contains(got, "Attenzione") {
+		t.Errorf("definitive: %q", got)
+	}
+}

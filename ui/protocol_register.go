@@ -319,7 +319,7 @@ func (f *registerForm) submit() {
 		f.done = true
 		r := res.Registration
 		f.reg = &r
-		f.result.SetText(protocolResultText(res))
+		f.result.SetText(protocolResultText(res, u.syncState))
 		if res.Emergency || res.Pending {
 			f.result.Importance = widget.WarningImportance
 		} else {

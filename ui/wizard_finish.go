@@ -15,6 +15,7 @@ import (
 	"sportello/internal/completeness"
 	"sportello/internal/desk"
 	"sportello/store"
+	"sportello/sync"
 )
 
 // --- step 5: completeness check -------------------------------------------
@@ -322,7 +323,7 @@ func (f *finishPage) protocol() {
 			app.State = application.Protocollata
 			reg := out.res.Registration
 			f.reg = &reg
-			f.result.SetText(protocolResultText(out.res))
+			f.result.SetText(protocolResultText(out.res, u.syncState))
 			if out.res.Emergency || out.res.Pending {
 				f.result.Importance = widget.WarningImportance
 			} else {
@@ -345,14 +346,24 @@ func (f *finishPage) protocol() {
 	})
 }
 
-// protocolResultText says clearly which number the application got.
-func protocolResultText(res desk.ProtocolResult) string {
+// protocolResultText says clearly which number the application got. An
+// emergency registration is dated by this workstation's clock: when the
+// last sync found it off (st), the operator reads so with the number.
+func protocolResultText(res desk.ProtocolResult, st sync.State) string {
 	when := fullInstant(res.Registration.RegisteredAt)
 	switch {
 	case res.Pending:
 		return lang.L("wizard.protocol.pending", map[string]any{"When": when})
 	case res.Emergency:
-		return lang.L("wizard.protocol.emergency", map[string]any{"Label": res.Label, "When": when})
+		text := lang.L("wizard.protocol.emergency", map[string]any{"Label": res.Label, "When": when})
+		if st.ClockKnown && sync.ClockOff(st.ClockOffset) {
+			way := "sync.clock.way.ahead"
+			if st.ClockOffset < 0 {
+				way = "sync.clock.way.behind"
+			}
+			text += "\n" + lang.L("protocol.clock.off", map[string]any{"Way": lang.L(way), "Amount": offsetAmount(st.ClockOffset)})
+		}
+		return text
 	}
 	return lang.L("wizard.protocol.definitive", map[string]any{"Label": res.Label, "When": when})
 }
