@@ -16,8 +16,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"sportello/internal/hlc"
@@ -42,18 +44,24 @@ type Options struct {
 
 // DB is an open replica: one writer connection and a pool of readers.
 type DB struct {
-	path   string
-	busy   time.Duration
-	w      *sql.DB
-	r      *sql.DB
-	now    func() time.Time
-	clock  *hlc.Clock
-	wsID   string
-	wsCode string
-	cols   map[string]map[string]bool // replicated table -> its columns
-	vcols  map[string][]string        // replicated table -> its columns but id, sorted (field versions)
-	rowv   map[string]*rowVersionInfo // table with a sync_hlc column -> what the in-row version needs
-	refs   map[string][]reference     // replicated table -> the rows its columns refer to (foreign keys)
+	path  string
+	busy  time.Duration
+	w     *sql.DB
+	r     *sql.DB
+	now   func() time.Time
+	clock *hlc.Clock
+	// offset is this replica's clock minus the server's, in nanoseconds,
+	// as sync last measured it (SetClockOffset); offsetKnown is set once
+	// there is one. The hybrid logical clock takes the server's time from
+	// it; legal dates keep the workstation's own clock (Now).
+	offset      atomic.Int64
+	offsetKnown atomic.Bool
+	wsID        string
+	wsCode      string
+	cols        map[string]map[string]bool // replicated table -> its columns
+	vcols       map[string][]string        // replicated table -> its columns but id, sorted (field versions)
+	rowv        map[string]*rowVersionInfo // table with a sync_hlc column -> what the in-row version needs
+	refs        map[string][]reference     // replicated table -> the rows its columns refer to (foreign keys)
 
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt // prepared on the writer connection
@@ -192,7 +200,47 @@ func (db *DB) loadIdentity(ctx context.Context) error {
 			return fmt.Errorf("store: stored clock: %w", err)
 		}
 	}
-	db.clock = hlc.New(db.wsID, last, db.now)
+	if v := meta[MetaClockOffset]; v != "" {
+		ms, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("store: stored clock offset %q: %w", v, err)
+		}
+		db.offset.Store(int64(time.Duration(ms) * time.Millisecond))
+		db.offsetKnown.Store(true)
+	}
+	db.clock = hlc.New(db.wsID, last, db.hlcNow)
+	return nil
+}
+
+// MetaClockOffset (local_meta) is this replica's clock minus the server's,
+// in milliseconds, as sync last measured it (DB.SetClockOffset).
+const MetaClockOffset = "sync_clock_offset_ms"
+
+// hlcNow is the physical time of the hybrid logical clock: the
+// workstation's clock brought to the server's by the last offset measured.
+// A desk whose clock runs hours ahead would otherwise give its writes
+// clocks hours ahead: they would win every concurrent edit for those hours,
+// and every replica that saw them would carry the clock along (a hybrid
+// logical clock never goes back). A clock set right, or an offset measured
+// anew, moves the physical time; the clock itself never goes back.
+func (db *DB) hlcNow() time.Time { return db.now().Add(-time.Duration(db.offset.Load())) }
+
+// ClockOffset is this replica's clock minus the server's as last recorded
+// (SetClockOffset); known is false before any measure.
+func (db *DB) ClockOffset() (offset time.Duration, known bool) {
+	return time.Duration(db.offset.Load()), db.offsetKnown.Load()
+}
+
+// SetClockOffset records how far this replica's clock is from the
+// server's (positive: ahead), to the millisecond, for the hybrid logical
+// clock (hlcNow) and across restarts.
+func (db *DB) SetClockOffset(ctx context.Context, offset time.Duration) error {
+	offset = offset.Truncate(time.Millisecond)
+	if err := db.SetMeta(ctx, MetaClockOffset, strconv.FormatInt(offset.Milliseconds(), 10)); err != nil {
+		return err
+	}
+	db.offset.Store(int64(offset))
+	db.offsetKnown.Store(true)
 	return nil
 }
 
@@ -212,7 +260,7 @@ func (db *DB) SetWorkstation(ctx context.Context, id, code string) error {
 		return fmt.Errorf("store: set workstation: %w", err)
 	}
 	db.wsID, db.wsCode = id, code
-	db.clock = hlc.New(id, db.clock.Last(), db.now)
+	db.clock = hlc.New(id, db.clock.Last(), db.hlcNow)
 	return nil
 }
 

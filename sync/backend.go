@@ -49,6 +49,8 @@ type Backend interface {
 	LogEpoch(ctx context.Context) (epoch string, base int64, err error)
 	// Update runs fn in one write transaction.
 	Update(ctx context.Context, actor store.Actor, fn func(BackendTx) error) error
+	// Now is the server's clock (GET /v1/clock).
+	Now() time.Time
 }
 
 // BackendTx is one write transaction of the Backend.
@@ -144,6 +146,8 @@ type BackendTx interface {
 type SQLiteBackend struct{ DB *store.DB }
 
 var _ Backend = SQLiteBackend{}
+
+func (b SQLiteBackend) Now() time.Time { return b.DB.Now() }
 
 func (b SQLiteBackend) TokenWorkstation(ctx context.Context, h string) (store.Workstation, error) {
 	return b.DB.TokenWorkstation(ctx, h)

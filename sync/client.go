@@ -48,10 +48,6 @@ const (
 	// MetaLateRefused is the last late refusal (GET /v1/late-refused)
 	// this replica recorded, written with the refusals it brought.
 	MetaLateRefused = "sync_late_refused"
-	// MetaClockOffset is this workstation's clock minus the server's, in
-	// milliseconds, as the last pull measured it (HeaderClock): kept so
-	// that a desk started offline still shows its clock is off.
-	MetaClockOffset = "sync_clock_offset_ms"
 )
 
 // Config is how a replica reaches the server.
@@ -62,6 +58,10 @@ type Config struct {
 	Interval time.Duration // between syncs when idle; default 15 s
 	HTTP     *http.Client  // optional; default pinned TLS client
 	Batch    int           // changes per push; default 5000
+
+	// enrolOffset is the workstation's clock minus the server's measured
+	// at enrolment, recorded in the replica it installs.
+	enrolOffset *time.Duration
 }
 
 // LoadConfig reads the sync settings stored in the replica ("" URL = not enrolled).
@@ -162,14 +162,10 @@ type Client struct {
 	rejMu     gosync.Mutex
 	rejLoaded bool // MetaRejected read into the state (at the first sync)
 
-	// clockMu guards the clock offsets: measured by the first page of a
-	// pull (clockMeasured), saved in MetaClockOffset (clockSaved) when it
-	// moved by more than clockSaveStep, shown in the state at the end of
-	// the sync.
+	// clockMu guards the clock offset last measured (measureClock), shown
+	// in the state at the end of the sync.
 	clockMu       gosync.Mutex
-	clockLoaded   bool
 	clockMeasured *time.Duration
-	clockSaved    *time.Duration
 
 	// lateAnnounced is the highest late refusal pull answers announced
 	// (HeaderLateRefused); fetched after the pull when past MetaLateRefused.
@@ -197,6 +193,7 @@ func NewClient(db *store.DB, blobs *store.Blobs, cfg Config) *Client {
 	}
 	c := &Client{db: db, blobs: blobs, cfg: cfg, hc: hc, trigger: make(chan struct{}, 1)}
 	c.state.Enrolled = cfg.URL != "" && cfg.Token != ""
+	c.state.ClockOffset, c.state.ClockKnown = db.ClockOffset()
 	return c
 }
 
@@ -291,13 +288,9 @@ func (c *Client) SyncOnce(ctx context.Context) error {
 	if err := c.loadRejected(ctx); err != nil {
 		return err
 	}
-	if err := c.loadClock(ctx); err != nil {
-		return err
-	}
 	c.update(func(s *State) { s.Syncing = true })
 	err := c.syncOnce(ctx)
-	clock, clockErr := c.saveClock(ctx)
-	err = errors.Join(err, clockErr)
+	clock := c.shownClock()
 	pendingSeq, _ := c.metaInt(ctx, MetaPushed)
 	pending, _ := c.db.CountLocalChangesAfter(ctx, pendingSeq)
 	conflicts, _ := c.db.OpenConflicts(ctx)
@@ -377,6 +370,11 @@ func (c *Client) syncOnce(ctx context.Context) error {
 }
 
 func (c *Client) syncPass(ctx context.Context) error {
+	// The clock first: what follows reads the hybrid logical clock, which
+	// takes the server's time from the offset measured.
+	if err := c.measureClock(ctx); err != nil {
+		return err
+	}
 	// What a restored server lost goes back first too: a conflict record
 	// this desk resolved since must be there before the resolution is
 	// pushed (after numbering resumed it is no longer parked).
@@ -934,12 +932,11 @@ func (c *Client) floor(ctx context.Context) (string, error) {
 // epoch of the log the cursor belongs to. It returns the server's epoch.
 func (c *Client) fetchPull(ctx context.Context, after int64, floor, epoch string) (batch, string, error) {
 	hdr := map[string]string{"Accept": ContentTypeBatch, "Accept-Encoding": "gzip"}
-	var sent time.Time
 	if floor != "" {
 		hdr[HeaderFloor] = floor
-		// The clock the desk writes legal dates with (store.DB.Now).
-		sent = c.db.Now()
-		hdr[HeaderClock] = strconv.FormatInt(sent.UnixMilli(), 10)
+		// For the server's record: the clock the desk writes legal dates
+		// with (store.DB.Now).
+		hdr[HeaderClock] = strconv.FormatInt(c.db.Now().UnixMilli(), 10)
 	}
 	if epoch != "" {
 		hdr[HeaderLogEpoch] = epoch
@@ -949,16 +946,6 @@ func (c *Client) fetchPull(ctx context.Context, after int64, floor, epoch string
 		return batch{}, "", err
 	}
 	defer resp.Body.Close()
-	if server, ok := clockMillis(resp.Header.Get(HeaderClock)); ok && floor != "" {
-		// The server read its clock somewhere between sending and
-		// receiving: its midpoint is the best guess.
-		got := c.db.Now()
-		mid := sent.UnixMilli() + (got.UnixMilli()-sent.UnixMilli())/2
-		offset := time.Duration(mid-server) * time.Millisecond
-		c.clockMu.Lock()
-		c.clockMeasured = &offset
-		c.clockMu.Unlock()
-	}
 	if v := resp.Header.Get(HeaderLateRefused); v != "" {
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > c.lateAnnounced.Load() {
 			c.lateAnnounced.Store(n)
@@ -1024,54 +1011,59 @@ func (c *Client) downloadBlob(ctx context.Context, sha string) error {
 }
 
 // clockSaveStep is how far a measured clock offset moves before it is
-// saved again (MetaClockOffset): the offset is measured at every sync, and
-// a few seconds of difference change nothing shown.
+// recorded again: the offset is measured at every sync, and a few seconds
+// of difference change nothing shown, nor the order of concurrent edits
+// that matters.
 const clockSaveStep = 10 * time.Second
 
-// loadClock reads the last clock offset measured (MetaClockOffset) into
-// the state, once.
-func (c *Client) loadClock(ctx context.Context) error {
+// clockMaxRoundTrip: a measure whose answer took longer tells too little
+// (the midpoint may be off by half of it) and is not taken.
+const clockMaxRoundTrip = 4 * time.Second
+
+// measureClock measures this workstation's clock against the server's
+// (GET /v1/clock) and records the offset in the replica when it moved by
+// more than clockSaveStep: from then on the hybrid logical clock takes the
+// server's time (store.DB.SetClockOffset), and the state shows the offset.
+func (c *Client) measureClock(ctx context.Context) error {
+	sent := c.db.Now()
+	resp, err := c.do(ctx, http.MethodGet, "/v1/clock", nil, nil)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	got := c.db.Now()
+	server, ok := clockMillis(resp.Header.Get(HeaderClock))
+	if !ok {
+		return fmt.Errorf("sync: the server's clock: %q", resp.Header.Get(HeaderClock))
+	}
+	if got.Sub(sent) > clockMaxRoundTrip {
+		return nil
+	}
+	offset := clockOffset(sent, got, server)
 	c.clockMu.Lock()
-	defer c.clockMu.Unlock()
-	if c.clockLoaded {
-		return nil
+	c.clockMeasured = &offset
+	c.clockMu.Unlock()
+	if saved, known := c.db.ClockOffset(); !known || (offset-saved).Abs() > clockSaveStep {
+		if err := c.db.SetClockOffset(ctx, offset); err != nil {
+			return fmt.Errorf("sync: record the clock offset: %w", err)
+		}
 	}
-	v, err := c.db.Meta(ctx, MetaClockOffset)
-	if err != nil {
-		return fmt.Errorf("sync: read the clock offset: %w", err)
-	}
-	c.clockLoaded = true
-	if v == "" {
-		return nil
-	}
-	ms, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return fmt.Errorf("sync: clock offset %q: %w", v, err)
-	}
-	d := time.Duration(ms) * time.Millisecond
-	c.clockSaved = &d
-	c.update(func(s *State) { s.ClockOffset, s.ClockKnown = d, true })
 	return nil
 }
 
-// saveClock saves the clock offset the sync measured, when it moved
-// by more than clockSaveStep; it returns the offset to show (nil: none
-// known).
-func (c *Client) saveClock(ctx context.Context) (*time.Duration, error) {
+// shownClock is the clock offset to show: the last measured in this run,
+// else the one the replica recorded (nil: none known).
+func (c *Client) shownClock() *time.Duration {
 	c.clockMu.Lock()
 	defer c.clockMu.Unlock()
-	m := c.clockMeasured
-	if m == nil {
-		return c.clockSaved, nil
+	if c.clockMeasured != nil {
+		d := *c.clockMeasured
+		return &d
 	}
-	c.clockMeasured = nil
-	if c.clockSaved == nil || (*m-*c.clockSaved).Abs() > clockSaveStep {
-		if err := c.db.SetMeta(ctx, MetaClockOffset, strconv.FormatInt(m.Milliseconds(), 10)); err != nil {
-			return m, fmt.Errorf("sync: save the clock offset: %w", err)
-		}
-		c.clockSaved = m
+	if d, known := c.db.ClockOffset(); known {
+		return &d
 	}
-	return m, nil
+	return nil
 }
 
 // loadRejected reads the refused changes kept from earlier runs into the

@@ -54,6 +54,16 @@ func OffsetAmount(offset time.Duration) string {
 	return fmt.Sprintf("%d min", mins)
 }
 
+// clockOffset is a workstation's clock minus the server's, from a request
+// sent at sent and answered at got by the workstation's clock, carrying the
+// server's clock in ms (HeaderClock): the server read its clock somewhere
+// in between, and the midpoint is the best guess (off by at most half the
+// round trip).
+func clockOffset(sent, got time.Time, server int64) time.Duration {
+	mid := sent.UnixMilli() + (got.UnixMilli()-sent.UnixMilli())/2
+	return time.Duration(mid-server) * time.Millisecond
+}
+
 // clockMillis reads a HeaderClock value.
 func clockMillis(v string) (int64, bool) {
 	ms, err := strconv.ParseInt(v, 10, 64)

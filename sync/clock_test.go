@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"sportello/internal/citizen"
 	"sportello/internal/desk"
+	"sportello/internal/hlc"
 	"sportello/store"
 )
 
@@ -47,17 +49,19 @@ func near(got, want time.Duration) bool { return (got - want).Abs() < 5*time.Sec
 // A desk writes the legal dates of what it does offline with its own
 // clock. A clock hours off is measured at every sync, by the desk and by
 // the server, kept across a restart without the server, and cleared once
-// the clock is put right.
+// the clock is put right; the order of the desk's edits follows the
+// server's time all along.
 func TestAWorkstationClockOffIsMeasuredOnBothSides(t *testing.T) {
 	ctx := context.Background()
 	s := startServer(t)
 	a := enroll(t, s, "DESK01", false)
+	// Enrolled with its clock right: measured at enrolment.
+	if st := a.client.State(); !st.ClockKnown || !near(st.ClockOffset, 0) {
+		t.Fatalf("clock after enrolment: known %v offset %v", st.ClockKnown, st.ClockOffset)
+	}
 	var offset atomic.Int64
 	offset.Store(int64(-(3*time.Hour + 12*time.Minute)))
 	skewed(t, a, &offset)
-	if st := a.client.State(); st.ClockKnown {
-		t.Fatalf("clock known before any sync: %+v", st)
-	}
 	a.sync(t)
 	st := a.client.State()
 	if !st.ClockKnown || !near(st.ClockOffset, -(3*time.Hour+12*time.Minute)) || !ClockOff(st.ClockOffset) {
@@ -106,6 +110,45 @@ func TestAWorkstationClockOffIsMeasuredOnBothSides(t *testing.T) {
 	}
 	if got, _ := serverClock(t, s, ws); !near(got, 50*time.Hour) {
 		t.Fatalf("server's measure ahead: %v", got)
+	}
+
+	// The desk's edits carry the server's time in their clocks, not two
+	// days ahead: a concurrent edit made elsewhere a minute later wins.
+	b := enroll(t, s, "DESK02", false)
+	opA, opB := login(t, a.svc, "sportello"), login(t, b.svc, "sportello")
+	x, err := a.svc.SaveCitizen(ctx, opA, citizen.Citizen{Surname: "Fabbri", Name: "Elena", CodiceFiscale: cf(t, "Fabbri", "Elena", "1975-05-05"), Phone: "+39 333 0000001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.sync(t)
+	b.sync(t)
+	xa, _ := a.svc.Citizen(ctx, x.ID)
+	xa.Phone = "+39 333 0000002" // A, whose clock says the day after tomorrow
+	if _, err := a.svc.SaveCitizen(ctx, opA, xa); err != nil {
+		t.Fatal(err)
+	}
+	var hlcA string
+	if err := a.svc.DB().Read(ctx, func(q store.Querier) error {
+		return q.QueryRow(`SELECT hlc FROM sync_changes WHERE workstation_id = ? ORDER BY origin_seq DESC LIMIT 1`, ws).Scan(&hlcA)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if ts, err := hlc.Parse(hlcA); err != nil || !near(time.Until(time.UnixMilli(ts.WallMillis)), 0) {
+		t.Fatalf("the desk's clock two days ahead is in its edit's clock: %s (%v)", hlcA, err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	xb, _ := b.svc.Citizen(ctx, x.ID)
+	xb.Phone = "+39 333 0000003" // B, later, without having seen A's edit
+	if _, err := b.svc.SaveCitizen(ctx, opB, xb); err != nil {
+		t.Fatal(err)
+	}
+	a.sync(t)
+	b.sync(t)
+	a.sync(t)
+	for _, r := range []*replica{a, b} {
+		if got, _ := r.svc.Citizen(ctx, x.ID); got.Phone != "+39 333 0000003" {
+			t.Errorf("%s: phone %q, want the later edit", r.svc.DB().WorkstationCode(), got.Phone)
+		}
 	}
 }
 

@@ -25,9 +25,20 @@ import (
 // closed. The database it replaces (demo data, or nothing) is kept beside it
 // as <dbPath>.pre-enrolment-<time>. It returns the stored configuration.
 func Enroll(ctx context.Context, dbPath, url, pin, code string, hc *http.Client) (Config, error) {
+	return EnrollAt(ctx, dbPath, url, pin, code, hc, nil)
+}
+
+// EnrollAt is Enroll for a workstation whose clock is now (nil: the
+// system's, which the desk writes its dates with). The enrolment measures
+// how far that clock is from the server's and records it in the replica
+// before its first write (store.DB.SetClockOffset).
+func EnrollAt(ctx context.Context, dbPath, url, pin, code string, hc *http.Client, now func() time.Time) (Config, error) {
 	cfg := Config{URL: strings.TrimRight(url, "/"), Pin: pin, HTTP: hc}
 	if cfg.HTTP == nil {
 		cfg.HTTP = PinnedClient(pin)
+	}
+	if now == nil {
+		now = time.Now
 	}
 	body, _ := json.Marshal(EnrollRequest{Code: strings.TrimSpace(code)})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cfg.URL+"/v1/enroll", bytes.NewReader(body))
@@ -35,9 +46,14 @@ func Enroll(ctx context.Context, dbPath, url, pin, code string, hc *http.Client)
 		return cfg, fmt.Errorf("sync: enrol: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	sent := now()
 	resp, err := cfg.HTTP.Do(req)
 	if err != nil {
 		return cfg, fmt.Errorf("sync: enrol: %w", err)
+	}
+	if server, ok := clockMillis(resp.Header.Get(HeaderClock)); ok {
+		d := clockOffset(sent, now(), server)
+		cfg.enrolOffset = &d
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
@@ -112,6 +128,11 @@ func keepReplica(ctx context.Context, dbPath string, cfg Config, er EnrollRespon
 			return false, err
 		}
 	}
+	if cfg.enrolOffset != nil {
+		if err := db.SetClockOffset(ctx, *cfg.enrolOffset); err != nil {
+			return false, err
+		}
+	}
 	return true, nil
 }
 
@@ -177,6 +198,13 @@ func InstallSnapshot(ctx context.Context, dbPath string, cfg Config) error {
 		MetaPushed: strconv.FormatInt(floors.OriginSeq, 10), MetaAuditSent: strconv.FormatInt(floors.AuditSeq, 10),
 		MetaLateRefused: strconv.FormatInt(floors.LateRefused, 10), MetaBlobsPending: "1"} {
 		if err := db.SetMeta(ctx, k, v); err != nil {
+			db.Close()
+			os.Remove(tmp)
+			return err
+		}
+	}
+	if cfg.enrolOffset != nil {
+		if err := db.SetClockOffset(ctx, *cfg.enrolOffset); err != nil {
 			db.Close()
 			os.Remove(tmp)
 			return err

@@ -160,6 +160,14 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/rejoin", s.authed(s.rejoin))
 	mux.HandleFunc("POST /v1/recover-numbers", s.authed(s.recoverNumbers))
 	mux.HandleFunc("GET /v1/late-refused", s.authed(s.lateRefused))
+	mux.HandleFunc("GET /v1/clock", s.authed(s.clock))
+}
+
+// clock answers with the server's clock (HeaderClock), which the
+// workstation measures its own against at the start of each sync.
+func (s *Server) clock(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set(HeaderClock, strconv.FormatInt(s.db.Now().UnixMilli(), 10))
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // writeJSON answers with v. The status is already sent when the body is
@@ -268,7 +276,9 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 	}
 	var wsID string
 	var acked, ackedAudit int64
+	var now time.Time
 	err = s.db.Update(r.Context(), store.Actor{OperatorID: "server"}, func(tx BackendTx) error {
+		now = tx.Now()
 		id, err := tx.ConsumeEnrolment(HashSecret(NormalizeEnrolmentCode(req.Code)))
 		if err != nil {
 			return err
@@ -300,6 +310,8 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("workstation enrolled", "workstation", ws.Code)
+	// The new replica's clock starts from the server's (Client: HeaderClock).
+	w.Header().Set(HeaderClock, strconv.FormatInt(now.UnixMilli(), 10))
 	writeJSON(w, http.StatusOK, EnrollResponse{WorkstationID: ws.ID, WorkstationCode: ws.Code, Token: token, SchemaVersion: store.SchemaVersion(),
 		AckedSeq: acked, AckedAuditSeq: ackedAudit, Confidential: ws.Confidential}, false)
 }

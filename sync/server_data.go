@@ -116,7 +116,6 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 			s.internal(w, err)
 			return
 		}
-		w.Header().Set(HeaderClock, strconv.FormatInt(now.UnixMilli(), 10))
 		if hasClock {
 			s.noteClock(ws, time.Duration(wsClock-now.UnixMilli())*time.Millisecond)
 		}

@@ -146,6 +146,8 @@ type simReplica struct {
 	// confidential: an interview room, where an operator allowed
 	// confidential records files confidential applications too.
 	confidential bool
+	// skew is how far the desk's clock is from the server's (simSkews).
+	skew time.Duration
 }
 
 // Online and SyncNow make the replica the desk's Connector. Online is
@@ -479,6 +481,19 @@ func (s *simulation) deskOptions() desk.Options {
 	return desk.Options{Synchronous: "NORMAL", Now: s.clock.Now}
 }
 
+// simSkews are the clocks the simulation gives the desks against the
+// server's: right, a second or minutes off, and hours or a day off either
+// way (a date typed wrong, a dead battery). The merge must not depend on
+// them (hybrid logical clocks); each side must measure them.
+var simSkews = []time.Duration{0, 0, 0, 1500 * time.Millisecond, -40 * time.Second, 7 * time.Minute,
+	-(3*time.Hour + 12*time.Minute), 26 * time.Hour, -24 * time.Hour}
+
+// replicaOptions opens a replica on its own clock.
+func (r *simReplica) options() desk.Options {
+	s, skew := r.sim, r.skew
+	return desk.Options{Synchronous: "NORMAL", Now: func() time.Time { return s.clock.Now().Add(skew) }}
+}
+
 func (s *simulation) startServer(dir string) {
 	svc, err := desk.Open(s.ctx, dir, s.deskOptions())
 	if err != nil {
@@ -610,6 +625,8 @@ const simURL = "https://sportello.sim"
 // repeated with a new code, as an administrator would).
 func (s *simulation) enroll(code string, faulty, confidential bool) *simReplica {
 	r := &simReplica{sim: s, idx: len(s.replicas), code: code, dir: s.t.TempDir(), batch: 1 + s.rng.IntN(12), confidential: confidential}
+	// Drawn apart from s.rng: the operations of a seed stay as they were.
+	r.skew = simSkews[rand.New(rand.NewPCG(s.seed, uint64(2000+r.idx))).IntN(len(simSkews))]
 	kind := "desk"
 	if confidential {
 		kind = "interview"
@@ -627,7 +644,7 @@ func (s *simulation) enroll(code string, faulty, confidential bool) *simReplica 
 		if _, enrol, err = CreateWorkstation(s.ctx, s.server.svc.DB(), code, "Postazione "+code, kind, confidential); err != nil {
 			s.fatalf("create workstation %s: %v", code, err)
 		}
-		if _, err = Enroll(s.ctx, filepath.Join(r.dir, "sportello.db"), simURL, "", enrol, r.hc); err == nil {
+		if _, err = EnrollAt(s.ctx, filepath.Join(r.dir, "sportello.db"), simURL, "", enrol, r.hc, r.options().Now); err == nil {
 			break
 		}
 		s.countErr("enrol", err)
@@ -669,7 +686,7 @@ func (s *simulation) enroll(code string, faulty, confidential bool) *simReplica 
 // open opens the replica's folder as the desktop app does at start.
 func (r *simReplica) open() {
 	s := r.sim
-	svc, err := desk.Open(s.ctx, r.dir, s.deskOptions())
+	svc, err := desk.Open(s.ctx, r.dir, r.options())
 	if err != nil {
 		s.fatalf("open replica %s: %v", r.code, err)
 	}
@@ -842,7 +859,7 @@ func (s *simulation) actReplaceComputer(r *simReplica) {
 		s.fatalf("new code for %s: %v", r.code, err)
 	}
 	dir := s.t.TempDir()
-	if _, err := Enroll(s.ctx, filepath.Join(dir, "sportello.db"), simURL, "", enrol, r.hc); err != nil {
+	if _, err := EnrollAt(s.ctx, filepath.Join(dir, "sportello.db"), simURL, "", enrol, r.hc, r.options().Now); err != nil {
 		s.fatalf("enrol %s's new computer: %v", r.code, err)
 	}
 	if err := r.svc.Close(); err != nil {
@@ -2230,6 +2247,27 @@ func (s *simulation) verify() {
 	for _, n := range perApp {
 		if n > 1 {
 			s.count("observation: application protocolled twice (concurrently, offline)")
+		}
+	}
+
+	// Each desk's clock was measured, by the desk and by the server, as it
+	// is (the simulated network takes no time).
+	for _, r := range s.replicas {
+		st := r.client.State()
+		if !st.ClockKnown || st.ClockOffset != r.skew {
+			s.fatalf("%s measured its clock off by %v (known %v), it is %v", r.code, st.ClockOffset, st.ClockKnown, r.skew)
+		}
+		var ms int64
+		if err := srv.Read(ctx, func(q store.Querier) error {
+			return q.QueryRow(`SELECT clock_offset_ms FROM sync_peers WHERE workstation_id = ?`, r.svc.DB().WorkstationID()).Scan(&ms)
+		}); err != nil {
+			s.fatalf("clock of %s on the server: %v", r.code, err)
+		}
+		if ms != r.skew.Milliseconds() {
+			s.fatalf("the server measured the clock of %s off by %d ms, it is %v", r.code, ms, r.skew)
+		}
+		if r.skew != 0 {
+			s.count(fmt.Sprintf("desk clock off by %v", r.skew))
 		}
 	}
 
