@@ -545,7 +545,38 @@ func workstationList(ctx context.Context, args []string) error {
 			fmt.Fprintln(os.Stdout, note)
 		}
 	}
+	if note := serverClockNote(list); note != "" {
+		fmt.Fprintln(os.Stdout, note)
+	}
 	return nil
+}
+
+// serverClockNote says when every workstation measured (two at least)
+// found its clock off the same way: then the server's clock is the likely
+// one to be wrong, and with it the definitive numbers' dates.
+func serverClockNote(list []server.WorkstationInfo) string {
+	measured, ahead, behind := 0, 0, 0
+	for _, w := range list {
+		if w.ClockCheckedAt == "" || w.RevokedAt != "" {
+			continue
+		}
+		measured++
+		switch offset := time.Duration(w.ClockOffsetMs) * time.Millisecond; {
+		case !sync.ClockOff(offset):
+		case offset > 0:
+			ahead++
+		default:
+			behind++
+		}
+	}
+	if measured < 2 || ahead < measured && behind < measured {
+		return ""
+	}
+	way := "avanti"
+	if behind == measured {
+		way = "indietro"
+	}
+	return fmt.Sprintf("\nTutte le postazioni risultano %s rispetto al server: è più probabile che sia sbagliato l'orologio del server, da cui prendono la data i numeri di protocollo definitivi. Verificare data, ora e fuso orario del server.", way)
 }
 
 // clockNote names a workstation whose clock was off at its last pull by

@@ -65,6 +65,31 @@ func TestClockNote(t *testing.T) {
 	}
 }
 
+// When every workstation measured finds its clock off the same way, the
+// server's clock is the suspect.
+func TestServerClockNote(t *testing.T) {
+	at := "2026-12-07T15:30:00.000Z"
+	ws := func(code string, offset time.Duration) server.WorkstationInfo {
+		return server.WorkstationInfo{Code: code, ClockOffsetMs: offset.Milliseconds(), ClockCheckedAt: at}
+	}
+	cases := []struct {
+		list []server.WorkstationInfo
+		want string
+	}{
+		{[]server.WorkstationInfo{ws("DESK01", -time.Hour), ws("DESK02", -61*time.Minute)}, "Tutte le postazioni risultano indietro rispetto al server"},
+		{[]server.WorkstationInfo{ws("DESK01", time.Hour), ws("DESK02", 59*time.Minute), {Code: "DESK03"}}, "Tutte le postazioni risultano avanti"},
+		{[]server.WorkstationInfo{ws("DESK01", time.Hour), ws("DESK02", 0)}, ""},
+		{[]server.WorkstationInfo{ws("DESK01", time.Hour), ws("DESK02", -time.Hour)}, ""},
+		{[]server.WorkstationInfo{ws("DESK01", time.Hour)}, ""},
+	}
+	for i, c := range cases {
+		got := serverClockNote(c.list)
+		if c.want == "" && got != "" || !strings.Contains(got, c.want) {
+			t.Errorf("case %d: note %q, want %q", i, got, c.want)
+		}
+	}
+}
+
 // `protocol resume` refuses, without -force, to end a restore window while
 // changes still wait for what other workstations have to push again: they
 // would be refused, and the administrator should wait for those
