@@ -1,7 +1,10 @@
 package sync
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -175,5 +178,52 @@ func TestOffsetAmount(t *testing.T) {
 	}
 	if ClockOff(ClockTolerance) || ClockOff(-ClockTolerance) || !ClockOff(ClockTolerance+time.Second) || !ClockOff(-ClockTolerance-time.Second) {
 		t.Error("ClockOff around the tolerance")
+	}
+}
+
+// The server's log names a workstation whose clock is off, once while it
+// stays so, and one whose changes arrive stamped hours ahead, at most once
+// an hour.
+func TestTheServerLogsClocksOff(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	svc, err := desk.Open(ctx, dir, desk.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	var logged bytes.Buffer
+	s, err := NewServer(svc.DB(), svc.Blobs(), dir, slog.New(slog.NewTextHandler(&logged, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := store.Workstation{ID: "ws-1", Code: "DESK01"}
+	lines := func() []string {
+		out := strings.Split(strings.TrimSpace(logged.String()), "\n")
+		logged.Reset()
+		if len(out) == 1 && out[0] == "" {
+			return nil
+		}
+		return out
+	}
+	s.noteClock(ws, -3*time.Hour)
+	s.noteClock(ws, -3*time.Hour-20*time.Second) // about as far: said already
+	if l := lines(); len(l) != 1 || !strings.Contains(l[0], "workstation clock off") || !strings.Contains(l[0], "offset=-3h0m0s") {
+		t.Fatalf("clock off: %q", l)
+	}
+	s.noteClock(ws, -5*time.Hour) // further off: said again
+	s.noteClock(ws, time.Second)  // set right
+	s.noteClock(ws, 2*time.Second)
+	if l := lines(); len(l) != 2 || !strings.Contains(l[0], "offset=-5h0m0s") || !strings.Contains(l[1], "back within tolerance") {
+		t.Fatalf("clock further off, then right: %q", l)
+	}
+
+	ahead := hlc.Timestamp{WallMillis: time.Now().Add(26 * time.Hour).UnixMilli(), Node: ws.ID}
+	s.noteFutureClock(ws, ahead.String())
+	ahead.WallMillis += 1000
+	s.noteFutureClock(ws, ahead.String())
+	s.noteFutureClock(ws, hlc.Timestamp{WallMillis: time.Now().UnixMilli(), Node: ws.ID}.String())
+	if l := lines(); len(l) != 1 || !strings.Contains(l[0], "changes stamped ahead") || !strings.Contains(l[0], "ahead=26h0m0s") {
+		t.Fatalf("changes ahead: %q", l)
 	}
 }

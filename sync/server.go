@@ -53,6 +53,9 @@ type Server struct {
 	epoch     string // the change log's epoch (store.DB.LogEpoch), read once
 	epochBase int64
 
+	// futureWarned: per workstation, when changes stamped ahead of the
+	// server's clock were last logged (noteFutureClock).
+	futureWarned gosync.Map
 	// clockWarned: per workstation, the clock offset last
 	// logged as beyond ClockTolerance, so that a clock that stays off is
 	// logged once and not at every pull.
@@ -602,6 +605,10 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	pb := prepareBatch(req, s.db)
+	if n := len(req.Changes); n > 0 {
+		// A workstation's clocks rise with its origin seq: the last is the highest.
+		s.noteFutureClock(ws, req.Changes[n-1].HLC)
+	}
 	if v := r.Header.Get(HeaderRepushed); v != "" {
 		var err error
 		if pb.repushed, err = strconv.ParseInt(v, 10, 64); err != nil {

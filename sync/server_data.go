@@ -159,6 +159,30 @@ func (s *Server) noteClock(ws store.Workstation, offset time.Duration) {
 	}
 }
 
+// noteFutureClock logs changes of a workstation stamped ahead of the
+// server's clock by more than ClockTolerance, at most once an hour per
+// workstation: its clock was ahead while it worked without a fresh measure
+// (offline, or just after its clock changed), so its edits win the
+// concurrent edits of the next hours, and the clocks of the replicas that
+// pull them move along (docs/sync-protocol.md, Workstation clocks).
+func (s *Server) noteFutureClock(ws store.Workstation, stamp string) {
+	ts, err := hlc.Parse(stamp)
+	if err != nil {
+		return // the change itself is judged, and refused, when applied
+	}
+	now := s.db.Now()
+	ahead := time.UnixMilli(ts.WallMillis).Sub(now)
+	if ahead <= ClockTolerance {
+		return
+	}
+	if prev, seen := s.futureWarned.Load(ws.ID); seen && now.Sub(prev.(time.Time)).Abs() < time.Hour {
+		return
+	}
+	s.futureWarned.Store(ws.ID, now)
+	s.log.Warn("changes stamped ahead of the server's clock: the workstation's clock was ahead while it worked without measuring it",
+		"workstation", ws.Code, "ahead", ahead.Round(time.Second).String())
+}
+
 func (s *Server) partPath(sha string) string { return filepath.Join(s.uploads, sha+".part") }
 
 func validSHA(w http.ResponseWriter, r *http.Request) (string, bool) {
