@@ -118,8 +118,9 @@ type State struct {
 	Conflicts int       // open conflicts
 	Rejected  []store.Rejection
 	// ClockOffset is this workstation's clock minus the server's (positive:
-	// ahead), as the last pull that reached the server measured it;
-	// ClockKnown is false until one did. ClockOff tells when to say so.
+	// ahead), as enrolment or the last sync that reached the server
+	// measured it; ClockKnown is false until one did. ClockOff tells when
+	// to say so.
 	ClockOffset time.Duration
 	ClockKnown  bool
 }

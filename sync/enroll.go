@@ -52,8 +52,10 @@ func EnrollAt(ctx context.Context, dbPath, url, pin, code string, hc *http.Clien
 		return cfg, fmt.Errorf("sync: enrol: %w", err)
 	}
 	if server, ok := clockMillis(resp.Header.Get(HeaderClock)); ok {
-		d := clockOffset(sent, now(), server)
-		cfg.enrolOffset = &d
+		if got := now(); got.Sub(sent) <= clockMaxRoundTrip {
+			d := clockOffset(sent, got, server)
+			cfg.enrolOffset = &d
+		}
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()

@@ -243,15 +243,20 @@ func (b *syncBar) syncNow() {
 // costs, and what to do.
 func (b *syncBar) showClock() {
 	u := b.u
-	st := u.syncState
-	way := "sync.clock.way.ahead"
-	if st.ClockOffset < 0 {
-		way = "sync.clock.way.behind"
-	}
-	text := textLabel(lang.L("sync.clock.text", map[string]any{"Way": lang.L(way), "Amount": offsetAmount(st.ClockOffset)}))
+	text := textLabel(lang.L("sync.clock.text", clockWords(u.syncState.ClockOffset)))
 	scroll := container.NewVScroll(text)
 	scroll.SetMinSize(fyne.NewSize(560, 220))
 	u.openDialog(dialog.NewCustom(lang.L("sync.clock.title"), lang.L("dialog.close"), scroll, u.win))
+}
+
+// clockWords are the template data of a sentence about a clock offset:
+// Way ("avanti", "indietro") and Amount (offsetAmount).
+func clockWords(d time.Duration) map[string]any {
+	way := "sync.clock.way.ahead"
+	if d < 0 {
+		way = "sync.clock.way.behind"
+	}
+	return map[string]any{"Way": lang.L(way), "Amount": offsetAmount(d)}
 }
 
 // offsetAmount writes the size of a clock offset: "45 min", "3 h 12

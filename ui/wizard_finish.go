@@ -357,11 +357,7 @@ func protocolResultText(res desk.ProtocolResult, st sync.State) string {
 	case res.Emergency:
 		text := lang.L("wizard.protocol.emergency", map[string]any{"Label": res.Label, "When": when})
 		if st.ClockKnown && sync.ClockOff(st.ClockOffset) {
-			way := "sync.clock.way.ahead"
-			if st.ClockOffset < 0 {
-				way = "sync.clock.way.behind"
-			}
-			text += "\n" + lang.L("protocol.clock.off", map[string]any{"Way": lang.L(way), "Amount": offsetAmount(st.ClockOffset)})
+			text += "\n" + lang.L("protocol.clock.off", clockWords(st.ClockOffset))
 		}
 		return text
 	}
