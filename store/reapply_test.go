@@ -183,6 +183,85 @@ func TestRevertKeepsTheDesksOwnLaterState(t *testing.T) {
 	}
 }
 
+// A desk's own move of an application, later by the clock than a refused
+// write, can still lie under it: the refused write took the application
+// further along the lifecycle (a registration), which wins whatever the
+// clocks. When the restored server reverts the refused write, the desk
+// gets its own move back, as the register has it once the desk pushes it
+// again — not the register's older value (simulation, seed 850019).
+func TestRevertGivesBackTheDesksOwnLaterMoveUnderTheRefusedOne(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	clkA, clkB, clkD, clkE, clkS := &fakeClock{start}, &fakeClock{start}, &fakeClock{start}, &fakeClock{start}, &fakeClock{start}
+	a, b, d, e, s := openAt(t, "a", clkA), openAt(t, "b", clkB), openAt(t, "d", clkD), openAt(t, "e", clkE), openAt(t, "s", clkS)
+	putCitizen(t, a, citizen.Citizen{ID: "c1", Surname: "Ferrari"})
+	if err := a.Write(ctx, Actor{OperatorID: "op"}, func(tx *Tx) error {
+		_, err := tx.PutApplication(application.Application{ID: "app1", ProcedureID: "p", CitizenID: "c1", OfficeID: "o", State: application.Bozza})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ship(t, a, s, true)
+	for _, r := range []*DB{b, d, e} {
+		ship(t, s, r, false)
+	}
+	setState := func(db *DB, clk *fakeClock, at time.Duration, st application.State) string {
+		t.Helper()
+		clk.t = start.Add(at)
+		if err := db.Write(ctx, Actor{OperatorID: "op"}, func(tx *Tx) error {
+			_, err := tx.Put("applications", "app1", Fields{"state": string(st)})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var h string
+		if err := db.r.QueryRow(`SELECT hlc FROM sync_changes WHERE workstation_id = ? ORDER BY origin_seq DESC LIMIT 1`, db.WorkstationID()).Scan(&h); err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	// E registers the application (its operator no longer allowed to, as
+	// the restored server will judge); B checks it complete and edits it
+	// back to a draft, later; D, later still and not having seen either,
+	// checks it complete.
+	void := setState(e, clkE, 3*time.Minute, application.Protocollata)
+	setState(b, clkB, 210*time.Second, application.Completa)
+	register := setState(b, clkB, 4*time.Minute, application.Bozza)
+	setState(d, clkD, 5*time.Minute, application.Completa)
+	// The lost server forwarded E's registration to D: further along, it
+	// lies over D's own later move.
+	lost := openAt(t, "lost", &fakeClock{start.Add(6 * time.Minute)})
+	ship(t, a, lost, true)
+	ship(t, e, lost, true)
+	ship(t, lost, d, false)
+	if got, err := d.Application(ctx, "app1"); err != nil || got.State != application.Protocollata {
+		t.Fatalf("desk D before the revert: %q (%v)", got.State, err)
+	}
+
+	// The restored server has B's draft, refuses E's write and reverts it
+	// to the draft; D's own move reaches it after, and wins by the clock.
+	ship(t, b, s, true)
+	vals, _ := json.Marshal(Fields{"state": "bozza"})
+	vers, _ := json.Marshal(map[string]fieldVersion{"state": {H: register}})
+	revert := Change{TxID: ids.New(), Table: "sync_reverts", RowID: ids.Derived("sync_reverts", "applications", "app1", void), Op: "insert",
+		HLC: void, OperatorID: "server", WorkstationID: s.WorkstationID(), OriginSeq: 1 << 40}
+	revert.Data, _ = json.Marshal(Fields{"tbl": "applications", "row_id": "app1", "void_hlc": void, "vals": string(vals), "versions": string(vers), "created_at": "2026-03-01T10:00:00Z"})
+	if err := d.Write(ctx, Actor{OperatorID: "sync"}, func(tx *Tx) error {
+		_, err := tx.ApplyRemote(revert, ApplyOptions{})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ship(t, d, s, true)
+	onServer, err := s.Application(ctx, "app1")
+	if err != nil || onServer.State != application.Completa {
+		t.Fatalf("server: %q %v, want D's completa", onServer.State, err)
+	}
+	if got, err := d.Application(ctx, "app1"); err != nil || got.State != onServer.State {
+		t.Fatalf("desk D after the revert: %q (%v), want the register's %q", got.State, err, onServer.State)
+	}
+}
+
 // pull applies to a desk replica the changes of from that a pull brings,
 // as the sync client does: every change that did not originate on to,
 // merged with no log row (a page is applied once, on top of its cursor).

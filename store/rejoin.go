@@ -371,18 +371,22 @@ func (t *Tx) TakeReservedNumber(regID string) (bool, error) {
 
 // mergeOwnWrites merges into a column's value and version, as the
 // register holds them (has: with a version), this replica's own writes of
-// the column with a clock before before, by the merge's rules: the later
-// write wins, unless the column's value rule decides (an application's
-// state further along the lifecycle wins whatever the clocks). The
-// register merges those writes the same way when they reach it — or has
-// already — and, pushed again, they never come back here in a pull. An
-// empty value of an insert is no write (it never erases a real one).
-func (t *Tx) mergeOwnWrites(table, id, col string, val any, v fieldVersion, has bool, before string) (any, fieldVersion, bool, error) {
+// the column, by the merge's rules: the later write wins, unless the
+// column's value rule decides (an application's state further along the
+// lifecycle wins whatever the clocks). The register merges those writes
+// the same way when they reach it — or has already — and, pushed again,
+// they never come back here in a pull. An empty value of an insert is no
+// write (it never erases a real one).
+//
+// Writes later by the clock than the reverted one count too: the value
+// rule may have kept the reverted write over them (a registration over
+// the desk's own later move back to complete), and with it gone they stand.
+func (t *Tx) mergeOwnWrites(table, id, col string, val any, v fieldVersion, has bool) (any, fieldVersion, bool, error) {
 	// Not one the server refused: a repair undid it (RepairRefused), unless
 	// a rejoin applied it again since, for the restored server to judge it
 	// afresh (ReapplyRepaired): its refusal was the lost server's.
-	rows, err := t.query(`SELECT op, data, base, hlc FROM sync_changes c WHERE workstation_id = ?1 AND tbl = ?2 AND row_id = ?3 AND hlc < ?4
-		AND NOT `+repairStands+` ORDER BY hlc`, t.db.wsID, table, id, before)
+	rows, err := t.query(`SELECT op, data, base, hlc FROM sync_changes c WHERE workstation_id = ?1 AND tbl = ?2 AND row_id = ?3
+		AND NOT `+repairStands+` ORDER BY hlc`, t.db.wsID, table, id)
 	if err != nil {
 		return nil, fieldVersion{}, false, fmt.Errorf("store: own writes to %s %s: %w", table, id, err)
 	}
@@ -912,7 +916,7 @@ func (t *Tx) applyRevert(r Fields) error {
 		// With this replica's own writes of the column that the register
 		// may not have yet (they overwrote, or lost to, the refused one):
 		// pushed again, they never come back here in a pull.
-		val, v, has, err := t.mergeOwnWrites(table, id, k, vals[k], vers[k], vers[k].H != "", void)
+		val, v, has, err := t.mergeOwnWrites(table, id, k, vals[k], vers[k], vers[k].H != "")
 		if err != nil {
 			return err
 		}
