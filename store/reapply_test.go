@@ -107,30 +107,14 @@ func TestRevertKeepsTheDesksOwnLaterState(t *testing.T) {
 	start := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	clkA, clkB, clkE, clkS := &fakeClock{start}, &fakeClock{start}, &fakeClock{start}, &fakeClock{start}
 	a, b, e, s := openAt(t, "a", clkA), openAt(t, "b", clkB), openAt(t, "e", clkE), openAt(t, "s", clkS)
-	putCitizen(t, a, citizen.Citizen{ID: "c1", Surname: "Ricci"})
-	if err := a.Write(ctx, Actor{OperatorID: "op"}, func(tx *Tx) error {
-		_, err := tx.PutApplication(application.Application{ID: "app1", ProcedureID: "p", CitizenID: "c1", OfficeID: "o", State: application.Bozza})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	putDraft(t, a, "Ricci")
 	ship(t, a, s, true)
 	ship(t, s, b, false)
 	ship(t, s, e, false)
 	setState := func(db *DB, clk *fakeClock, at time.Duration, st application.State) string {
 		t.Helper()
 		clk.t = start.Add(at)
-		if err := db.Write(ctx, Actor{OperatorID: "op"}, func(tx *Tx) error {
-			_, err := tx.Put("applications", "app1", Fields{"state": string(st)})
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		var h string
-		if err := db.r.QueryRow(`SELECT hlc FROM sync_changes WHERE workstation_id = ? ORDER BY origin_seq DESC LIMIT 1`, db.WorkstationID()).Scan(&h); err != nil {
-			t.Fatal(err)
-		}
-		return h
+		return setAppState(t, db, "app1", st)
 	}
 	// Desk A completes and protocols the application; desk B, later by the
 	// clock and not having seen that, completes it and edits it back to a
@@ -152,11 +136,7 @@ func TestRevertKeepsTheDesksOwnLaterState(t *testing.T) {
 	// The restored server has B's draft, refuses E's write and reverts it
 	// to the draft; A's moves reach it after.
 	ship(t, b, s, true)
-	vals, _ := json.Marshal(Fields{"state": "bozza"})
-	vers, _ := json.Marshal(map[string]fieldVersion{"state": {H: register}})
-	revert := Change{TxID: ids.New(), Table: "sync_reverts", RowID: ids.Derived("sync_reverts", "applications", "app1", void), Op: "insert",
-		HLC: void, OperatorID: "server", WorkstationID: s.WorkstationID(), OriginSeq: 1 << 40}
-	revert.Data, _ = json.Marshal(Fields{"tbl": "applications", "row_id": "app1", "void_hlc": void, "vals": string(vals), "versions": string(vers), "created_at": "2026-03-01T10:00:00Z"})
+	revert := draftRevert(s, void, register)
 	if err := a.Write(ctx, Actor{OperatorID: "sync"}, func(tx *Tx) error {
 		_, err := tx.ApplyRemote(revert, ApplyOptions{})
 		return err
@@ -194,13 +174,7 @@ func TestRevertGivesBackTheDesksOwnLaterMoveUnderTheRefusedOne(t *testing.T) {
 	start := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	clkA, clkB, clkD, clkE, clkS := &fakeClock{start}, &fakeClock{start}, &fakeClock{start}, &fakeClock{start}, &fakeClock{start}
 	a, b, d, e, s := openAt(t, "a", clkA), openAt(t, "b", clkB), openAt(t, "d", clkD), openAt(t, "e", clkE), openAt(t, "s", clkS)
-	putCitizen(t, a, citizen.Citizen{ID: "c1", Surname: "Ferrari"})
-	if err := a.Write(ctx, Actor{OperatorID: "op"}, func(tx *Tx) error {
-		_, err := tx.PutApplication(application.Application{ID: "app1", ProcedureID: "p", CitizenID: "c1", OfficeID: "o", State: application.Bozza})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	putDraft(t, a, "Ferrari")
 	ship(t, a, s, true)
 	for _, r := range []*DB{b, d, e} {
 		ship(t, s, r, false)
@@ -208,17 +182,7 @@ func TestRevertGivesBackTheDesksOwnLaterMoveUnderTheRefusedOne(t *testing.T) {
 	setState := func(db *DB, clk *fakeClock, at time.Duration, st application.State) string {
 		t.Helper()
 		clk.t = start.Add(at)
-		if err := db.Write(ctx, Actor{OperatorID: "op"}, func(tx *Tx) error {
-			_, err := tx.Put("applications", "app1", Fields{"state": string(st)})
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		var h string
-		if err := db.r.QueryRow(`SELECT hlc FROM sync_changes WHERE workstation_id = ? ORDER BY origin_seq DESC LIMIT 1`, db.WorkstationID()).Scan(&h); err != nil {
-			t.Fatal(err)
-		}
-		return h
+		return setAppState(t, db, "app1", st)
 	}
 	// E registers the application (its operator no longer allowed to, as
 	// the restored server will judge); B checks it complete and edits it
@@ -241,11 +205,7 @@ func TestRevertGivesBackTheDesksOwnLaterMoveUnderTheRefusedOne(t *testing.T) {
 	// The restored server has B's draft, refuses E's write and reverts it
 	// to the draft; D's own move reaches it after, and wins by the clock.
 	ship(t, b, s, true)
-	vals, _ := json.Marshal(Fields{"state": "bozza"})
-	vers, _ := json.Marshal(map[string]fieldVersion{"state": {H: register}})
-	revert := Change{TxID: ids.New(), Table: "sync_reverts", RowID: ids.Derived("sync_reverts", "applications", "app1", void), Op: "insert",
-		HLC: void, OperatorID: "server", WorkstationID: s.WorkstationID(), OriginSeq: 1 << 40}
-	revert.Data, _ = json.Marshal(Fields{"tbl": "applications", "row_id": "app1", "void_hlc": void, "vals": string(vals), "versions": string(vers), "created_at": "2026-03-01T10:00:00Z"})
+	revert := draftRevert(s, void, register)
 	if err := d.Write(ctx, Actor{OperatorID: "sync"}, func(tx *Tx) error {
 		_, err := tx.ApplyRemote(revert, ApplyOptions{})
 		return err
@@ -260,6 +220,47 @@ func TestRevertGivesBackTheDesksOwnLaterMoveUnderTheRefusedOne(t *testing.T) {
 	if got, err := d.Application(ctx, "app1"); err != nil || got.State != onServer.State {
 		t.Fatalf("desk D after the revert: %q (%v), want the register's %q", got.State, err, onServer.State)
 	}
+}
+
+// putDraft files application app1, a draft, for citizen c1 (surname).
+func putDraft(t *testing.T, db *DB, surname string) {
+	t.Helper()
+	putCitizen(t, db, citizen.Citizen{ID: "c1", Surname: surname})
+	if err := db.Write(context.Background(), Actor{OperatorID: "op"}, func(tx *Tx) error {
+		_, err := tx.PutApplication(application.Application{ID: "app1", ProcedureID: "p", CitizenID: "c1", OfficeID: "o", State: application.Bozza})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// draftRevert is the revert record a restored server writes when it
+// refuses the write of app1's state at clock void: back to the draft the
+// register holds, written at clock register.
+func draftRevert(server *DB, void, register string) Change {
+	vals, _ := json.Marshal(Fields{"state": "bozza"})
+	vers, _ := json.Marshal(map[string]fieldVersion{"state": {H: register}})
+	revert := Change{TxID: ids.New(), Table: "sync_reverts", RowID: ids.Derived("sync_reverts", "applications", "app1", void), Op: "insert",
+		HLC: void, OperatorID: "server", WorkstationID: server.WorkstationID(), OriginSeq: 1 << 40}
+	revert.Data, _ = json.Marshal(Fields{"tbl": "applications", "row_id": "app1", "void_hlc": void, "vals": string(vals), "versions": string(vers), "created_at": "2026-03-01T10:00:00Z"})
+	return revert
+}
+
+// setAppState moves an application to st on db and returns the change's
+// clock.
+func setAppState(t *testing.T, db *DB, id string, st application.State) string {
+	t.Helper()
+	if err := db.Write(context.Background(), Actor{OperatorID: "op"}, func(tx *Tx) error {
+		_, err := tx.Put("applications", id, Fields{"state": string(st)})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var h string
+	if err := db.r.QueryRow(`SELECT hlc FROM sync_changes WHERE workstation_id = ? ORDER BY origin_seq DESC LIMIT 1`, db.WorkstationID()).Scan(&h); err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
 
 // pull applies to a desk replica the changes of from that a pull brings,

@@ -19,19 +19,9 @@ import (
 // from the real one, as a workstation whose clock is wrong.
 func skewed(t *testing.T, r *replica, offset *atomic.Int64) {
 	t.Helper()
-	ctx := context.Background()
 	r.svc.Close()
-	svc, err := desk.Open(ctx, r.dir, desk.Options{Synchronous: "NORMAL",
+	*r = *openReplicaWith(t, r.dir, desk.Options{Synchronous: "NORMAL",
 		Now: func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { svc.Close() })
-	cfg, err := LoadConfig(ctx, svc.DB())
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.svc, r.client = svc, NewClient(svc.DB(), svc.Blobs(), cfg)
 }
 
 // serverClock is what the server recorded of a workstation's clock.

@@ -25,8 +25,14 @@ import (
 // openReplica opens the replica in dir with its sync client.
 func openReplica(t *testing.T, dir string) *replica {
 	t.Helper()
+	return openReplicaWith(t, dir, desk.Options{Synchronous: "NORMAL"})
+}
+
+// openReplicaWith opens the replica in dir with opts and its sync client.
+func openReplicaWith(t *testing.T, dir string, opts desk.Options) *replica {
+	t.Helper()
 	ctx := context.Background()
-	svc, err := desk.Open(ctx, dir, desk.Options{Synchronous: "NORMAL"})
+	svc, err := desk.Open(ctx, dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
