@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -215,5 +217,28 @@ func TestTheServerLogsClocksOff(t *testing.T) {
 	s.noteFutureClock(ws, hlc.Timestamp{WallMillis: time.Now().UnixMilli(), Node: ws.ID}.String())
 	if l := lines(); len(l) != 1 || !strings.Contains(l[0], "changes stamped ahead") || !strings.Contains(l[0], "ahead=26h0m0s") {
 		t.Fatalf("changes ahead: %q", l)
+	}
+}
+
+// A server older than the program has no clock to give: the sync goes on
+// to the push, whose answer says the versions differ, in words.
+func TestAnOlderServerWithoutAClockSaysTheVersionsDiffer(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	a := enroll(t, s, "DESK01", false)
+	old := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/clock" {
+			http.NotFound(w, r)
+			return
+		}
+		fail(w, http.StatusConflict, CodeSchemaMismatch, "Versione del programma non compatibile con il server (schema 99, server 16): aggiornare Sportello", nil)
+	}))
+	defer old.Close()
+	cfg := a.client.cfg
+	cfg.URL, cfg.HTTP = old.URL, old.Client()
+	c := NewClient(a.svc.DB(), a.svc.Blobs(), cfg)
+	err := c.SyncOnce(ctx)
+	if st := c.State(); err == nil || !strings.Contains(st.LastError, "Versione del programma non compatibile") {
+		t.Fatalf("sync with an older server: %v, shown %q", err, st.LastError)
 	}
 }
