@@ -100,14 +100,14 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 		// starts from the cursor the workstation has committed: the log up
 		// to it has reached the workstation (Tx.DeactivationUnseen). Noted
 		// once the cursor is known to be of this log.
-		var now time.Time
+		var offsetMs int64 // the workstation's clock minus the server's
 		if err := s.db.Update(r.Context(), store.Actor{OperatorID: "server"}, func(tx BackendTx) error {
-			now = tx.Now()
 			if err := tx.RaiseFloor(ws.ID, floor); err != nil {
 				return err
 			}
 			if hasClock {
-				if err := tx.RecordClock(ws.ID, wsClock-now.UnixMilli()); err != nil {
+				offsetMs = wsClock - tx.Now().UnixMilli()
+				if err := tx.RecordClock(ws.ID, offsetMs); err != nil {
 					return err
 				}
 			}
@@ -117,7 +117,7 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if hasClock {
-			s.noteClock(ws, time.Duration(wsClock-now.UnixMilli())*time.Millisecond)
+			s.noteClock(ws, time.Duration(offsetMs)*time.Millisecond)
 		}
 	}
 	resp := PullResponse{Changes: []Change{}, Cursor: after, More: len(cs) == limit}
