@@ -178,9 +178,6 @@ func (db *DB) Now() time.Time { return db.now() }
 // Clock is the replica's hybrid logical clock.
 func (db *DB) Clock() *hlc.Clock { return db.clock }
 
-// Reader returns the read pool, for the store's own query helpers and tests.
-func (db *DB) reader() *sql.DB { return db.r }
-
 func (db *DB) loadIdentity(ctx context.Context) error {
 	meta, err := db.metaAll(ctx)
 	if err != nil {

@@ -193,10 +193,16 @@ func fillApplications(ctx context.Context, path string, apps int) error {
 	}
 	for rows.Next() {
 		var id string
-		rows.Scan(&id)
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return fmt.Errorf("bench: read citizens: %w", err)
+		}
 		cids = append(cids, id)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("bench: read citizens: %w", err)
+	}
 	now := "2026-01-01T00:00:00.000Z"
 	sha := strings.Repeat("ab", 32)
 	for i := 0; i < apps; i += 10000 {
