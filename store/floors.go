@@ -56,9 +56,16 @@ func readFloors(q Querier) (Floors, error) {
 		Scan(&origin, &late, &seq, &f.AuditHash); err != nil {
 		return f, fmt.Errorf("store: read floors: %w", err)
 	}
-	f.OriginSeq, _ = strconv.ParseInt(origin, 10, 64)
-	f.LateRefused, _ = strconv.ParseInt(late, 10, 64)
-	f.AuditSeq, _ = strconv.ParseInt(seq, 10, 64)
+	var err error
+	if f.OriginSeq, err = MetaNumber(metaOriginFloor, origin); err != nil {
+		return f, err
+	}
+	if f.LateRefused, err = MetaNumber(metaLateFloor, late); err != nil {
+		return f, err
+	}
+	if f.AuditSeq, err = MetaNumber(metaAuditFloorSeq, seq); err != nil {
+		return f, err
+	}
 	if f.AuditSeq > 0 && f.AuditHash == "" {
 		return f, fmt.Errorf("store: audit floor %d without its hash", f.AuditSeq)
 	}
@@ -149,4 +156,19 @@ func auditHead(q Querier, ws string) (int64, string, error) {
 		return f.AuditSeq, f.AuditHash, nil
 	}
 	return 0, audit.Genesis, nil
+}
+
+// MetaNumber reads a counter kept in local_meta: absent (empty) is 0, and
+// anything but a whole number is an error rather than a silent 0 — a
+// counter read as 0 would make the replica number or fetch again what it
+// already did.
+func MetaNumber(key, v string) (int64, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("store: local_meta %s holds %q, not a number: %w", key, v, err)
+	}
+	return n, nil
 }

@@ -427,3 +427,30 @@ func TestSameCodiceFiscaleTwiceIsListedNotRefused(t *testing.T) {
 		t.Fatalf("lookup not deterministic: %v %v", c.ID, err)
 	}
 }
+
+// A counter in local_meta that is not a number is an error, never a silent
+// 0: a floor read as 0 would make the replica number its changes from 1
+// again, as ones the server already has.
+func TestACorruptCounterInLocalMetaIsAnError(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	if f, err := db.OwnFloors(ctx); err != nil || f != (Floors{}) {
+		t.Fatalf("fresh replica floors = %+v, %v; want zero, nil", f, err)
+	}
+	if err := db.SetMeta(ctx, metaOriginFloor, "41"); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := db.OwnFloors(ctx); err != nil || f.OriginSeq != 41 {
+		t.Fatalf("floors = %+v, %v; want origin 41", f, err)
+	}
+	if err := db.SetMeta(ctx, metaOriginFloor, "4l"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := db.OwnFloors(ctx)
+	if err == nil || !strings.Contains(err.Error(), metaOriginFloor) {
+		t.Fatalf("corrupt floor read without a precise error: %v", err)
+	}
+	if n, err := MetaNumber("k", ""); n != 0 || err != nil {
+		t.Fatalf(`MetaNumber("") = %d, %v`, n, err)
+	}
+}

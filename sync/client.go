@@ -271,10 +271,10 @@ func (c *Client) Run(ctx context.Context) {
 
 func (c *Client) metaInt(ctx context.Context, key string) (int64, error) {
 	v, err := c.db.Meta(ctx, key)
-	if err != nil || v == "" {
+	if err != nil {
 		return 0, err
 	}
-	return strconv.ParseInt(v, 10, 64)
+	return store.MetaNumber(key, v)
 }
 
 // SyncOnce pushes every pending local change (attachments first), then
@@ -292,23 +292,51 @@ func (c *Client) SyncOnce(ctx context.Context) error {
 	c.update(func(s *State) { s.Syncing = true })
 	err := c.syncOnce(ctx)
 	clock := c.shownClock()
-	pendingSeq, _ := c.metaInt(ctx, MetaPushed)
-	pending, _ := c.db.CountLocalChangesAfter(ctx, pendingSeq)
-	conflicts, _ := c.db.OpenConflicts(ctx)
+	pending, conflicts, countErr := c.counts(ctx)
 	c.update(func(s *State) {
-		s.Syncing, s.Pending, s.Conflicts = false, pending, conflicts
+		s.Syncing = false
+		if countErr == nil { // otherwise the last counts stay shown, with the error
+			s.Pending, s.Conflicts = pending, conflicts
+		}
 		if clock != nil {
 			s.ClockOffset, s.ClockKnown = *clock, true
 		}
-		if err != nil {
+		switch {
+		case err != nil:
 			s.LastError = userMessage(err)
 			var se *ServerError
 			s.Online = errors.As(err, &se) && se.Status < 500
-		} else {
+		case countErr != nil:
+			s.Online, s.LastSync = true, time.Now()
+			s.LastError = countsMessage + " (" + countErr.Error() + ")"
+		default:
 			s.Online, s.LastError, s.LastSync = true, "", time.Now()
 		}
 	})
+	if err == nil {
+		err = countErr
+	}
 	return err
+}
+
+// countsMessage: the sync went through but the replica could not be read
+// for what the status bar counts.
+const countsMessage = "Sincronizzazione eseguita, ma non è stato possibile leggere dalla copia locale le modifiche in attesa e i conflitti"
+
+// counts reads what the status bar shows besides the connection: the local
+// changes not yet acknowledged and the open conflicts.
+func (c *Client) counts(ctx context.Context) (pending, conflicts int, err error) {
+	pushed, err := c.metaInt(ctx, MetaPushed)
+	if err != nil {
+		return 0, 0, fmt.Errorf("sync: read push cursor: %w", err)
+	}
+	if pending, err = c.db.CountLocalChangesAfter(ctx, pushed); err != nil {
+		return 0, 0, fmt.Errorf("sync: count pending changes: %w", err)
+	}
+	if conflicts, err = c.db.OpenConflicts(ctx); err != nil {
+		return 0, 0, fmt.Errorf("sync: count conflicts: %w", err)
+	}
+	return pending, conflicts, nil
 }
 
 // ErrServerBehind: the server holds less than it once acknowledged to this
