@@ -122,7 +122,11 @@ func (c *Client) rejoin(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			if n, _ := strconv.ParseInt(v, 10, 64); n > to {
+			n, err := store.MetaNumber(key, v)
+			if err != nil {
+				return err
+			}
+			if n > to {
 				return tx.SetMeta(key, strconv.FormatInt(to, 10))
 			}
 			return nil

@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 
 	"sportello/internal/desk"
 	"sportello/store"
@@ -64,14 +63,10 @@ type Status struct {
 
 func metaInt(ctx context.Context, db *store.DB, key string) (int64, error) {
 	v, err := db.Meta(ctx, key)
-	if err != nil || v == "" {
+	if err != nil {
 		return 0, err
 	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("replica: local setting %s: %w", key, err)
-	}
-	return n, nil
+	return store.MetaNumber(key, v)
 }
 
 // ReadStatus reads a replica's status. On the server's own database (never
