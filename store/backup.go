@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"sportello/internal/ids"
 )
@@ -34,7 +35,7 @@ func (db *DB) BackupTo(ctx context.Context, path string) error {
 		os.Remove(path)
 		return fmt.Errorf("store: backup: %w", err)
 	}
-	if err := stampEpoch(ctx, path); err != nil {
+	if err := stampEpoch(ctx, path, db.now()); err != nil {
 		os.Remove(path)
 		return fmt.Errorf("store: backup: %w", err)
 	}
@@ -57,6 +58,9 @@ const (
 	// metaRegisterTops is the register's highest numbers in a backup copy
 	// (JSON []RegisterTop): numbers above them may be lost.
 	metaRegisterTops = "log_epoch_registers"
+	// metaCopyAt is when the backup copy was made (UTC, RFC 3339): the
+	// register year it was made in (CopyYear).
+	metaCopyAt = "log_epoch_at"
 )
 
 // stampEpoch gives a backup copy a change-log epoch of its own, starting
@@ -64,8 +68,9 @@ const (
 // apart from the one the workstations synced with, even once its log has
 // grown past where theirs stood. It also holds the copy's definitive
 // numbering: the server it is a copy of may have given numbers after it,
-// which a restored server must not give again (ResumeNumbering).
-func stampEpoch(ctx context.Context, path string) error {
+// which a restored server must not give again (ResumeNumbering). at is
+// when the copy was made.
+func stampEpoch(ctx context.Context, path string, at time.Time) error {
 	conn, err := sql.Open("sqlite", "file:"+filepath.ToSlash(path))
 	if err != nil {
 		return err
@@ -76,6 +81,11 @@ func stampEpoch(ctx context.Context, path string) error {
 		(?6, (SELECT COALESCE(json_group_array(json_object('aoo', aoo, 'year', year, 'number', n)), '[]')
 			FROM (SELECT aoo, year, MAX(number) AS n FROM protocol_numbers GROUP BY aoo, year)))
 		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, metaLogEpoch, ids.New(), metaLogEpochBase, metaNumberingHeld, metaConflictsAt, metaRegisterTops)
+	if err != nil {
+		return fmt.Errorf("stamp the copy's epoch: %w", err)
+	}
+	_, err = conn.ExecContext(ctx, `INSERT INTO local_meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
+		metaCopyAt, FormatInstant(at))
 	if err != nil {
 		return fmt.Errorf("stamp the copy's epoch: %w", err)
 	}

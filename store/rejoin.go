@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"sportello/internal/hlc"
 	"sportello/internal/ids"
@@ -639,6 +640,47 @@ func (t *Tx) RestoredBackup() (bool, error) {
 		return false, fmt.Errorf("store: restored backup: %w", err)
 	}
 	return restored, nil
+}
+
+// CopyYear is, on a server restored from a backup, the register year
+// (Europe/Rome) the copy was made in: from when it was made, or, for a
+// copy made by a version that did not record that, the latest year its
+// register holds numbers of. It is 0 on a server never restored, or when
+// the copy says neither.
+func (t *Tx) CopyYear() (int, error) {
+	if restored, err := t.RestoredBackup(); err != nil || !restored {
+		return 0, err
+	}
+	var at string
+	err := t.queryRow(`SELECT value FROM local_meta WHERE key = ?`, metaCopyAt).Scan(&at)
+	switch {
+	case err == nil:
+		ts, err := time.Parse(time.RFC3339, at)
+		if err != nil {
+			return 0, fmt.Errorf("store: backup copy's date %q: %w", at, err)
+		}
+		_, year := protocol.LegalDate(ts)
+		return year, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return 0, fmt.Errorf("store: backup copy's date: %w", err)
+	}
+	var tops string
+	err = t.queryRow(`SELECT value FROM local_meta WHERE key = ?`, metaRegisterTops).Scan(&tops)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: backup copy's register: %w", err)
+	}
+	var regs []RegisterTop
+	if err := json.Unmarshal([]byte(tops), &regs); err != nil {
+		return 0, fmt.Errorf("store: backup copy's register: %w", err)
+	}
+	year := 0
+	for _, r := range regs {
+		year = max(year, r.Year)
+	}
+	return year, nil
 }
 
 // metaRestoredSince is the clock of the first push a restored server

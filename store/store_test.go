@@ -454,3 +454,42 @@ func TestACorruptCounterInLocalMetaIsAnError(t *testing.T) {
 		t.Fatalf(`MetaNumber("") = %d, %v`, n, err)
 	}
 }
+
+// The year a backup copy was made in: recorded when the copy is made; for
+// a copy made before that was recorded, the latest year its register
+// holds; nothing on a database that is no restored copy.
+func TestCopyYear(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	year := func() int {
+		t.Helper()
+		var y int
+		if err := db.Write(ctx, Actor{OperatorID: "server"}, func(tx *Tx) error {
+			var err error
+			y, err = tx.CopyYear()
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return y
+	}
+	if y := year(); y != 0 {
+		t.Fatalf("not a copy: %d", y)
+	}
+	for k, v := range map[string]string{metaNumberingHeld: "1",
+		metaRegisterTops: `[{"aoo":"c_m999","year":2025,"number":7},{"aoo":"c_m999","year":2026,"number":3}]`} {
+		if err := db.SetMeta(ctx, k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if y := year(); y != 2026 {
+		t.Fatalf("older copy, register up to 2026: %d", y)
+	}
+	// 23:30 UTC on 31 December 2026 is already 2027 in Rome.
+	if err := db.SetMeta(ctx, metaCopyAt, "2026-12-31T23:30:00.000Z"); err != nil {
+		t.Fatal(err)
+	}
+	if y := year(); y != 2027 {
+		t.Fatalf("copy made at 00:30 on 1 January in Rome: %d", y)
+	}
+}

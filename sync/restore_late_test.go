@@ -36,7 +36,7 @@ func TestParkedChangeRefusedAtResumeReachesItsWorkstation(t *testing.T) {
 	back := restoreFrom(t, x.s, x.serve, x.dir)
 	b.sync(t)
 	// A does not come back before the administrator resumes numbering.
-	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 2); err != nil {
+	if _, err := ResumeNumbering(ctx, back.DB(), 2, 0); err != nil {
 		t.Fatal(err)
 	}
 	b.sync(t)
@@ -173,7 +173,7 @@ func TestLateWorkstationGetsItsNumberBackAfterTheResume(t *testing.T) {
 	}
 
 	back := restoreFrom(t, x.s, x.serve, x.dir)
-	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 2); err != nil {
+	if _, err := ResumeNumbering(ctx, back.DB(), 2, 0); err != nil {
 		t.Fatal(err)
 	}
 	waiting := func() int {
@@ -240,7 +240,7 @@ func TestReservedNumberOfARefusedRegistrationIsVoid(t *testing.T) {
 	a, f := x.a, x.b
 	verdi := x.protocolledByA(t)
 	back := restoreFrom(t, x.s, x.serve, x.dir)
-	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 2); err != nil {
+	if _, err := ResumeNumbering(ctx, back.DB(), 2, 0); err != nil {
 		t.Fatal(err)
 	}
 	f.sync(t) // keeps number 2 for Verdi's registration
@@ -325,7 +325,7 @@ func TestRefusedForwardedChangeIsRevertedEverywhere(t *testing.T) {
 	if got, _ := b.svc.Citizen(ctx, x.ID); got.Phone != "+39 333 0000001" {
 		t.Fatalf("B kept the refused edit: %q", got.Phone)
 	}
-	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 0); err != nil {
+	if _, err := ResumeNumbering(ctx, back.DB(), 0, 0); err != nil {
 		t.Fatal(err)
 	}
 	// C comes back after the resume with its earlier edit.
@@ -427,7 +427,7 @@ func TestRevertWaitsForItsRow(t *testing.T) {
 	}); err != nil || pending != 1 {
 		t.Fatalf("%d pending reverts (%v), want 1", pending, err)
 	}
-	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 0); err != nil {
+	if _, err := ResumeNumbering(ctx, back.DB(), 0, 0); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range []*replica{c, c, a, b} {
@@ -518,7 +518,7 @@ func TestRefusedForwardedRecordIsRemovedEverywhere(t *testing.T) {
 	if n, err := x.b.svc.DB().PendingRemovals(ctx); err != nil || n != 1 {
 		t.Fatalf("B: %d removals waiting (%v), want 1", n, err)
 	}
-	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 1); err != nil {
+	if _, err := ResumeNumbering(ctx, back.DB(), 1, 0); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range []*replica{x.a, x.b, c, x.b} {
@@ -643,7 +643,7 @@ func TestAnnulmentOfARefusedRegistrationIsNotParked(t *testing.T) {
 	if !registration || !annulment || !edit {
 		t.Fatalf("refusals %+v, want the registration's, the annulment's and the edit's", a.client.State().Rejected)
 	}
-	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 0); err != nil {
+	if _, err := ResumeNumbering(ctx, back.DB(), 0, 0); err != nil {
 		t.Fatal(err)
 	}
 	a.sync(t)

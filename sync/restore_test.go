@@ -14,10 +14,12 @@ import (
 	"strings"
 	gosync "sync"
 	"testing"
+	"time"
 
 	"sportello/internal/application"
 	"sportello/internal/citizen"
 	"sportello/internal/desk"
+	"sportello/internal/protocol"
 	"sportello/store"
 )
 
@@ -256,12 +258,12 @@ func TestRestoredServerHoldsNumberingUntilResumed(t *testing.T) {
 		t.Fatalf("numbers still to give back: %s", raw)
 	}
 	// The register now reaches 2: resuming below it is refused.
-	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 1); !errors.Is(err, store.ErrNumberBelowRegister) {
+	if _, err := ResumeNumbering(ctx, back.DB(), 1, 0); !errors.Is(err, store.ErrNumberBelowRegister) {
 		t.Fatalf("resume below the register: %v", err)
 	}
-	n, from, to, err := ResumeNumbering(ctx, back.DB(), 2)
-	if err != nil || n != 1 || from != 3 || to != 3 {
-		t.Fatalf("resume: %d numbered from %d to %d, %v", n, from, to, err)
+	res, err := ResumeNumbering(ctx, back.DB(), 2, 0)
+	if _, year := protocol.LegalDate(time.Now()); err != nil || res != (Resumed{Year: year, Count: 1, First: 3, Last: 3}) {
+		t.Fatalf("resume: %+v, %v", res, err)
 	}
 	d.sync(t)
 	if got := number(d, opD, waiting); got != 3 {
@@ -308,7 +310,7 @@ func TestNumberAboveTheResumePointIsReplaced(t *testing.T) {
 		t.Fatalf("before the loss: A holds %s (%d), F holds %s", lostID, lostN, fid)
 	}
 	back := restoreFrom(t, x.s, x.serve, x.dir)
-	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 1); err != nil {
+	if _, err := ResumeNumbering(ctx, back.DB(), 1, 0); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range []*replica{f, a, f, a} {
@@ -350,7 +352,7 @@ func TestWaitingNumberAboveTheResumePointIsReplaced(t *testing.T) {
 	if err != nil || !strings.Contains(raw, `"numbers"`) {
 		t.Fatalf("B has nothing waiting to give back: %q %v", raw, err)
 	}
-	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 1); err != nil {
+	if _, err := ResumeNumbering(ctx, back.DB(), 1, 0); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range []*replica{b, a, b, a} {
@@ -412,7 +414,7 @@ func TestRestoredServerWaitsForWhatOthersPushAgain(t *testing.T) {
 	}); err != nil || got != 2 {
 		t.Fatalf("B's number not back in the register: %d %v", got, err)
 	}
-	if _, _, _, err := ResumeNumbering(ctx, back.DB(), 2); err != nil {
+	if _, err := ResumeNumbering(ctx, back.DB(), 2, 0); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range []*replica{a, b, a, b} {

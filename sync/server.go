@@ -970,13 +970,66 @@ func assignNumber(tx BackendTx, regID string) (int64, error) {
 	return n, tx.QueueProtocolNotification(regID)
 }
 
+// Resumed is what ResumeNumbering did.
+type Resumed struct {
+	Year        int   // the register numbering resumed in (the current one)
+	Count       int   // registrations that waited and got their numbers now
+	First, Last int64 // the first and last of those numbers (0 when none)
+}
+
+// ResumeYearError: the register year numbering resumes in is not the one
+// the administrator meant, or must be confirmed because the year turned
+// after the backup copy was made (after is a number of that year's
+// register, not the copy's).
+type ResumeYearError struct {
+	Current int // the register numbering resumes in
+	Copy    int // the year the backup copy was made in
+	Given   int // the year the administrator confirmed (0: none)
+}
+
+func (e *ResumeYearError) Error() string {
+	if e.Given != 0 {
+		return fmt.Sprintf("sync: numbering resumes in the register of %d, not of %d", e.Current, e.Given)
+	}
+	return fmt.Sprintf("sync: the backup copy was made in %d and numbering resumes in the register of %d: the year must be confirmed", e.Copy, e.Current)
+}
+
+// Message explains it to the administrator, in Italian.
+func (e *ResumeYearError) Message() string {
+	if e.Given != 0 {
+		return fmt.Sprintf("La numerazione riprende nel registro dell'anno in corso (%d), non del %d: indicare con -after l'ultimo numero dato nel %d dal server perso e con -year %d",
+			e.Current, e.Given, e.Current, e.Current)
+	}
+	return fmt.Sprintf("La copia di sicurezza è del %d e la numerazione riprende nel registro del %d, che ricomincia da 1: "+
+		"indicare con -after l'ultimo numero dato nel %d dal server perso (0 se non ne ha dati dal 1° gennaio) e confermare l'anno con -year %d. "+
+		"I numeri del %d dati dopo la copia non vanno indicati: quelli che le postazioni restituiscono restano validi",
+		e.Copy, e.Current, e.Current, e.Current, e.Copy)
+}
+
 // ResumeNumbering ends the hold on definitive numbering of a server
 // restored from a backup: after is the last number its register reached
-// this year (the daily register exports and the workstations say which);
-// the registrations that arrived meanwhile get theirs now, in arrival order.
-// It returns how many, and the first and last number given.
-func ResumeNumbering(ctx context.Context, db *store.DB, after int64) (n int, first, last int64, err error) {
-	err = db.Write(ctx, store.Actor{OperatorID: "server"}, func(tx *store.Tx) error {
+// in the current year (the daily register exports and the workstations
+// say which); the registrations that arrived meanwhile get theirs now, in
+// arrival order. year confirms which register after belongs to: 0 takes
+// the current one, unless the year turned since the backup copy was made
+// — then an after read from the copy's year would make the new register
+// start past 1, and the year must be given (*ResumeYearError).
+func ResumeNumbering(ctx context.Context, db *store.DB, after int64, year int) (Resumed, error) {
+	var res Resumed
+	err := db.Write(ctx, store.Actor{OperatorID: "server"}, func(tx *store.Tx) error {
+		res = Resumed{}
+		_, current := protocol.LegalDate(tx.Now())
+		copyYear, err := tx.CopyYear()
+		if err != nil {
+			return err
+		}
+		switch {
+		case year != 0 && year != current:
+			return &ResumeYearError{Current: current, Copy: copyYear, Given: year}
+		case year == 0 && copyYear != 0 && copyYear < current:
+			return &ResumeYearError{Current: current, Copy: copyYear}
+		}
+		res.Year = current
 		aoo, err := aooOf(tx)
 		if err != nil {
 			return err
@@ -998,8 +1051,7 @@ func ResumeNumbering(ctx context.Context, db *store.DB, after int64) (n int, fir
 		if _, err := tx.ReassertQueued(); err != nil {
 			return err
 		}
-		_, year := protocol.LegalDate(tx.Now())
-		waiting, err := tx.ResumeNumbering(aoo, year, after)
+		waiting, err := tx.ResumeNumbering(aoo, current, after)
 		if err != nil {
 			return err
 		}
@@ -1008,15 +1060,15 @@ func ResumeNumbering(ctx context.Context, db *store.DB, after int64) (n int, fir
 			if err != nil {
 				return err
 			}
-			if first == 0 {
-				first = num
+			if res.First == 0 {
+				res.First = num
 			}
-			last = num
+			res.Last = num
 		}
-		n = len(waiting)
+		res.Count = len(waiting)
 		return nil
 	})
-	return n, first, last, err
+	return res, err
 }
 
 // refusedReferenceReason is why a change that refers to a record the

@@ -1649,12 +1649,12 @@ func (s *simulation) heal() {
 				s.count("numbering resumed below numbers the lost server gave")
 			}
 		}
-		n, _, _, err := ResumeNumbering(s.ctx, s.server.svc.DB(), s.resumedAt)
+		res, err := ResumeNumbering(s.ctx, s.server.svc.DB(), s.resumedAt, 0)
 		if err != nil {
 			s.fatalf("resume numbering after %d: %v", s.resumedAt, err)
 		}
 		s.count("numbering resumed")
-		s.counts["registrations numbered at the resume"] += n
+		s.counts["registrations numbered at the resume"] += res.Count
 		s.healRounds()
 	}
 	if s.late != nil && s.late.net.cut {

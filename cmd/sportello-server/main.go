@@ -14,7 +14,7 @@
 //	sportello-server catalog import FILE
 //	sportello-server catalog export [-o FILE]
 //	sportello-server protocol export -date AAAA-MM-GG [-o FILE]
-//	sportello-server protocol resume -after N [-force]
+//	sportello-server protocol resume -after N [-year Y] [-force]
 //	sportello-server backup -o DIR
 //
 // Every subcommand accepts -data. Environment: SPORTELLO_SERVER_DATA,
@@ -72,7 +72,7 @@ const usageText = `uso:
   sportello-server catalog import FILE [-data DIR]
   sportello-server catalog export [-o FILE] [-data DIR]
   sportello-server protocol export -date AAAA-MM-GG [-o FILE] [-data DIR]
-  sportello-server protocol resume -after N [-force] [-data DIR]
+  sportello-server protocol resume -after N [-year Y] [-force] [-data DIR]
   sportello-server backup -o CARTELLA [-data DIR]`
 
 func env(key, def string) string {
@@ -777,8 +777,8 @@ func printJSONList[T any](list []T) error {
 // numberingHeldNote tells the administrator of a restored server what to do.
 const numberingHeldNote = `Numerazione definitiva sospesa: questo database è una copia di sicurezza ripristinata.
 Il server prima della perdita può aver dato numeri di protocollo dopo la copia: nessun numero
-definitivo viene assegnato finché non si indica l'ultimo numero dato (dai registri giornalieri
-esportati e dalle postazioni), con: sportello-server protocol resume -after N
+definitivo viene assegnato finché non si indica l'ultimo numero dato nell'anno in corso (dai registri
+giornalieri esportati e dalle postazioni), con: sportello-server protocol resume -after N
 Un numero più alto di N dato dal server perso, che una postazione restituisce dopo la ripresa, non
 torna: la sua registrazione riceve un nuovo numero e il cittadino va avvisato (N va letto con cura).
 Prima, lasciare sincronizzare le postazioni che hanno lavorato dopo la copia: rinviano il proprio
@@ -788,12 +788,13 @@ e rifare le modifiche amministrative (operatori, catalogo) fatte sul server pers
 func protocolResume(ctx context.Context, args []string) error {
 	fs, data := newFlags("protocol resume")
 	after := fs.Int64("after", -1, "last definitive number of this year's register given before the loss")
+	year := fs.Int("year", 0, "the year of that register, to confirm it (required when the year turned after the backup copy was made)")
 	force := fs.Bool("force", false, "resume even though changes still wait for what other workstations have to push again (they are refused)")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
 	if *after < 0 {
-		return cli.UsageError{Msg: "indicare con -after N l'ultimo numero di protocollo dato quest'anno"}
+		return cli.UsageError{Msg: "indicare con -after N l'ultimo numero di protocollo dato nell'anno in corso"}
 	}
 	svc, err := open(ctx, *data)
 	if err != nil {
@@ -808,17 +809,21 @@ func protocolResume(ctx context.Context, args []string) error {
 		return &desk.Error{Message: fmt.Sprintf("%d modifiche rinviate dalle postazioni attendono ancora dati che altre postazioni devono rinviare: "+
 			"lasciare sincronizzare tutte le postazioni che hanno lavorato dopo la copia, oppure riprendere con -force (quelle modifiche saranno rifiutate)", parked)}
 	}
-	n, first, last, err := sync.ResumeNumbering(ctx, svc.DB(), *after)
-	if errors.Is(err, store.ErrNumberBelowRegister) {
+	res, err := sync.ResumeNumbering(ctx, svc.DB(), *after, *year)
+	var ye *sync.ResumeYearError
+	switch {
+	case errors.As(err, &ye):
+		return &desk.Error{Message: ye.Message(), Err: err}
+	case errors.Is(err, store.ErrNumberBelowRegister):
 		return &desk.Error{Message: "Il registro contiene già un numero più alto di quello indicato", Err: err}
-	}
-	if err != nil {
+	case err != nil:
 		return err
 	}
-	if n == 0 {
-		fmt.Fprintf(os.Stdout, "Numerazione ripresa: il prossimo numero sarà %d\n", *after+1)
+	if res.Count == 0 {
+		fmt.Fprintf(os.Stdout, "Numerazione ripresa nel registro del %d: il prossimo numero sarà %s\n", res.Year, protocol.NumberLabel(*after+1, res.Year))
 		return nil
 	}
-	fmt.Fprintf(os.Stdout, "Numerazione ripresa: %d registrazioni in attesa numerate dal %d al %d, in ordine di arrivo\n", n, first, last)
+	fmt.Fprintf(os.Stdout, "Numerazione ripresa nel registro del %d: %d registrazioni in attesa numerate dal %s al %s, in ordine di arrivo\n",
+		res.Year, res.Count, protocol.NumberLabel(res.First, res.Year), protocol.NumberLabel(res.Last, res.Year))
 	return nil
 }

@@ -113,6 +113,11 @@ func TestResumeWaitsForParkedChanges(t *testing.T) {
 	if !errors.As(err, &de) || !strings.Contains(de.Message, "-force") {
 		t.Fatalf("resume with a parked change: %v", err)
 	}
+	// A year other than the current one is refused, in words.
+	err = protocolResume(ctx, []string{"-data", dir, "-after", "0", "-year", "1999", "-force"})
+	if !errors.As(err, &de) || !strings.Contains(de.Message, "anno in corso") {
+		t.Fatalf("resume in the register of 1999: %v", err)
+	}
 	if err := protocolResume(ctx, []string{"-data", dir, "-after", "0", "-force"}); err != nil {
 		t.Fatalf("resume -force: %v", err)
 	}
