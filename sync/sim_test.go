@@ -273,8 +273,9 @@ type simulation struct {
 	backupDB    string
 	backupBlobs map[string]bool
 	lostNumbers map[string]bool // "aoo/year/number" given by the lost server
-	lostTop     int64           // the highest of them
-	resumedAt   int64           // where the administrator resumed numbering
+	lostTops    map[int64]int64 // the highest of them, per year
+	resumedAt   int64           // where the administrator resumed numbering…
+	resumedYear int64           // …in the register of this year
 	restored    bool
 	// On half of those seeds one workstation (late) comes back only after
 	// the administrator resumed numbering: cut off from the loss until the
@@ -314,6 +315,8 @@ type simulation struct {
 	// requests in flight reach the network; the other seeds run clients
 	// that send one request at a time and replay exactly.
 	pipelined bool
+	// start is when the simulated clock starts (simStartOf).
+	start time.Time
 	// mu guards what requests in flight at the same time share: counts,
 	// the delayed copies and the delivery count.
 	mu gosync.Mutex
@@ -366,8 +369,8 @@ func newSimulation(t *testing.T, seed uint64, replicas int) *simulation {
 	t.Helper()
 	s := &simulation{t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, 0x5EED)), clock: &simClock{}, ctx: context.Background(),
 		citizens: map[string]map[string][]simWrite{}, appByID: map[string]*simApp{}, counts: map[string]int{}, errs: map[string]int{},
-		pipelined: seed%4 == 0}
-	s.clock.ns.Store(simStart.Add(time.Minute).UnixNano())
+		pipelined: seed%4 == 0, start: simStartOf(seed)}
+	s.clock.ns.Store(s.start.Add(time.Minute).UnixNano())
 	for i := range 14 {
 		sur, name := simSurnames[i%len(simSurnames)], simNames[(i*5+int(seed))%len(simNames)]
 		sex := []string{"M", "F"}[i%2]
@@ -404,6 +407,19 @@ func newSimulation(t *testing.T, seed uint64, replicas int) *simulation {
 }
 
 var simStart = time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+
+// simYearEnd is where every fifth seed starts: 23:35 on 31 December in
+// Rome, so that the run crosses midnight there — definitive numbers start
+// again at 1 (at 23:00 UTC), emergency registrations made before it reach
+// the server after it, and a restore may straddle the turn.
+var simYearEnd = time.Date(2026, 12, 31, 22, 35, 0, 0, time.UTC)
+
+func simStartOf(seed uint64) time.Time {
+	if seed%5 == 1 {
+		return simYearEnd
+	}
+	return simStart
+}
 
 // simTemplate is the server's database seeded with the demo municipality,
 // made once per test process (the Argon2id hashes of the demo operators'
@@ -554,10 +570,10 @@ func (s *simulation) restoreServer() {
 		Number int64  `json:"number"`
 	}
 	s.jsonRows(s.server.svc.DB(), `SELECT json_object('aoo', aoo, 'year', year, 'number', number) AS x FROM protocol_numbers`, &given)
-	s.lostNumbers = map[string]bool{}
+	s.lostNumbers, s.lostTops = map[string]bool{}, map[int64]int64{}
 	for _, g := range given {
 		s.lostNumbers[fmt.Sprintf("%s/%d/%d", g.AOO, g.Year, g.Number)] = true
-		s.lostTop = max(s.lostTop, g.Number)
+		s.lostTops[g.Year] = max(s.lostTops[g.Year], g.Number)
 	}
 	blobs := s.server.svc.Blobs()
 	var lostFiles []string
@@ -1632,7 +1648,11 @@ func (s *simulation) heal() {
 			}
 			s.fatalf("%d changes still parked at the resume (%v), late %s: %v", parked, err, late, what)
 		}
-		s.resumedAt = s.lostTop
+		// Numbering resumes in this year's register, after the last
+		// number of it the lost server's daily exports show.
+		_, year := protocol.LegalDate(s.clock.Now())
+		s.resumedYear = int64(year)
+		s.resumedAt = s.lostTops[s.resumedYear]
 		if s.late != nil && s.seed%12 == 11 {
 			// The exports the administrator read miss the last numbers
 			// the lost server gave, which only the late workstation
@@ -1640,7 +1660,7 @@ func (s *simulation) heal() {
 			// them, and they are replaced (reserveNumber).
 			var top int64
 			if err := s.server.svc.DB().Read(s.ctx, func(q store.Querier) error {
-				return q.QueryRow(`SELECT COALESCE(MAX(number), 0) FROM protocol_numbers`).Scan(&top)
+				return q.QueryRow(`SELECT COALESCE(MAX(number), 0) FROM protocol_numbers WHERE year = ?`, s.resumedYear).Scan(&top)
 			}); err != nil {
 				s.fatalf("register top: %v", err)
 			}
@@ -1650,6 +1670,13 @@ func (s *simulation) heal() {
 			}
 		}
 		res, err := ResumeNumbering(s.ctx, s.server.svc.DB(), s.resumedAt, 0)
+		var ye *ResumeYearError
+		if errors.As(err, &ye) && ye.Given == 0 && int64(ye.Current) == s.resumedYear {
+			// The copy is of the year before: the administrator confirms
+			// that the number is of this year's register.
+			s.count("resume after the year turned, year confirmed")
+			res, err = ResumeNumbering(s.ctx, s.server.svc.DB(), s.resumedAt, ye.Current)
+		}
 		if err != nil {
 			s.fatalf("resume numbering after %d: %v", s.resumedAt, err)
 		}
@@ -2135,6 +2162,13 @@ func (s *simulation) verify() {
 			emergency[reg.emKey] = append(emergency[reg.emKey], reg.emNumber) // used, on the citizen's receipt
 		}
 	}
+	years := map[int64]bool{}
+	for _, g := range regs {
+		years[g.NumYear] = true
+	}
+	if len(years) > 1 {
+		s.count("observation: definitive numbers in the registers of two years")
+	}
 	var orphans int64
 	srv.Read(ctx, func(q store.Querier) error {
 		return q.QueryRow(`SELECT count(*) FROM protocol_numbers n WHERE NOT EXISTS (SELECT 1 FROM protocol_registrations r WHERE r.id = n.registration_id)`).Scan(&orphans)
@@ -2167,7 +2201,7 @@ func (s *simulation) verify() {
 	for key := range s.lostNumbers {
 		var aoo string
 		var year, n int64
-		if _, err := fmt.Sscanf(strings.ReplaceAll(key, "/", " "), "%s %d %d", &aoo, &year, &n); err == nil && n > s.resumedAt {
+		if _, err := fmt.Sscanf(strings.ReplaceAll(key, "/", " "), "%s %d %d", &aoo, &year, &n); err == nil && year == s.resumedYear && n > s.resumedAt {
 			replaced[protocol.NumberLabel(n, int(year))] = true
 		}
 	}
@@ -2349,7 +2383,7 @@ func (s *simulation) rowHistory(db *store.DB, table, id string) string {
 		if err != nil {
 			return fmt.Sprint(h)
 		}
-		return fmt.Sprintf("%ds.%d@%s", (ts.WallMillis-simStart.UnixMilli())/1000, ts.Logical, codes[ts.Node])
+		return fmt.Sprintf("%ds.%d@%s", (ts.WallMillis-s.start.UnixMilli())/1000, ts.Logical, codes[ts.Node])
 	}
 	for _, row := range rows {
 		data := fmt.Sprint(row[5])
