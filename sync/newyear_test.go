@@ -9,11 +9,59 @@ import (
 	"testing"
 	"time"
 
-	"sportello/internal/citizen"
 	"sportello/internal/desk"
 	"sportello/internal/protocol"
 	"sportello/store"
 )
+
+// movableClock is a clock that can be set to any instant and runs on from
+// there, for a server and its desks around the turn of the year.
+type movableClock struct{ shift atomic.Int64 }
+
+func (c *movableClock) set(at time.Time) { c.shift.Store(int64(time.Until(at))) }
+func (c *movableClock) now() time.Time   { return time.Now().Add(time.Duration(c.shift.Load())) }
+
+// serveOn opens the server's database in dir on clk (seeded with the demo
+// municipality when seed) and serves it.
+func serveOn(t *testing.T, serve func(*desk.Service, string), dir string, clk *movableClock, seed bool) *desk.Service {
+	t.Helper()
+	ctx := context.Background()
+	svc, err := desk.Open(ctx, dir, desk.Options{Synchronous: "NORMAL", Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	if seed {
+		if _, err := svc.SeedDemo(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	serve(svc, dir)
+	return svc
+}
+
+// enrollOn enrols a desk and reopens it on clk.
+func enrollOn(t *testing.T, s *testServer, code string, clk *movableClock) (*replica, desk.Session) {
+	t.Helper()
+	r := enroll(t, s, code, false)
+	r.svc.Close()
+	*r = *openReplicaWith(t, r.dir, desk.Options{Synchronous: "NORMAL", Now: clk.now})
+	r.sync(t)
+	return r, login(t, r.svc, "sportello")
+}
+
+// registerNumbers lists a server's definitive numbers as "year/number".
+func registerNumbers(t *testing.T, db *store.DB) string {
+	t.Helper()
+	var got string
+	if err := db.Read(context.Background(), func(q store.Querier) error {
+		return q.QueryRow(`SELECT COALESCE(group_concat(year || '/' || number, ' '), '') FROM
+			(SELECT year, number FROM protocol_numbers ORDER BY year, number)`).Scan(&got)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
 
 // Definitive numbers restart at 1 on 1 January in Rome (art. 57), which is
 // still 31 December in UTC for an hour (two in summer). An emergency
@@ -22,57 +70,16 @@ import (
 // server, and keeps its own date and emergency number (art. 63).
 func TestDefinitiveNumbersRestartOnTheFirstOfJanuaryInRome(t *testing.T) {
 	ctx := context.Background()
-	var shift atomic.Int64
-	setClock := func(at time.Time) { shift.Store(int64(time.Until(at))) }
-	now := func() time.Time { return time.Now().Add(time.Duration(shift.Load())) }
-	setClock(time.Date(2026, 12, 31, 23, 40, 0, 0, protocol.Rome))
-
+	var clk movableClock
+	clk.set(time.Date(2026, 12, 31, 23, 40, 0, 0, protocol.Rome))
 	s, serve := restorable(t)
-	dir := t.TempDir()
-	srv, err := desk.Open(ctx, dir, desk.Options{Synchronous: "NORMAL", Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	if _, err := srv.SeedDemo(ctx); err != nil {
-		t.Fatal(err)
-	}
-	serve(srv, dir)
-
-	open := func(code string) (*replica, desk.Session) {
-		r := enroll(t, s, code, false)
-		r.svc.Close()
-		*r = *openReplicaWith(t, r.dir, desk.Options{Synchronous: "NORMAL", Now: now})
-		r.sync(t)
-		return r, login(t, r.svc, "sportello")
-	}
-	a, opA := open("DESK01")
-	a.svc.SetConnector(a.client) // online: numbers come from the server at once
-	b, opB := open("DESK02")     // never connected: the emergency register
-	x, err := a.svc.SaveCitizen(ctx, opA, citizen.Citizen{Surname: "Neri", Name: "Paola", CodiceFiscale: cf(t, "Neri", "Paola", "1980-02-02"), Email: "paola@example.it"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.sync(t)
-	b.sync(t)
-	file := func(r *replica, op desk.Session) desk.ProtocolResult {
+	srv := serveOn(t, serve, t.TempDir(), &clk, true)
+	a, opA := enrollOn(t, s, "DESK01", &clk)
+	a.svc.SetConnector(a.client)             // online: numbers come from the server at once
+	b, opB := enrollOn(t, s, "DESK02", &clk) // never connected: the emergency register
+	file := func(r *replica, op desk.Session, surname string) desk.ProtocolResult {
 		t.Helper()
-		cat, err := r.svc.Catalog(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, _ := cat.Procedure("richiesta-informazioni")
-		app, err := r.svc.NewApplication(ctx, op, p.ID, x.ID, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := r.svc.SaveDraft(ctx, op, app.ID, fill(p, x), nil); err != nil {
-			t.Fatal(err)
-		}
-		if probs, err := r.svc.MarkComplete(ctx, op, app.ID); err != nil || len(probs) > 0 {
-			t.Fatalf("complete: %v %+v", err, probs)
-		}
-		res, err := r.svc.ProtocolApplication(ctx, op, app.ID)
+		res, err := r.svc.ProtocolApplication(ctx, op, completeComplaint(t, r, op, surname).ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,20 +87,20 @@ func TestDefinitiveNumbersRestartOnTheFirstOfJanuaryInRome(t *testing.T) {
 	}
 
 	// 31 December, 23:45 in Rome: the year's first definitive number.
-	setClock(time.Date(2026, 12, 31, 23, 45, 0, 0, protocol.Rome))
-	if res := file(a, opA); res.Emergency || res.Pending || res.Label != protocol.NumberLabel(1, 2026) {
+	clk.set(time.Date(2026, 12, 31, 23, 45, 0, 0, protocol.Rome))
+	if res := file(a, opA, "Rossi"); res.Emergency || res.Pending || res.Label != protocol.NumberLabel(1, 2026) {
 		t.Fatalf("online on 31 December: %+v", res)
 	}
 	// 23:50: B, offline, uses its emergency register.
-	setClock(time.Date(2026, 12, 31, 23, 50, 0, 0, protocol.Rome))
-	em := file(b, opB)
+	clk.set(time.Date(2026, 12, 31, 23, 50, 0, 0, protocol.Rome))
+	em := file(b, opB, "Verdi")
 	if !em.Emergency || em.Registration.RegDate != "2026-12-31" || em.Registration.Year != 2026 {
 		t.Fatalf("offline on 31 December: %+v", em)
 	}
 
 	// 1 January, 00:10 in Rome (23:10 UTC on 31 December): a new register.
-	setClock(time.Date(2027, 1, 1, 0, 10, 0, 0, protocol.Rome))
-	if res := file(a, opA); res.Emergency || res.Pending || res.Label != protocol.NumberLabel(1, 2027) {
+	clk.set(time.Date(2027, 1, 1, 0, 10, 0, 0, protocol.Rome))
+	if res := file(a, opA, "Gialli"); res.Emergency || res.Pending || res.Label != protocol.NumberLabel(1, 2027) {
 		t.Fatalf("online after midnight in Rome: %+v", res)
 	}
 	// B reconnects: its registration of 31 December is numbered now, in
@@ -111,19 +118,12 @@ func TestDefinitiveNumbersRestartOnTheFirstOfJanuaryInRome(t *testing.T) {
 		!reg.RegisteredAt.Equal(em.Registration.RegisteredAt.Truncate(time.Millisecond)) {
 		t.Fatalf("emergency registration lost its own date or number: %+v (was %+v)", reg, em.Registration)
 	}
-	if res := file(a, opA); res.Label != protocol.NumberLabel(3, 2027) {
+	if res := file(a, opA, "Neri"); res.Label != protocol.NumberLabel(3, 2027) {
 		t.Fatalf("third of the new year: %+v", res)
 	}
 
 	// The server's registers: 2026 holds 1, 2027 holds 1–3, no gaps.
-	var got string
-	if err := srv.DB().Read(ctx, func(q store.Querier) error {
-		return q.QueryRow(`SELECT group_concat(year || '/' || number, ' ') FROM
-			(SELECT year, number FROM protocol_numbers ORDER BY year, number)`).Scan(&got)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if got != "2026/1 2027/1 2027/2 2027/3" {
+	if got := registerNumbers(t, srv.DB()); got != "2026/1 2027/1 2027/2 2027/3" {
 		t.Fatalf("server's numbers %q", got)
 	}
 }
@@ -135,32 +135,11 @@ func TestDefinitiveNumbersRestartOnTheFirstOfJanuaryInRome(t *testing.T) {
 // year, and numbers of either year the lost server gave come back.
 func TestResumeAfterTheYearTurnedConfirmsTheNewRegister(t *testing.T) {
 	ctx := context.Background()
-	var shift atomic.Int64
-	setClock := func(at time.Time) { shift.Store(int64(time.Until(at))) }
-	now := func() time.Time { return time.Now().Add(time.Duration(shift.Load())) }
-	setClock(time.Date(2026, 12, 31, 21, 0, 0, 0, protocol.Rome))
-
+	var clk movableClock
+	clk.set(time.Date(2026, 12, 31, 21, 0, 0, 0, protocol.Rome))
 	s, serve := restorable(t)
-	serverOn := func(dir string, seed bool) *desk.Service {
-		t.Helper()
-		svc, err := desk.Open(ctx, dir, desk.Options{Synchronous: "NORMAL", Now: now})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { svc.Close() })
-		if seed {
-			if _, err := svc.SeedDemo(ctx); err != nil {
-				t.Fatal(err)
-			}
-		}
-		serve(svc, dir)
-		return svc
-	}
-	srv := serverOn(t.TempDir(), true)
-	a := enroll(t, s, "DESK01", false)
-	a.svc.Close()
-	*a = *openReplicaWith(t, a.dir, desk.Options{Synchronous: "NORMAL", Now: now})
-	opA := login(t, a.svc, "sportello")
+	srv := serveOn(t, serve, t.TempDir(), &clk, true)
+	a, opA := enrollOn(t, s, "DESK01", &clk)
 	numbered := func(surname string) string {
 		t.Helper()
 		id := protocolOffline(t, a, opA, surname)
@@ -175,16 +154,16 @@ func TestResumeAfterTheYearTurnedConfirmsTheNewRegister(t *testing.T) {
 	if got := numbered("Rossi"); got != protocol.NumberLabel(1, 2026) {
 		t.Fatalf("first of 2026: %s", got)
 	}
-	setClock(time.Date(2026, 12, 31, 22, 0, 0, 0, protocol.Rome))
+	clk.set(time.Date(2026, 12, 31, 22, 0, 0, 0, protocol.Rome))
 	copyDir := t.TempDir()
 	if err := srv.DB().BackupTo(ctx, filepath.Join(copyDir, "sportello.db")); err != nil {
 		t.Fatal(err)
 	}
-	setClock(time.Date(2026, 12, 31, 23, 30, 0, 0, protocol.Rome))
+	clk.set(time.Date(2026, 12, 31, 23, 30, 0, 0, protocol.Rome))
 	if got := numbered("Verdi"); got != protocol.NumberLabel(2, 2026) {
 		t.Fatalf("second of 2026: %s", got)
 	}
-	setClock(time.Date(2027, 1, 1, 0, 20, 0, 0, protocol.Rome))
+	clk.set(time.Date(2027, 1, 1, 0, 20, 0, 0, protocol.Rome))
 	if got := numbered("Gialli"); got != protocol.NumberLabel(1, 2027) {
 		t.Fatalf("first of 2027: %s", got)
 	}
@@ -193,8 +172,8 @@ func TestResumeAfterTheYearTurnedConfirmsTheNewRegister(t *testing.T) {
 	if err := srv.Close(); err != nil {
 		t.Fatal(err)
 	}
-	setClock(time.Date(2027, 1, 1, 8, 0, 0, 0, protocol.Rome))
-	back := serverOn(copyDir, false)
+	clk.set(time.Date(2027, 1, 1, 8, 0, 0, 0, protocol.Rome))
+	back := serveOn(t, serve, copyDir, &clk, false)
 	if at, err := back.DB().Meta(ctx, "log_epoch_at"); err != nil || !strings.HasPrefix(at, "2026-12-31T21:00") {
 		t.Fatalf("the copy does not say when it was made: %q %v", at, err)
 	}
@@ -222,14 +201,7 @@ func TestResumeAfterTheYearTurnedConfirmsTheNewRegister(t *testing.T) {
 	if got := numbered("Neri"); got != protocol.NumberLabel(2, 2027) {
 		t.Fatalf("next of 2027: %s", got)
 	}
-	var got string
-	if err := back.DB().Read(ctx, func(q store.Querier) error {
-		return q.QueryRow(`SELECT group_concat(year || '/' || number, ' ') FROM
-			(SELECT year, number FROM protocol_numbers ORDER BY year, number)`).Scan(&got)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if got != "2026/1 2026/2 2027/1 2027/2" {
+	if got := registerNumbers(t, back.DB()); got != "2026/1 2026/2 2027/1 2027/2" {
 		t.Fatalf("restored server's numbers %q", got)
 	}
 }
