@@ -779,6 +779,7 @@ const numberingHeldNote = `Numerazione definitiva sospesa: questo database è un
 Il server prima della perdita può aver dato numeri di protocollo dopo la copia: nessun numero
 definitivo viene assegnato finché non si indica l'ultimo numero dato nell'anno in corso (dai registri
 giornalieri esportati e dalle postazioni), con: sportello-server protocol resume -after N
+(se l'anno è cambiato dopo la copia, N è del registro del nuovo anno: confermarlo con -year AAAA).
 Un numero più alto di N dato dal server perso, che una postazione restituisce dopo la ripresa, non
 torna: la sua registrazione riceve un nuovo numero e il cittadino va avvisato (N va letto con cura).
 Prima, lasciare sincronizzare le postazioni che hanno lavorato dopo la copia: rinviano il proprio
