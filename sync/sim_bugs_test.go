@@ -55,7 +55,7 @@ func simCompletedOn(s *simulation, rs ...*simReplica) application.Application {
 // also overrides a write that saw the state it replaces. The replica that
 // edited it says bozza, everybody else completa, forever.
 func TestSimEditAfterCompleteReachesTheServer(t *testing.T) {
-	s := newSimulation(t, 1, 2)
+	s := newSimulation(t, 1, 2, 0)
 	defer s.close()
 	a, b := s.replicas[0], s.replicas[1]
 	app := simFiledDraft(s, a, "richiesta-informazioni")
@@ -99,7 +99,7 @@ func simAttachmentOn(s *simulation, r *simReplica) string {
 // with the rows before the download, and downloads are only attempted for
 // rows of the page just applied.
 func TestSimPulledAttachmentDownloadIsRetried(t *testing.T) {
-	s := newSimulation(t, 1, 2)
+	s := newSimulation(t, 1, 2, 0)
 	defer s.close()
 	a, b := s.replicas[0], s.replicas[1]
 	sha := simAttachmentOn(s, a)
@@ -124,7 +124,7 @@ func TestSimPulledAttachmentDownloadIsRetried(t *testing.T) {
 // A workstation enrolled after attachments were filed gets their rows in
 // the snapshot but never their files: downloads happen only for pulled rows.
 func TestSimSnapshotAttachmentsAreDownloaded(t *testing.T) {
-	s := newSimulation(t, 1, 1)
+	s := newSimulation(t, 1, 1, 0)
 	defer s.close()
 	a := s.replicas[0]
 	sha := simAttachmentOn(s, a)
@@ -147,7 +147,7 @@ func TestSimSnapshotAttachmentsAreDownloaded(t *testing.T) {
 // server's register keeps the period open while the workstation shows it
 // ended, and the replica never converges.
 func TestSimRestoreServiceReachesTheServer(t *testing.T) {
-	s := newSimulation(t, 1, 1)
+	s := newSimulation(t, 1, 1, 0)
 	defer s.close()
 	a := s.replicas[0]
 	app := simFiledDraft(s, a, "richiesta-informazioni")
@@ -184,7 +184,7 @@ func TestSimRestoreServiceReachesTheServer(t *testing.T) {
 // the merge never lets it win anywhere else, so that replica alone shows
 // the application as an editable draft, forever.
 func TestSimRestoringALosingStateKeepsReplicasEqual(t *testing.T) {
-	s := newSimulation(t, 1, 2)
+	s := newSimulation(t, 1, 2, 0)
 	defer s.close()
 	a, b := s.replicas[0], s.replicas[1]
 	app := simCompletedOn(s, a, b)
@@ -231,7 +231,7 @@ func TestSimRestoringALosingStateKeepsReplicasEqual(t *testing.T) {
 // never apply the first desk's change: its pull fails on every sync, so it
 // stops receiving anything from anybody.
 func TestSimSameCodiceFiscaleOnTwoRecords(t *testing.T) {
-	s := newSimulation(t, 1, 2)
+	s := newSimulation(t, 1, 2, 0)
 	defer s.close()
 	a, b := s.replicas[0], s.replicas[1]
 	p := s.people[0]
@@ -281,7 +281,7 @@ func TestSimSameCodiceFiscaleOnTwoRecords(t *testing.T) {
 // lost, and every replica lists the pair as repeated for the protocol
 // office; annulling one ends the listing everywhere.
 func TestSimSameApplicationProtocolledOnTwoOfflineDesks(t *testing.T) {
-	s := newSimulation(t, 1, 2)
+	s := newSimulation(t, 1, 2, 0)
 	defer s.close()
 	a, b := s.replicas[0], s.replicas[1]
 	app := simCompletedOn(s, a, b)
