@@ -47,6 +47,9 @@ type Backend interface {
 	// LogEpoch identifies the change log (store.DB.LogEpoch): a restored
 	// backup starts an epoch of its own.
 	LogEpoch(ctx context.Context) (epoch string, base int64, err error)
+	// NumberingHeld: a restored backup gives no definitive number until
+	// ResumeNumbering (store.DB.NumberingHeld).
+	NumberingHeld(ctx context.Context) (bool, error)
 	// Update runs fn in one write transaction.
 	Update(ctx context.Context, actor store.Actor, fn func(BackendTx) error) error
 	// Now is the server's clock (GET /v1/clock).
@@ -187,6 +190,10 @@ func (b SQLiteBackend) RejoinState(ctx context.Context, ws string) (store.Rejoin
 
 func (b SQLiteBackend) StableHorizon(ctx context.Context) (string, error) {
 	return b.DB.StableHorizon(ctx)
+}
+
+func (b SQLiteBackend) NumberingHeld(ctx context.Context) (bool, error) {
+	return b.DB.NumberingHeld(ctx)
 }
 
 func (b SQLiteBackend) BlobReadableOutsideConfidential(ctx context.Context, sha string) (bool, error) {

@@ -123,6 +123,10 @@ type State struct {
 	// to say so.
 	ClockOffset time.Duration
 	ClockKnown  bool
+	// NumberingHeld: the server, restored from a backup, gives no
+	// definitive numbers until its administrator resumes numbering
+	// (HeaderNumbering, as the last sync that reached the server found).
+	NumberingHeld bool
 }
 
 // ServerError is a non-2xx answer of the server.
@@ -167,6 +171,7 @@ type Client struct {
 	// in the state at the end of the sync.
 	clockMu       gosync.Mutex
 	clockMeasured *time.Duration
+	numberingHeld atomic.Bool // HeaderNumbering of the last clock answer
 
 	// lateAnnounced is the highest late refusal pull answers announced
 	// (HeaderLateRefused); fetched after the pull when past MetaLateRefused.
@@ -301,6 +306,7 @@ func (c *Client) SyncOnce(ctx context.Context) error {
 		if clock != nil {
 			s.ClockOffset, s.ClockKnown = *clock, true
 		}
+		s.NumberingHeld = c.numberingHeld.Load()
 		switch {
 		case err != nil:
 			s.LastError = userMessage(err)
@@ -1067,6 +1073,7 @@ func (c *Client) measureClock(ctx context.Context) error {
 	}
 	resp.Body.Close()
 	got := c.db.Now()
+	c.numberingHeld.Store(resp.Header.Get(HeaderNumbering) == "held")
 	server, ok := clockMillis(resp.Header.Get(HeaderClock))
 	if !ok {
 		return fmt.Errorf("sync: the server's clock: %q", resp.Header.Get(HeaderClock))

@@ -45,6 +45,10 @@ const (
 	// HeaderLateRefused, on every pull answer, is the workstation's
 	// latest late refusal (LateRefusedResponse), when it has any.
 	HeaderLateRefused = "Sportello-Late-Refused"
+	// HeaderNumbering, on the answer to GET /v1/clock, is "held" while the
+	// server, restored from a backup, gives no definitive numbers
+	// (ResumeNumbering); absent otherwise.
+	HeaderNumbering = "Sportello-Numbering"
 )
 
 // Error codes returned in ErrorBody.Code.

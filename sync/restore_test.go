@@ -245,6 +245,9 @@ func TestRestoredServerHoldsNumberingUntilResumed(t *testing.T) {
 	if n := number(d, opD, waiting); n != 0 {
 		t.Fatalf("a restored server numbered a registration before numbering resumed: %d", n)
 	}
+	if !d.client.State().NumberingHeld {
+		t.Fatal("the desk was not told that the restored server holds its numbering")
+	}
 	// A rejoins: its registration is pushed again, and number 2 goes back
 	// into the register with it.
 	a.sync(t)
@@ -268,6 +271,9 @@ func TestRestoredServerHoldsNumberingUntilResumed(t *testing.T) {
 	d.sync(t)
 	if got := number(d, opD, waiting); got != 3 {
 		t.Fatalf("the waiting registration got %d, want 3", got)
+	}
+	if d.client.State().NumberingHeld {
+		t.Fatal("the desk still says numbering is held after the resume")
 	}
 	// E, which held number 2 as well, comes back after the resume: the
 	// register has it, nothing is lost.

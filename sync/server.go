@@ -168,7 +168,16 @@ func (s *Server) Register(mux *http.ServeMux) {
 
 // clock answers with the server's clock (HeaderClock), which the
 // workstation measures its own against at the start of each sync.
-func (s *Server) clock(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) clock(w http.ResponseWriter, r *http.Request) {
+	held, err := s.db.NumberingHeld(r.Context())
+	if err != nil {
+		s.log.Error("clock", "err", err)
+		s.internal(w, nil)
+		return
+	}
+	if held {
+		w.Header().Set(HeaderNumbering, "held")
+	}
 	w.Header().Set(HeaderClock, strconv.FormatInt(s.db.Now().UnixMilli(), 10))
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -631,6 +631,22 @@ func TestSyncStatusAndSettings(t *testing.T) {
 	h.u.NotifySync(link.st)
 	h.waitFor("clock warning gone", func() bool { return !bar.clock.Visible() })
 
+	// The server was restored from a backup and holds its numbering: the
+	// bar says so, and why numbers come later.
+	if bar.numbering.Visible() {
+		t.Error("numbering shown as held before the server said so")
+	}
+	link.st.NumberingHeld = true
+	h.u.NotifySync(link.st)
+	h.waitShows("Numerazione sospesa sul server")
+	h.tap(bar.numbering)
+	h.waitShows("Il server è stato ripristinato da una copia di sicurezza e non assegna numeri di protocollo definitivi finché l'amministratore non riprende la numerazione.")
+	h.u.closeTopDialog()
+	h.drain()
+	link.st.NumberingHeld = false
+	h.u.NotifySync(link.st)
+	h.waitFor("numbering warning gone", func() bool { return !bar.numbering.Visible() })
+
 	link.st.Online = false
 	link.st.LastError = "Server non raggiungibile: si continua a lavorare in locale"
 	link.st.Conflicts = 1
@@ -752,5 +768,19 @@ func TestEmergencyResultWarnsOfAClockOff(t *testing.T) {
 	res = desk.ProtocolResult{Label: "0000012/2026", Registration: store.Registration{RegisteredAt: time.Now()}}
 	if got := protocolResultText(res, off); strings.Contains(got, "Attenzione") {
 		t.Errorf("definitive: %q", got)
+	}
+}
+
+// Protocolled online while the server, restored from a backup, holds its
+// numbering: the operator is not told the number comes with the next sync.
+func TestPendingResultSaysWhenTheServerHoldsItsNumbering(t *testing.T) {
+	newHarness(t) // translations loaded
+	res := desk.ProtocolResult{Pending: true, Registration: store.Registration{RegisteredAt: time.Now()}}
+	if got := protocolResultText(res, sync.State{Online: true}); !strings.Contains(got, "arriverà con la prossima sincronizzazione") {
+		t.Errorf("pending: %q", got)
+	}
+	got := protocolResultText(res, sync.State{Online: true, NumberingHeld: true})
+	if strings.Contains(got, "prossima sincronizzazione") || !strings.Contains(got, "quando l'amministratore riprenderà la numerazione") {
+		t.Errorf("pending, numbering held: %q", got)
 	}
 }

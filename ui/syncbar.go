@@ -116,6 +116,7 @@ type syncBar struct {
 	last      *widget.Label
 	syncBtn   *button
 	clock     *button // the workstation's clock is off (sync.ClockOff)
+	numbering *button // the server, restored from a backup, holds its numbering
 	conflicts *button
 	rejected  *button
 	dismiss   *button // in the refused changes dialog, while shown
@@ -135,13 +136,15 @@ func newSyncBar(u *UI) *syncBar {
 	b.syncBtn = newButton(u.keys, lang.L("sync.now"), theme.ViewRefreshIcon(), b.syncNow)
 	b.clock = newButton(u.keys, "", theme.HistoryIcon(), b.showClock)
 	b.clock.Importance = widget.WarningImportance
+	b.numbering = newButton(u.keys, lang.L("sync.numbering.held"), theme.MediaPauseIcon(), b.showNumbering)
+	b.numbering.Importance = widget.WarningImportance
 	b.conflicts = newButton(u.keys, "", theme.WarningIcon(), b.showConflicts)
 	b.conflicts.Importance = widget.WarningImportance
 	b.rejected = newButton(u.keys, "", theme.ErrorIcon(), b.showRejected)
 	b.rejected.Importance = widget.DangerImportance
 	b.settings = newButton(u.keys, lang.L("settings.open"), theme.SettingsIcon(), u.showSettings)
 	b.left = container.NewHBox(b.icon, b.conn, b.pending)
-	b.right = container.NewHBox(b.syncBtn, b.clock, b.conflicts, b.rejected, b.settings)
+	b.right = container.NewHBox(b.syncBtn, b.clock, b.numbering, b.conflicts, b.rejected, b.settings)
 	b.update(u.syncState)
 	return b
 }
@@ -191,6 +194,11 @@ func (b *syncBar) update(st sync.State) {
 		b.clock.Show()
 	} else {
 		b.clock.Hide()
+	}
+	if st.Enrolled && st.NumberingHeld {
+		b.numbering.Show()
+	} else {
+		b.numbering.Hide()
 	}
 	if st.Conflicts > 0 {
 		b.conflicts.SetText(lang.L("sync.conflicts", map[string]any{"Count": st.Conflicts}))
@@ -247,6 +255,15 @@ func (b *syncBar) showClock() {
 	scroll := container.NewVScroll(text)
 	scroll.SetMinSize(fyne.NewSize(560, 220))
 	u.openDialog(dialog.NewCustom(lang.L("sync.clock.title"), lang.L("dialog.close"), scroll, u.win))
+}
+
+// showNumbering explains what a server that holds its numbering means at
+// the desk.
+func (b *syncBar) showNumbering() {
+	u := b.u
+	scroll := container.NewVScroll(textLabel(lang.L("sync.numbering.text")))
+	scroll.SetMinSize(fyne.NewSize(560, 200))
+	u.openDialog(dialog.NewCustom(lang.L("sync.numbering.title"), lang.L("dialog.close"), scroll, u.win))
 }
 
 // clockWords are the template data of a sentence about a clock offset:

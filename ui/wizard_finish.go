@@ -352,6 +352,8 @@ func (f *finishPage) protocol() {
 func protocolResultText(res desk.ProtocolResult, st sync.State) string {
 	when := fullInstant(res.Registration.RegisteredAt)
 	switch {
+	case res.Pending && st.NumberingHeld:
+		return lang.L("wizard.protocol.pending.held", map[string]any{"When": when})
 	case res.Pending:
 		return lang.L("wizard.protocol.pending", map[string]any{"When": when})
 	case res.Emergency:
