@@ -1658,6 +1658,13 @@ func (s *simulation) heal() {
 		_, year := protocol.LegalDate(s.clock.Now())
 		s.resumedYear = int64(year)
 		s.resumedAt = s.lostTops[s.resumedYear]
+		// Every desk that synced with the restored server says it holds
+		// its numbering.
+		for _, r := range s.replicas {
+			if !r.net.cut && !r.client.State().NumberingHeld {
+				s.fatalf("%s synced with the restored server and does not say it holds its numbering", r.code)
+			}
+		}
 		if s.late != nil && s.seed%12 == 11 {
 			// The exports the administrator read miss the last numbers
 			// the lost server gave, which only the late workstation
@@ -2307,6 +2314,9 @@ func (s *simulation) verify() {
 		}
 		if r.skew != 0 {
 			s.count(fmt.Sprintf("desk clock off by %v", r.skew))
+		}
+		if st.NumberingHeld {
+			s.fatalf("%s still says the server holds its numbering", r.code)
 		}
 	}
 
