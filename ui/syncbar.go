@@ -250,20 +250,21 @@ func (b *syncBar) syncNow() {
 // showClock explains what a workstation clock off from the server's
 // costs, and what to do.
 func (b *syncBar) showClock() {
-	u := b.u
-	text := textLabel(lang.L("sync.clock.text", clockWords(u.syncState.ClockOffset)))
-	scroll := container.NewVScroll(text)
-	scroll.SetMinSize(fyne.NewSize(560, 220))
-	u.openDialog(dialog.NewCustom(lang.L("sync.clock.title"), lang.L("dialog.close"), scroll, u.win))
+	b.explain(lang.L("sync.clock.title"), lang.L("sync.clock.text", clockWords(b.u.syncState.ClockOffset)))
 }
 
 // showNumbering explains what a server that holds its numbering means at
 // the desk.
 func (b *syncBar) showNumbering() {
+	b.explain(lang.L("sync.numbering.title"), lang.L("sync.numbering.text"))
+}
+
+// explain opens a dialog with a text about the sync state.
+func (b *syncBar) explain(title, text string) {
 	u := b.u
-	scroll := container.NewVScroll(textLabel(lang.L("sync.numbering.text")))
-	scroll.SetMinSize(fyne.NewSize(560, 200))
-	u.openDialog(dialog.NewCustom(lang.L("sync.numbering.title"), lang.L("dialog.close"), scroll, u.win))
+	scroll := container.NewVScroll(textLabel(text))
+	scroll.SetMinSize(fyne.NewSize(560, 220))
+	u.openDialog(dialog.NewCustom(title, lang.L("dialog.close"), scroll, u.win))
 }
 
 // clockWords are the template data of a sentence about a clock offset:
