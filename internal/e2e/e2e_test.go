@@ -386,57 +386,17 @@ func TestServerAndReplicasSurviveCrashesAndConverge(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	regs := 0
+	var regs int
 	var lostTop int64
 	err = db.Read(ctx, func(q store.Querier) error {
-		for _, l := range confirmed {
-			f := strings.Fields(l)
-			switch {
-			case len(f) == 2 && f[0] == "citizen":
-				var n int
-				if err := q.QueryRow(`SELECT count(*) FROM citizens WHERE id = ?`, f[1]).Scan(&n); err != nil || n != 1 {
-					t.Errorf("confirmed %q: not on the server (%v)", l, err)
-				}
-			case len(f) == 2 && f[0] == "application":
-				var state string
-				if err := q.QueryRow(`SELECT state FROM applications WHERE id = ?`, f[1]).Scan(&state); err != nil || (state != "completa" && state != "protocollata") {
-					t.Errorf("confirmed %q: on the server %q (%v)", l, state, err)
-				}
-			case len(f) == 3 && f[0] == "registration":
-				regs++
-				var register string
-				var year, emNumber, number int64
-				err := q.QueryRow(`SELECT r.emergency_register, r.year, COALESCE(r.emergency_number, 0), COALESCE(n.number, 0)
-					FROM protocol_registrations r LEFT JOIN protocol_numbers n ON n.registration_id = r.id WHERE r.id = ?`, f[1]).Scan(&register, &year, &emNumber, &number)
-				if err != nil {
-					t.Errorf("confirmed %q: not on the server (%v)", l, err)
-				} else if protocol.EmergencyLabel(register, int(year), emNumber) != f[2] || number == 0 {
-					t.Errorf("confirmed %q: on the server %s, definitive number %d", l, protocol.EmergencyLabel(register, int(year), emNumber), number)
-				}
-			case len(f) == 2 && f[0] == "done":
-			default:
-				t.Errorf("unexpected output line %q", l)
-			}
-		}
-		// Definitive numbers: one per registration, unique, 1..n without gaps.
-		var regCount, numCount, distinct, minN, maxN int64
-		if err := q.QueryRow(`SELECT count(*) FROM protocol_registrations`).Scan(&regCount); err != nil {
+		regs = checkConfirmed(t, q, confirmed)
+		registers, top, err := checkRegisters(t, q)
+		if err != nil {
 			return err
 		}
-		if err := q.QueryRow(`SELECT count(*), count(DISTINCT aoo || '/' || year || '/' || number), COALESCE(min(number), 0), COALESCE(max(number), 0) FROM protocol_numbers`).
-			Scan(&numCount, &distinct, &minN, &maxN); err != nil {
-			return err
-		}
-		lostTop = maxN
-		if regCount != numCount || distinct != numCount || minN != 1 || maxN != numCount {
-			t.Errorf("protocol numbers: %d registrations, %d numbers (%d distinct) from %d to %d", regCount, numCount, distinct, minN, maxN)
-		}
-		var aoos int
-		if err := q.QueryRow(`SELECT count(DISTINCT aoo || year) FROM protocol_numbers`).Scan(&aoos); err != nil {
-			return err
-		}
-		if aoos > 1 {
-			t.Errorf("numbers in %d registers (AOO/year): the test expects one", aoos)
+		lostTop = top
+		if registers > 1 {
+			t.Errorf("numbers in %d registers (AOO/year): the test expects one", registers)
 		}
 		return nil
 	})
@@ -529,4 +489,72 @@ func countUnconfirmed(t *testing.T, db *store.DB, confirmed []string) int {
 		t.Fatal(err)
 	}
 	return total - count(confirmed, "registration")
+}
+
+// checkConfirmed checks that every operation a replica confirmed (its output
+// lines) is on the server: citizens, complete applications, registrations
+// with the emergency label the desk gave and a definitive number. It returns
+// the number of confirmed registrations.
+func checkConfirmed(t *testing.T, q store.Querier, confirmed []string) int {
+	t.Helper()
+	regs := 0
+	for _, l := range confirmed {
+		f := strings.Fields(l)
+		switch {
+		case len(f) == 2 && f[0] == "citizen":
+			var n int
+			if err := q.QueryRow(`SELECT count(*) FROM citizens WHERE id = ?`, f[1]).Scan(&n); err != nil || n != 1 {
+				t.Errorf("confirmed %q: not on the server (%v)", l, err)
+			}
+		case len(f) == 2 && f[0] == "application":
+			var state string
+			if err := q.QueryRow(`SELECT state FROM applications WHERE id = ?`, f[1]).Scan(&state); err != nil || (state != "completa" && state != "protocollata") {
+				t.Errorf("confirmed %q: on the server %q (%v)", l, state, err)
+			}
+		case len(f) == 3 && f[0] == "registration":
+			regs++
+			var register string
+			var year, emNumber, number int64
+			err := q.QueryRow(`SELECT r.emergency_register, r.year, COALESCE(r.emergency_number, 0), COALESCE(n.number, 0)
+				FROM protocol_registrations r LEFT JOIN protocol_numbers n ON n.registration_id = r.id WHERE r.id = ?`, f[1]).Scan(&register, &year, &emNumber, &number)
+			if err != nil {
+				t.Errorf("confirmed %q: not on the server (%v)", l, err)
+			} else if protocol.EmergencyLabel(register, int(year), emNumber) != f[2] || number == 0 {
+				t.Errorf("confirmed %q: on the server %s, definitive number %d", l, protocol.EmergencyLabel(register, int(year), emNumber), number)
+			}
+		case len(f) == 2 && f[0] == "done":
+		default:
+			t.Errorf("unexpected output line %q", l)
+		}
+	}
+	return regs
+}
+
+// checkRegisters checks the server's definitive numbers: one per
+// registration, unique, and 1..n without gaps in each register (AOO and
+// year). It returns how many registers there are and the highest number.
+func checkRegisters(t *testing.T, q store.Querier) (registers int, top int64, err error) {
+	t.Helper()
+	var regCount, numCount int64
+	if err := q.QueryRow(`SELECT count(*) FROM protocol_registrations`).Scan(&regCount); err != nil {
+		return 0, 0, err
+	}
+	if err := q.QueryRow(`SELECT count(*) FROM protocol_numbers`).Scan(&numCount); err != nil {
+		return 0, 0, err
+	}
+	if regCount != numCount {
+		t.Errorf("protocol numbers: %d registrations, %d numbers", regCount, numCount)
+	}
+	var bad string
+	err = q.QueryRow(`SELECT count(*), COALESCE(max(mx), 0),
+		COALESCE(group_concat(CASE WHEN d <> n OR mn <> 1 OR mx <> n THEN printf('%s/%d: %d numbers (%d distinct) from %d to %d', aoo, year, n, d, mn, mx) END, '; '), '')
+		FROM (SELECT aoo, year, count(*) AS n, count(DISTINCT number) AS d, min(number) AS mn, max(number) AS mx FROM protocol_numbers GROUP BY aoo, year)`).
+		Scan(&registers, &top, &bad)
+	if err != nil {
+		return 0, 0, err
+	}
+	if bad != "" {
+		t.Errorf("registers with duplicate or missing numbers: %s", bad)
+	}
+	return registers, top, nil
 }

@@ -1,0 +1,6 @@
+citizens|SELECT id || char(9) || COALESCE(codice_fiscale, '') || char(9) || surname || char(9) || name || char(9) || birth_date || char(9) || email || char(9) || doc_number FROM citizens ORDER BY id
+applications|SELECT id || char(9) || citizen_id || char(9) || state || char(9) || subject || char(9) || form_data || char(9) || stamp_duty_ids FROM applications ORDER BY id
+application_attachments|SELECT id || char(9) || application_id || char(9) || doc_type || char(9) || file_name || char(9) || size || char(9) || sha256 || char(9) || withdrawn FROM application_attachments ORDER BY id
+protocol_interruptions|SELECT id || char(9) || workstation_id || char(9) || register_code || char(9) || cause || char(9) || started_at || char(9) || ended_at FROM protocol_interruptions ORDER BY id
+protocol_registrations|SELECT id || char(9) || registered_at || char(9) || reg_date || char(9) || year || char(9) || register_kind || char(9) || emergency_register || char(9) || COALESCE(emergency_number, '') || char(9) || COALESCE(interruption_id, '') || char(9) || correspondent || char(9) || subject || char(9) || COALESCE(application_id, '') FROM protocol_registrations ORDER BY id
+protocol_numbers|SELECT registration_id || char(9) || aoo || char(9) || year || char(9) || number || char(9) || assigned_at FROM protocol_numbers ORDER BY registration_id
