@@ -82,6 +82,21 @@ var ErrPinMismatch = errors.New("sync: server certificate does not match the pin
 // ErrSchemaMismatch: the server runs a different schema version.
 var ErrSchemaMismatch = errors.New("sync: server schema version differs from this program's")
 
+// SchemaMismatchError is an enrolment's answer from a server of another
+// schema version that did not refuse it itself (a server older than the
+// check on the request). It is ErrSchemaMismatch.
+type SchemaMismatchError struct{ Server, Program int }
+
+func (e *SchemaMismatchError) Error() string {
+	side := "update Sportello on this workstation"
+	if e.Server < e.Program {
+		side = "update the server"
+	}
+	return fmt.Sprintf("%v: server %d, this program %d: %s", ErrSchemaMismatch, e.Server, e.Program, side)
+}
+
+func (e *SchemaMismatchError) Is(target error) bool { return target == ErrSchemaMismatch }
+
 // PinnedClient returns an HTTPS client that accepts only the server
 // certificate whose SHA-256 is pin (the self-signed certificate printed by
 // the server), or the system's CA verification when pin is "".
@@ -136,10 +151,12 @@ type ServerError struct {
 }
 
 // Is makes a server's server_behind answer match ErrServerBehind, its
-// numbering_resumed answer ErrNumbersLost and its other_installation
-// answer ErrOtherInstallation.
+// numbering_resumed answer ErrNumbersLost, its other_installation
+// answer ErrOtherInstallation and its schema_mismatch answer
+// ErrSchemaMismatch.
 func (e *ServerError) Is(target error) bool {
 	return target == ErrServerBehind && e.Body.Code == CodeServerBehind ||
+		target == ErrSchemaMismatch && e.Body.Code == CodeSchemaMismatch ||
 		target == ErrNumbersLost && e.Body.Code == CodeNumberingResumed ||
 		target == ErrOtherInstallation && e.Body.Code == CodeOtherInstallation
 }

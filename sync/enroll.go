@@ -46,6 +46,7 @@ func EnrollAt(ctx context.Context, dbPath, url, pin, code string, hc *http.Clien
 		return cfg, fmt.Errorf("sync: enrol: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(HeaderSchema, strconv.Itoa(store.SchemaVersion()))
 	sent := now()
 	resp, err := cfg.HTTP.Do(req)
 	if err != nil {
@@ -71,7 +72,7 @@ func EnrollAt(ctx context.Context, dbPath, url, pin, code string, hc *http.Clien
 		return cfg, err
 	}
 	if er.SchemaVersion != store.SchemaVersion() {
-		return cfg, fmt.Errorf("%w: server %d, this program %d: update Sportello", ErrSchemaMismatch, er.SchemaVersion, store.SchemaVersion())
+		return cfg, &SchemaMismatchError{Server: er.SchemaVersion, Program: store.SchemaVersion()}
 	}
 	cfg.Token = er.Token
 	kept, err := keepReplica(ctx, dbPath, cfg, er)

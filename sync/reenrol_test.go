@@ -3,8 +3,10 @@ package sync
 import (
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -366,4 +368,50 @@ func TestANewCodeRetiresTheEarlierOnes(t *testing.T) {
 	}
 	r := openReplica(t, dir)
 	r.sync(t) // still enrolled
+}
+
+// An enrolment from a program of another schema version is refused before
+// its code is used: the code then enrols the right program, and until then
+// the installation the workstation had keeps syncing. Before, the server
+// used the code and retired that installation first, and the program then
+// refused the answer: no installation left, and a new code needed.
+func TestAnEnrolmentFromAnotherVersionKeepsTheCodeAndTheInstallation(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	a := enroll(t, s, "DESK01", false)
+	_, code, err := CreateWorkstation(ctx, s.svc.DB(), "DESK01", "Postazione DESK01", "desk", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := PinnedClient(s.pin)
+	for v, want := range map[string]string{
+		"1":                                     "aggiornare Sportello su questa postazione",
+		strconv.Itoa(store.SchemaVersion() + 1): "aggiornato il server",
+	} {
+		req, err := http.NewRequest(http.MethodPost, s.ts.URL+"/v1/enroll", strings.NewReader(`{"code":"`+code+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set(HeaderSchema, v)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var eb ErrorBody
+		err = json_decode(resp.Body, &eb)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusConflict || eb.Code != CodeSchemaMismatch || !strings.Contains(eb.Message, want) {
+			t.Errorf("enrolment from schema %s: %d %+v (%v)", v, resp.StatusCode, eb, err)
+		}
+	}
+	op := login(t, a.svc, "sportello")
+	c := saveCitizen(t, a, op, "Versioni")
+	a.sync(t)
+	if !onServer(t, s, c.ID) {
+		t.Fatal("the installation in use stopped syncing after an enrolment from another version")
+	}
+	dir := t.TempDir()
+	if _, err := Enroll(ctx, filepath.Join(dir, "sportello.db"), s.ts.URL, s.pin, code, nil); err != nil {
+		t.Fatalf("the code was used by the refused enrolment: %v", err)
+	}
 }

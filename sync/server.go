@@ -241,6 +241,17 @@ func NewSecret(n int) (string, error) {
 
 type ctxKey struct{}
 
+// schemaMismatchMessage says which program must be updated when a
+// workstation's schema version (as its request states it) is not the
+// server's: the workstation's when it is older, the server's when the
+// workstation was updated first.
+func schemaMismatchMessage(workstation string) string {
+	if n, err := strconv.Atoi(workstation); err == nil && n > store.SchemaVersion() {
+		return fmt.Sprintf("Il server ha una versione di Sportello precedente a quella di questa postazione (schema %d, postazione %d): la sincronizzazione riprenderà quando l'amministratore avrà aggiornato il server; nel frattempo si continua a lavorare in locale", store.SchemaVersion(), n)
+	}
+	return fmt.Sprintf("Questa postazione ha una versione di Sportello precedente a quella del server (schema %s, server %d): aggiornare Sportello su questa postazione; nel frattempo si continua a lavorare in locale e nulla va perso", workstation, store.SchemaVersion())
+}
+
 func workstationOf(r *http.Request) store.Workstation {
 	w, _ := r.Context().Value(ctxKey{}).(store.Workstation)
 	return w
@@ -267,8 +278,7 @@ func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		if v := r.Header.Get(HeaderSchema); v != strconv.Itoa(store.SchemaVersion()) {
-			fail(w, http.StatusConflict, CodeSchemaMismatch,
-				fmt.Sprintf("Versione del programma non compatibile con il server (schema %s, server %d): aggiornare Sportello", v, store.SchemaVersion()), nil)
+			fail(w, http.StatusConflict, CodeSchemaMismatch, schemaMismatchMessage(v), nil)
 			return
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, ws)))
@@ -279,6 +289,14 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 	var req EnrollRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil || req.Code == "" {
 		fail(w, http.StatusBadRequest, CodeBadRequest, "Richiesta di abilitazione non valida", err)
+		return
+	}
+	// A program of another version is refused before its code is used:
+	// the code stays good for the right program, and the installation
+	// the workstation has keeps its token. (Programs older than this
+	// check send no version here and check the answer's themselves.)
+	if v := r.Header.Get(HeaderSchema); v != "" && v != strconv.Itoa(store.SchemaVersion()) {
+		fail(w, http.StatusConflict, CodeSchemaMismatch, schemaMismatchMessage(v), nil)
 		return
 	}
 	token, err := NewSecret(32)

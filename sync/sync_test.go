@@ -290,8 +290,15 @@ func TestServerRefusesBadInputAndKeepsTheRest(t *testing.T) {
 	if code, eb := post("/v1/push", `{"changes":[`, nil); code != 400 || eb.Code != CodeBadRequest || eb.Message == "" {
 		t.Errorf("malformed JSON: %d %+v", code, eb)
 	}
-	if code, eb := post("/v1/push", `{"changes":[]}`, map[string]string{HeaderSchema: "999"}); code != 409 || eb.Code != CodeSchemaMismatch {
-		t.Errorf("wrong schema: %d %+v", code, eb)
+	// A workstation updated before the server, and one not yet updated:
+	// each is told which program to update.
+	if code, eb := post("/v1/push", `{"changes":[]}`, map[string]string{HeaderSchema: "999"}); code != 409 || eb.Code != CodeSchemaMismatch ||
+		!strings.Contains(eb.Message, "aggiornato il server") || !strings.Contains(eb.Message, "postazione 999") {
+		t.Errorf("newer workstation: %d %+v", code, eb)
+	}
+	if code, eb := post("/v1/push", `{"changes":[]}`, map[string]string{HeaderSchema: "1"}); code != 409 || eb.Code != CodeSchemaMismatch ||
+		!strings.Contains(eb.Message, "aggiornare Sportello su questa postazione") || !errors.Is(&ServerError{Status: code, Body: eb}, ErrSchemaMismatch) {
+		t.Errorf("older workstation: %d %+v", code, eb)
 	}
 	if code, eb := post("/v1/push", `{"changes":[]}`, map[string]string{"Authorization": "Bearer forged"}); code != 401 || eb.Code != CodeUnauthorized {
 		t.Errorf("bad token: %d %+v", code, eb)

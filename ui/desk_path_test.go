@@ -737,6 +737,8 @@ func TestEnrolMessages(t *testing.T) {
 		{errorString("Post \"https://x/v1/enroll\": tls: failed to verify certificate: x509: certificate signed by unknown authority"), "Il certificato del server non è riconosciuto"},
 		{errorString("dial tcp 127.0.0.1:1: connect: connection refused"), "Server non raggiungibile: verificare l'indirizzo e la connessione di rete"},
 		{context.Canceled, "Abilitazione annullata"},
+		{&sync.SchemaMismatchError{Server: 16, Program: 17}, "Il server ha una versione di Sportello precedente"},
+		{&sync.SchemaMismatchError{Server: 18, Program: 17}, "La versione del programma non è compatibile con il server: aggiornare Sportello"},
 	} {
 		if got := enrolMessage(c.err); !strings.HasPrefix(got, c.want) {
 			t.Errorf("enrolMessage(%v) = %q, want prefix %q", c.err, got, c.want)

@@ -257,6 +257,7 @@ func enrolMessage(err error) string {
 	var unknown x509.UnknownAuthorityError
 	var invalid x509.CertificateInvalidError
 	var host x509.HostnameError
+	var version *sync.SchemaMismatchError
 	text := err.Error()
 	switch {
 	case errors.As(err, &se) && se.Body.Message != "":
@@ -271,6 +272,8 @@ func enrolMessage(err error) string {
 		return lang.L("settings.error.fingerprint")
 	case errors.As(err, &unknown), errors.As(err, &invalid), errors.As(err, &host), strings.Contains(text, "x509:"):
 		return lang.L("settings.error.certificate")
+	case errors.As(err, &version) && version.Server < version.Program:
+		return lang.L("settings.error.version.server")
 	case errors.Is(err, sync.ErrSchemaMismatch):
 		return lang.L("settings.error.version")
 	}
