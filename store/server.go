@@ -259,6 +259,16 @@ func (t *Tx) RecordClock(ws string, offsetMs int64) error {
 	return nil
 }
 
+// RecordNextCertificate notes that workstation ws holds fp (hex SHA-256) as
+// the server's next certificate (sync.HeaderNextCertificate).
+func (t *Tx) RecordNextCertificate(ws, fp string) error {
+	if _, err := t.exec(`INSERT INTO sync_peers (workstation_id, next_certificate) VALUES (?, ?)
+		ON CONFLICT (workstation_id) DO UPDATE SET next_certificate = excluded.next_certificate`, ws, fp); err != nil {
+		return fmt.Errorf("store: record the next certificate of %s: %w", ws, err)
+	}
+	return nil
+}
+
 // DeactivationUnseen reports whether the operator's last deactivation had
 // not reached ws: the server noted where its change log stood then
 // (Tx.PutOperator), and ws has not pulled that far. False when the server

@@ -78,6 +78,9 @@ type BackendTx interface {
 	// RecordClock notes how far a workstation's clock is from the
 	// server's (store.Tx.RecordClock).
 	RecordClock(ws string, offsetMs int64) error
+	// RecordNextCertificate notes the server's next certificate a
+	// workstation holds (store.Tx.RecordNextCertificate).
+	RecordNextCertificate(ws, fp string) error
 	// DeactivationUnseen: the operator's last deactivation had not reached
 	// the workstation (store.Tx.DeactivationUnseen).
 	DeactivationUnseen(ws, operatorID string) (bool, error)

@@ -48,6 +48,10 @@ const (
 	// MetaLateRefused is the last late refusal (GET /v1/late-refused)
 	// this replica recorded, written with the refusals it brought.
 	MetaLateRefused = "sync_late_refused"
+	// MetaPinNext is the server's next certificate (HeaderNextCertificate)
+	// as the server announced it over the pinned one: accepted besides it,
+	// and pinned in its place once the server presents it.
+	MetaPinNext = "sync_pin_next"
 )
 
 // Config is how a replica reaches the server.
@@ -55,6 +59,7 @@ type Config struct {
 	URL      string        // https://host:port
 	Token    string        // workstation token from enrolment
 	Pin      string        // hex SHA-256 of the server certificate; "" = system CA verification
+	PinNext  string        // the server's next certificate it announced (MetaPinNext); "" none
 	Interval time.Duration // between syncs when idle; default 15 s
 	HTTP     *http.Client  // optional; default pinned TLS client
 	Batch    int           // changes per push; default 5000
@@ -68,7 +73,7 @@ type Config struct {
 func LoadConfig(ctx context.Context, db *store.DB) (Config, error) {
 	var c Config
 	var err error
-	for key, dst := range map[string]*string{MetaURL: &c.URL, MetaToken: &c.Token, MetaPin: &c.Pin} {
+	for key, dst := range map[string]*string{MetaURL: &c.URL, MetaToken: &c.Token, MetaPin: &c.Pin, MetaPinNext: &c.PinNext} {
 		if *dst, err = db.Meta(ctx, key); err != nil {
 			return c, err
 		}
@@ -101,20 +106,31 @@ func (e *SchemaMismatchError) Is(target error) bool { return target == ErrSchema
 // certificate whose SHA-256 is pin (the self-signed certificate printed by
 // the server), or the system's CA verification when pin is "".
 func PinnedClient(pin string) *http.Client {
+	if pin == "" {
+		return pinnedClient(nil)
+	}
+	pins := []string{normalPin(pin)}
+	return pinnedClient(func() []string { return pins })
+}
+
+func normalPin(pin string) string { return strings.ToLower(strings.ReplaceAll(pin, ":", "")) }
+
+// pinnedClient is PinnedClient accepting any of the certificates pins
+// gives at each connection (nil: the system's CA verification).
+func pinnedClient(pins func() []string) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	if pin != "" {
-		want := strings.ToLower(strings.ReplaceAll(pin, ":", ""))
+	if pins != nil {
 		tc.InsecureSkipVerify = true // replaced by the pin check below
 		tc.VerifyConnection = func(cs tls.ConnectionState) error {
 			if len(cs.PeerCertificates) == 0 {
 				return errors.New("sync: server sent no certificate")
 			}
 			sum := sha256.Sum256(cs.PeerCertificates[0].Raw)
-			if hex.EncodeToString(sum[:]) != want {
-				return fmt.Errorf("%w: server certificate %x", ErrPinMismatch, sum[:8])
+			if slices.Contains(pins(), hex.EncodeToString(sum[:])) {
+				return nil
 			}
-			return nil
+			return fmt.Errorf("%w: server certificate %x", ErrPinMismatch, sum[:8])
 		}
 	}
 	tr.TLSClientConfig = tc
@@ -189,6 +205,10 @@ type Client struct {
 	clockMu       gosync.Mutex
 	clockMeasured *time.Duration
 	numberingHeld atomic.Bool // HeaderNumbering of the last clock answer
+	// pins: the certificates the client accepts, the pinned one and the
+	// next one the server announced (setPins); pinMu orders their changes.
+	pins  atomic.Pointer[[]string]
+	pinMu gosync.Mutex
 
 	// lateAnnounced is the highest late refusal pull answers announced
 	// (HeaderLateRefused); fetched after the pull when past MetaLateRefused.
@@ -210,11 +230,15 @@ func NewClient(db *store.DB, blobs *store.Blobs, cfg Config) *Client {
 	if cfg.Batch <= 0 {
 		cfg.Batch = 5000
 	}
-	hc := cfg.HTTP
-	if hc == nil {
-		hc = PinnedClient(cfg.Pin)
+	c := &Client{db: db, blobs: blobs, cfg: cfg, hc: cfg.HTTP, trigger: make(chan struct{}, 1)}
+	c.setPins(cfg.Pin, cfg.PinNext)
+	if c.hc == nil {
+		if cfg.Pin == "" {
+			c.hc = pinnedClient(nil)
+		} else {
+			c.hc = pinnedClient(func() []string { return *c.pins.Load() })
+		}
 	}
-	c := &Client{db: db, blobs: blobs, cfg: cfg, hc: hc, trigger: make(chan struct{}, 1)}
 	c.state.Enrolled = cfg.URL != "" && cfg.Token != ""
 	c.state.ClockOffset, c.state.ClockKnown = db.ClockOffset()
 	return c
@@ -375,6 +399,11 @@ var ErrOtherInstallation = errors.New("sync: the server holds changes of this wo
 
 const otherInstallationMessage = "Il server ha da questa postazione modifiche che questa copia dei dati non contiene (la postazione è in uso su un altro computer, o i dati sono stati ripristinati da una copia precedente): la sincronizzazione resta sospesa e quanto fatto qui resta su questa postazione; rivolgersi all'amministratore"
 
+// pinMismatchMessage: the server presents a certificate this workstation
+// does not know (it missed the announcement of a new one, or it is not
+// the municipality's server).
+const pinMismatchMessage = "Il certificato del server non è quello registrato su questa postazione (è stato sostituito mentre la postazione non si sincronizzava, o il server non è quello del Comune): la sincronizzazione è sospesa e si continua a lavorare in locale; rivolgersi all'amministratore per una nuova abilitazione"
+
 // serverBehindMessage tells the operator why sync stopped.
 const serverBehindMessage = "Il server ha meno dati di quanti questa postazione ne abbia già scambiati (è stato ripristinato da una copia di sicurezza?): la sincronizzazione resta sospesa finché l'amministratore non interviene; si continua a lavorare in locale"
 
@@ -398,6 +427,9 @@ func userMessage(err error) string {
 	}
 	if errors.Is(err, ErrOtherInstallation) {
 		return otherInstallationMessage
+	}
+	if errors.Is(err, ErrPinMismatch) {
+		return pinMismatchMessage
 	}
 	var se *ServerError
 	if errors.As(err, &se) && se.Body.Message != "" {
@@ -989,6 +1021,11 @@ func (c *Client) fetchPull(ctx context.Context, after int64, floor, epoch string
 		// For the server's record: the clock the desk writes legal dates
 		// with (store.DB.Now).
 		hdr[HeaderClock] = strconv.FormatInt(c.db.Now().UnixMilli(), 10)
+		if next := c.heldNextPin(); next != "" {
+			// For the server's record: this workstation will accept the
+			// server's next certificate.
+			hdr[HeaderNextCertificate] = next
+		}
 	}
 	if epoch != "" {
 		hdr[HeaderLogEpoch] = epoch
@@ -1091,6 +1128,9 @@ func (c *Client) measureClock(ctx context.Context) error {
 	resp.Body.Close()
 	got := c.db.Now()
 	c.numberingHeld.Store(resp.Header.Get(HeaderNumbering) == "held")
+	if err := c.followCertificate(ctx, resp); err != nil {
+		return err
+	}
 	server, ok := clockMillis(resp.Header.Get(HeaderClock))
 	if !ok {
 		return fmt.Errorf("sync: the server's clock: %q", resp.Header.Get(HeaderClock))

@@ -126,7 +126,7 @@ func keepReplica(ctx context.Context, dbPath string, cfg Config, er EnrollRespon
 	if seq < er.AckedSeq || auditSeq < er.AckedAuditSeq {
 		return false, nil // an older copy of this workstation's data
 	}
-	for _, kv := range [][2]string{{MetaURL, cfg.URL}, {MetaToken, cfg.Token}, {MetaPin, cfg.Pin}} {
+	for _, kv := range [][2]string{{MetaURL, cfg.URL}, {MetaToken, cfg.Token}, {MetaPin, cfg.Pin}, {MetaPinNext, ""}} {
 		if err := db.SetMeta(ctx, kv[0], kv[1]); err != nil {
 			return false, err
 		}

@@ -49,6 +49,13 @@ const (
 	// server, restored from a backup, gives no definitive numbers
 	// (ResumeNumbering); absent otherwise.
 	HeaderNumbering = "Sportello-Numbering"
+	// HeaderNextCertificate, on the answer to GET /v1/clock, is the
+	// SHA-256 (hex) of the certificate the server will present next, when
+	// its administrator has prepared one; the workstation accepts it from
+	// then on besides the pinned one, and takes it as the pinned one once
+	// the server presents it. On the first request of a pull, the
+	// workstation reports the one it holds.
+	HeaderNextCertificate = "Sportello-Next-Certificate"
 )
 
 // Error codes returned in ErrorBody.Code.

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"time"
 
 	"sportello/internal/application"
@@ -60,6 +61,31 @@ type Server struct {
 	// logged as beyond ClockTolerance, so that a clock that stays off is
 	// logged once and not at every pull.
 	clockWarned gosync.Map
+
+	// nextCert is the SHA-256 (hex) of the certificate the server will
+	// present next ("" none), announced on GET /v1/clock.
+	nextCert atomic.Pointer[string]
+}
+
+// SetNextCertificate makes the server announce fp (hex SHA-256) as the
+// certificate it will present next (HeaderNextCertificate); "" stops the
+// announcement. The workstations that receive it accept that certificate
+// from then on besides the one they pinned.
+func (s *Server) SetNextCertificate(fp string) {
+	fp = strings.ToLower(fp)
+	s.nextCert.Store(&fp)
+}
+
+func (s *Server) nextCertificate() string {
+	if p := s.nextCert.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// ValidFingerprint reports whether fp is a SHA-256 in hex (64 digits).
+func ValidFingerprint(fp string) bool {
+	return len(fp) == 64 && strings.Trim(strings.ToLower(fp), "0123456789abcdef") == ""
 }
 
 // logEpoch is the change log's epoch and the sequence it starts after.
@@ -177,6 +203,9 @@ func (s *Server) clock(w http.ResponseWriter, r *http.Request) {
 	}
 	if held {
 		w.Header().Set(HeaderNumbering, "held")
+	}
+	if next := s.nextCertificate(); next != "" {
+		w.Header().Set(HeaderNextCertificate, next)
 	}
 	w.Header().Set(HeaderClock, strconv.FormatInt(s.db.Now().UnixMilli(), 10))
 	w.WriteHeader(http.StatusNoContent)

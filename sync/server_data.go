@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	gosync "sync"
 	"time"
 
@@ -47,6 +48,11 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 			fail(w, http.StatusBadRequest, CodeBadRequest, "Data e ora della postazione non valide", fmt.Errorf("sync: %s %q", HeaderClock, v))
 			return
 		}
+	}
+	nextCert := strings.ToLower(r.Header.Get(HeaderNextCertificate))
+	if nextCert != "" && !ValidFingerprint(nextCert) {
+		fail(w, http.StatusBadRequest, CodeBadRequest, "Impronta del nuovo certificato non valida", fmt.Errorf("sync: %s %q", HeaderNextCertificate, nextCert))
+		return
 	}
 	cs, err := s.db.ChangesAfter(r.Context(), after, limit)
 	if err != nil {
@@ -108,6 +114,11 @@ func (s *Server) pull(w http.ResponseWriter, r *http.Request) {
 			if hasClock {
 				offsetMs = wsClock - tx.Now().UnixMilli()
 				if err := tx.RecordClock(ws.ID, offsetMs); err != nil {
+					return err
+				}
+			}
+			if nextCert != "" {
+				if err := tx.RecordNextCertificate(ws.ID, nextCert); err != nil {
 					return err
 				}
 			}

@@ -200,6 +200,11 @@ func (s *session) DismissRejected(ctx context.Context, n int) error {
 func (s *session) Server() (string, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.client != nil {
+		// The certificate the server announced and then presented is
+		// pinned in place of the enrolment's (sync.Client.Pin).
+		return s.cfg.URL, s.client.Pin()
+	}
 	return s.cfg.URL, s.cfg.Pin
 }
 
