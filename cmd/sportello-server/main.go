@@ -4,7 +4,7 @@
 //
 //	sportello-server serve [-data DIR] [-addr HOST:PORT] [-tls-cert FILE -tls-key FILE] [-host NAME]...
 //	                       [-aoo-code C] [-aoo-name N] [-smtp-host H] [-smtp-port P] [-smtp-user U] [-smtp-from A] [-no-demo]
-//	                       [-backup-dir DIR [-backup-every 1h]]
+//	                       [-backup-dir DIR [-backup-every 1h]] [-tls-next-cert FILE]
 //	sportello-server status [-data DIR]
 //	sportello-server operator add -username U -name "Nome Cognome" -role RUOLO [-office ID]
 //	sportello-server workstation add -code DESK01 -name "..." -kind desk|interview|protocol|laptop [-confidential]
@@ -15,11 +15,13 @@
 //	sportello-server catalog export [-o FILE]
 //	sportello-server protocol export -date AAAA-MM-GG [-o FILE]
 //	sportello-server protocol resume -after N [-year Y] [-force]
+//	sportello-server certificate next [-host NAME]...
+//	sportello-server certificate switch [-force]
 //	sportello-server backup -o DIR
 //
 // Every subcommand accepts -data. Environment: SPORTELLO_SERVER_DATA,
 // SPORTELLO_SERVER_ADDR, SPORTELLO_SERVER_HOSTS (comma-separated),
-// SPORTELLO_TLS_CERT, SPORTELLO_TLS_KEY, SPORTELLO_BACKUP_DIR, SPORTELLO_SMTP_HOST/PORT/USER/FROM,
+// SPORTELLO_TLS_CERT, SPORTELLO_TLS_KEY, SPORTELLO_TLS_NEXT_CERT, SPORTELLO_BACKUP_DIR, SPORTELLO_SMTP_HOST/PORT/USER/FROM,
 // SPORTELLO_SMTP_PASSWORD (the SMTP password is read only from here),
 // SPORTELLO_PASSWORD (operator add; otherwise read from standard input).
 //
@@ -60,7 +62,7 @@ import (
 const usageText = `uso:
   sportello-server serve [-data DIR] [-addr HOST:PORTA] [-tls-cert FILE -tls-key FILE] [-host NOME]...
                          [-aoo-code CODICE] [-aoo-name NOME] [-smtp-host H] [-smtp-port P] [-smtp-user U] [-smtp-from INDIRIZZO] [-no-demo]
-                         [-backup-dir CARTELLA [-backup-every 1h]]
+                         [-backup-dir CARTELLA [-backup-every 1h]] [-tls-next-cert FILE]
   sportello-server status [-data DIR]
   sportello-server operator add -username UTENTE -name "Nome Cognome" -role RUOLO [-office UFFICIO] [-data DIR]
   sportello-server operator list [-json] [-data DIR]
@@ -73,6 +75,8 @@ const usageText = `uso:
   sportello-server catalog export [-o FILE] [-data DIR]
   sportello-server protocol export -date AAAA-MM-GG [-o FILE] [-data DIR]
   sportello-server protocol resume -after N [-year Y] [-force] [-data DIR]
+  sportello-server certificate next [-host NOME]... [-data DIR]
+  sportello-server certificate switch [-force] [-data DIR]
   sportello-server backup -o CARTELLA [-data DIR]`
 
 func env(key, def string) string {
@@ -121,6 +125,11 @@ func main() {
 		err = sub(args, map[string]func([]string) error{
 			"export": func(a []string) error { return protocolExport(ctx, a) },
 			"resume": func(a []string) error { return protocolResume(ctx, a) },
+		})
+	case "certificate":
+		err = sub(args, map[string]func([]string) error{
+			"next":   func(a []string) error { return certificateNext(ctx, a) },
+			"switch": func(a []string) error { return certificateSwitch(ctx, a) },
 		})
 	case "backup":
 		err = backup(ctx, args)
@@ -199,6 +208,7 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	addr := fs.String("addr", env("SPORTELLO_SERVER_ADDR", "127.0.0.1:8443"), "listen address")
 	cert := fs.String("tls-cert", env("SPORTELLO_TLS_CERT", ""), "TLS certificate (PEM); default: self-signed in the data folder")
 	key := fs.String("tls-key", env("SPORTELLO_TLS_KEY", ""), "TLS key (PEM)")
+	nextCert := fs.String("tls-next-cert", env("SPORTELLO_TLS_NEXT_CERT", ""), "certificate (PEM) to announce to the workstations as the next one")
 	var hosts hostList
 	hosts.Set(env("SPORTELLO_SERVER_HOSTS", ""))
 	fs.Var(&hosts, "host", "extra host name or address of the self-signed certificate (repeatable)")
@@ -250,7 +260,7 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
-	err = srv.Run(ctx, server.Config{Addr: *addr, ShutdownTimeout: *shutdown, DataDir: *data, TLSCert: *cert, TLSKey: *key, Hosts: hosts,
+	err = srv.Run(ctx, server.Config{Addr: *addr, ShutdownTimeout: *shutdown, DataDir: *data, TLSCert: *cert, TLSKey: *key, TLSNextCert: *nextCert, Hosts: hosts,
 		BackupDir: *backupDir, BackupEvery: *backupEvery})
 	var oe *net.OpError
 	if errors.As(err, &oe) && oe.Op == "listen" {

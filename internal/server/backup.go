@@ -117,11 +117,20 @@ func Backup(ctx context.Context, dataDir, outDir string, now time.Time) (BackupR
 }
 
 // copyCertificate copies the self-signed certificate and key kept in the
-// data folder, when there are any (a server given -tls-cert/-tls-key keeps
+// data folder, and the next ones prepared, when there are any (a server given -tls-cert/-tls-key keeps
 // them elsewhere: they are backed up with the machine's configuration).
 func copyCertificate(dataDir, outDir string) (bool, error) {
-	for _, name := range []string{CertFile, KeyFile} {
+	for i, name := range []string{CertFile, KeyFile, NextCertFile, NextKeyFile} {
 		b, err := os.ReadFile(filepath.Join(dataDir, name))
+		if errors.Is(err, os.ErrNotExist) && i >= 2 {
+			// The next certificate travels when it is prepared (the
+			// workstations may hold it already); the copy of one
+			// switched to since is removed.
+			if err := os.Remove(filepath.Join(outDir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return false, err
+			}
+			continue
+		}
 		if errors.Is(err, os.ErrNotExist) {
 			return false, nil
 		}

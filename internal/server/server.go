@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"sportello/store"
@@ -31,6 +32,9 @@ type Config struct {
 	TLSKey          string        // its key file (PEM)
 	Hosts           []string      // extra names/addresses of a new self-signed certificate
 	Out             io.Writer     // where the fingerprint line for people goes; default os.Stderr
+	// TLSNextCert is a certificate file (PEM) to announce as the next
+	// one instead of the one `certificate next` prepared in DataDir.
+	TLSNextCert string
 	// BackupDir, when set, receives a backup (Backup) at start and then
 	// every BackupEvery (default one hour) while the server runs.
 	BackupDir   string
@@ -39,9 +43,10 @@ type Config struct {
 
 // Server serves one store.
 type Server struct {
-	db  *store.DB
-	log *slog.Logger
-	mux *http.ServeMux
+	db   *store.DB
+	log  *slog.Logger
+	mux  *http.ServeMux
+	sync *sync.Server
 }
 
 // New returns a server over db with the sync endpoints mounted. blobs is the
@@ -54,6 +59,7 @@ func New(db *store.DB, blobs *store.Blobs, dataDir string, log *slog.Logger) (*S
 		return nil, err
 	}
 	ss.Register(s.mux)
+	s.sync = ss
 	return s, nil
 }
 
@@ -177,7 +183,47 @@ func (s *Server) certificate(cfg Config) (*Certificate, error) {
 		out = os.Stderr
 	}
 	fmt.Fprintln(out, FingerprintLine(cert.Fingerprint))
+	if _, err := NextFingerprint(cfg.DataDir, cfg.TLSNextCert); err != nil {
+		return nil, err
+	}
 	return cert, nil
+}
+
+// nextCheckEvery is how often the server looks for a next certificate to
+// announce.
+var nextCheckEvery = 30 * time.Second
+
+// checkNext brings the announcement of the server's next certificate
+// (sync.Server.SetNextCertificate) in step with the files, and returns it;
+// last is the one announced so far. The next certificate is the one
+// `certificate next` prepared (or -tls-next-cert), else the certificate in
+// the data folder when `certificate switch` has made it the server's and
+// the server, not yet restarted, still presents the previous one. The
+// server checks at start and every nextCheckEvery: one prepared or
+// withdrawn while it runs is announced or withdrawn within that time.
+func (s *Server) checkNext(cfg Config, presented, last string) string {
+	next, err := NextFingerprint(cfg.DataDir, cfg.TLSNextCert)
+	if err != nil {
+		s.log.Warn("next certificate unreadable: announcement unchanged", "err", err)
+		return last
+	}
+	if next == "" && cfg.TLSCert == "" {
+		if c, err := loadPair(filepath.Join(cfg.DataDir, CertFile), filepath.Join(cfg.DataDir, KeyFile), nil); err == nil {
+			next = c.Fingerprint
+		}
+	}
+	if next == presented {
+		next = ""
+	}
+	if next != last {
+		s.sync.SetNextCertificate(next)
+		if next != "" {
+			s.log.Info("next certificate announced to the workstations", "sha256", next)
+		} else {
+			s.log.Info("next certificate no longer announced", "sha256", last)
+		}
+	}
+	return next
 }
 
 func ipStrings(ips []net.IP) []string {
@@ -199,6 +245,25 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, cfg Config, cert *C
 		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert.TLS}},
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	// The next certificate is announced from the first answer: a
+	// workstation that found no announcement would forget it.
+	last := s.checkNext(cfg, cert.Fingerprint, "")
+	actx, stopAnnounce := context.WithCancel(ctx)
+	announced := make(chan struct{})
+	go func() {
+		defer close(announced)
+		t := time.NewTicker(nextCheckEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-actx.Done():
+				return
+			case <-t.C:
+				last = s.checkNext(cfg, cert.Fingerprint, last)
+			}
+		}
+	}()
+	defer func() { stopAnnounce(); <-announced }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ServeTLS(ln, "", "") }()
 	s.log.Info("listening", "addr", ln.Addr().String(), "tls", true)

@@ -201,3 +201,115 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	}
 	return nil
 }
+
+// The next certificate: prepared in the data folder by `certificate next`,
+// announced to the workstations while the server runs with the current one
+// (sync.Server.SetNextCertificate), and made the server's by `certificate
+// switch`, which keeps the one it replaces as server-previous.*.
+const (
+	NextCertFile     = "server-next.crt"
+	NextKeyFile      = "server-next.key"
+	PreviousCertFile = "server-previous.crt"
+	PreviousKeyFile  = "server-previous.key"
+)
+
+// NextFingerprint is the fingerprint of the certificate to announce as the
+// next one: the file certPath when given (-tls-next-cert, a certificate
+// the municipality obtained; its key is not needed until it is used), else
+// the one `certificate next` prepared in dataDir; "" when there is none.
+func NextFingerprint(dataDir, certPath string) (string, error) {
+	if certPath == "" {
+		certPath = filepath.Join(dataDir, NextCertFile)
+		if _, err := os.Stat(certPath); errors.Is(err, os.ErrNotExist) {
+			return "", nil
+		}
+	}
+	raw, err := os.ReadFile(certPath)
+	if err != nil {
+		return "", fmt.Errorf("server: next certificate: %w", err)
+	}
+	block, _ := pem.Decode(raw)
+	if block == nil || block.Type != "CERTIFICATE" {
+		return "", fmt.Errorf("server: next certificate %s: no PEM certificate in it", certPath)
+	}
+	if _, err := x509.ParseCertificate(block.Bytes); err != nil {
+		return "", fmt.Errorf("server: next certificate %s: %w", certPath, err)
+	}
+	return Fingerprint(block.Bytes), nil
+}
+
+// PrepareNextCertificate creates the next self-signed certificate in
+// dataDir (for the names of a new certificate and hosts), or returns the
+// one prepared before.
+func PrepareNextCertificate(dataDir string, hosts []string) (c *Certificate, created bool, err error) {
+	certPath, keyPath := filepath.Join(dataDir, NextCertFile), filepath.Join(dataDir, NextKeyFile)
+	if _, err := os.Stat(filepath.Join(dataDir, CertFile)); err != nil {
+		return nil, false, fmt.Errorf("server: the data folder has no self-signed certificate to replace (%s): a certificate given with -tls-cert is replaced by announcing the new one with -tls-next-cert", CertFile)
+	}
+	_, certErr := os.Stat(certPath)
+	_, keyErr := os.Stat(keyPath)
+	if errors.Is(certErr, os.ErrNotExist) && errors.Is(keyErr, os.ErrNotExist) {
+		if err := createSelfSigned(certPath, keyPath, certNames(hosts)); err != nil {
+			return nil, false, err
+		}
+		created = true
+	}
+	c, err = loadPair(certPath, keyPath, hosts)
+	return c, created, err
+}
+
+// SwitchCertificate makes the prepared next certificate the server's (from
+// its next start): the current pair is kept as server-previous.*, the next
+// pair becomes server.*, and the next files are removed last, so that the
+// command can be run again after a crash. It returns the fingerprints of
+// the certificate replaced and of the new one.
+func SwitchCertificate(dataDir string) (old, fresh string, err error) {
+	path := func(name string) string { return filepath.Join(dataDir, name) }
+	next, err := loadPair(path(NextCertFile), path(NextKeyFile), nil)
+	if err != nil {
+		return "", "", fmt.Errorf("server: no next certificate prepared (certificate next): %w", err)
+	}
+	curCert, err := os.ReadFile(path(CertFile))
+	if err != nil {
+		return "", "", fmt.Errorf("server: current certificate: %w", err)
+	}
+	nextCert, err := os.ReadFile(path(NextCertFile))
+	if err != nil {
+		return "", "", fmt.Errorf("server: next certificate: %w", err)
+	}
+	nextKey, err := os.ReadFile(path(NextKeyFile))
+	if err != nil {
+		return "", "", fmt.Errorf("server: next certificate: %w", err)
+	}
+	if !bytes.Equal(curCert, nextCert) {
+		// Not switched yet (a run cut off after this step finds the
+		// certificate already replaced and the previous one kept).
+		cur, err := loadPair(path(CertFile), path(KeyFile), nil)
+		if err != nil {
+			return "", "", err
+		}
+		old = cur.Fingerprint
+		curKey, err := os.ReadFile(path(KeyFile))
+		if err != nil {
+			return "", "", fmt.Errorf("server: current certificate: %w", err)
+		}
+		if err := writeFileAtomic(path(PreviousKeyFile), curKey, 0o600); err != nil {
+			return "", "", err
+		}
+		if err := writeFileAtomic(path(PreviousCertFile), curCert, 0o600); err != nil {
+			return "", "", err
+		}
+	} else if prev, err := loadPair(path(PreviousCertFile), path(PreviousKeyFile), nil); err == nil {
+		old = prev.Fingerprint
+	}
+	if err := writeFileAtomic(path(CertFile), nextCert, 0o600); err != nil {
+		return "", "", err
+	}
+	if err := writeFileAtomic(path(KeyFile), nextKey, 0o600); err != nil {
+		return "", "", err
+	}
+	if err := errors.Join(os.Remove(path(NextCertFile)), os.Remove(path(NextKeyFile))); err != nil {
+		return "", "", fmt.Errorf("server: remove the next certificate's files: %w", err)
+	}
+	return old, next.Fingerprint, nil
+}
