@@ -203,47 +203,66 @@ func (h *hostList) Set(v string) error {
 	return nil
 }
 
-func serve(ctx context.Context, log *slog.Logger, args []string) error {
+// serveOptions are the settings of `serve` (flags, then environment).
+type serveOptions struct {
+	data, addr, cert, key, nextCert string
+	hosts                           hostList
+	setup                           server.Setup
+	shutdown                        time.Duration
+	backupDir                       string
+	backupEvery                     time.Duration
+}
+
+// parseServe reads and checks the settings of `serve`.
+func parseServe(args []string) (serveOptions, error) {
+	var o serveOptions
 	fs, data := newFlags("serve")
-	addr := fs.String("addr", env("SPORTELLO_SERVER_ADDR", "127.0.0.1:8443"), "listen address")
-	cert := fs.String("tls-cert", env("SPORTELLO_TLS_CERT", ""), "TLS certificate (PEM); default: self-signed in the data folder")
-	key := fs.String("tls-key", env("SPORTELLO_TLS_KEY", ""), "TLS key (PEM)")
-	nextCert := fs.String("tls-next-cert", env("SPORTELLO_TLS_NEXT_CERT", ""), "certificate (PEM) to announce to the workstations as the next one")
-	var hosts hostList
-	hosts.Set(env("SPORTELLO_SERVER_HOSTS", ""))
-	fs.Var(&hosts, "host", "extra host name or address of the self-signed certificate (repeatable)")
-	var setup server.Setup
-	fs.StringVar(&setup.AOOCode, "aoo-code", "", "AOO code stored in the catalog")
-	fs.StringVar(&setup.AOOName, "aoo-name", "", "AOO name stored in the catalog")
-	fs.StringVar(&setup.SMTP.Host, "smtp-host", env("SPORTELLO_SMTP_HOST", ""), "SMTP server for notifications")
-	fs.StringVar(&setup.SMTP.Port, "smtp-port", env("SPORTELLO_SMTP_PORT", ""), "SMTP port")
-	fs.StringVar(&setup.SMTP.User, "smtp-user", env("SPORTELLO_SMTP_USER", ""), "SMTP user")
-	fs.StringVar(&setup.SMTP.From, "smtp-from", env("SPORTELLO_SMTP_FROM", ""), "sender address of notifications")
-	fs.BoolVar(&setup.NoDemo, "no-demo", false, "do not load the demo municipality on first start")
-	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may take at shutdown")
-	backupDir := fs.String("backup-dir", env("SPORTELLO_BACKUP_DIR", ""), "back the data folder up here at start and every -backup-every")
-	backupEvery := fs.Duration("backup-every", time.Hour, "interval between backups into -backup-dir")
+	fs.StringVar(&o.addr, "addr", env("SPORTELLO_SERVER_ADDR", "127.0.0.1:8443"), "listen address")
+	fs.StringVar(&o.cert, "tls-cert", env("SPORTELLO_TLS_CERT", ""), "TLS certificate (PEM); default: self-signed in the data folder")
+	fs.StringVar(&o.key, "tls-key", env("SPORTELLO_TLS_KEY", ""), "TLS key (PEM)")
+	fs.StringVar(&o.nextCert, "tls-next-cert", env("SPORTELLO_TLS_NEXT_CERT", ""), "certificate (PEM) to announce to the workstations as the next one")
+	o.hosts.Set(env("SPORTELLO_SERVER_HOSTS", ""))
+	fs.Var(&o.hosts, "host", "extra host name or address of the self-signed certificate (repeatable)")
+	fs.StringVar(&o.setup.AOOCode, "aoo-code", "", "AOO code stored in the catalog")
+	fs.StringVar(&o.setup.AOOName, "aoo-name", "", "AOO name stored in the catalog")
+	fs.StringVar(&o.setup.SMTP.Host, "smtp-host", env("SPORTELLO_SMTP_HOST", ""), "SMTP server for notifications")
+	fs.StringVar(&o.setup.SMTP.Port, "smtp-port", env("SPORTELLO_SMTP_PORT", ""), "SMTP port")
+	fs.StringVar(&o.setup.SMTP.User, "smtp-user", env("SPORTELLO_SMTP_USER", ""), "SMTP user")
+	fs.StringVar(&o.setup.SMTP.From, "smtp-from", env("SPORTELLO_SMTP_FROM", ""), "sender address of notifications")
+	fs.BoolVar(&o.setup.NoDemo, "no-demo", false, "do not load the demo municipality on first start")
+	fs.DurationVar(&o.shutdown, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take at shutdown")
+	fs.StringVar(&o.backupDir, "backup-dir", env("SPORTELLO_BACKUP_DIR", ""), "back the data folder up here at start and every -backup-every")
+	fs.DurationVar(&o.backupEvery, "backup-every", time.Hour, "interval between backups into -backup-dir")
 	if _, err := parse(fs, args, 0); err != nil {
-		return err
+		return o, err
 	}
-	if (*cert == "") != (*key == "") {
-		return cli.UsageError{Msg: "-tls-cert e -tls-key vanno indicati insieme"}
+	o.data = *data
+	if (o.cert == "") != (o.key == "") {
+		return o, cli.UsageError{Msg: "-tls-cert e -tls-key vanno indicati insieme"}
 	}
-	if *backupDir != "" && *backupEvery < time.Minute {
-		return cli.UsageError{Msg: "-backup-every: almeno un minuto (es. 15m, 1h)"}
+	if o.backupDir != "" && o.backupEvery < time.Minute {
+		return o, cli.UsageError{Msg: "-backup-every: almeno un minuto (es. 15m, 1h)"}
 	}
-	if p := setup.SMTP.Port; p != "" {
+	if p := o.setup.SMTP.Port; p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return cli.Usagef("porta SMTP «%s» non valida", p)
+			return o, cli.Usagef("porta SMTP «%s» non valida", p)
 		}
 	}
-	setup.SMTP.Password = os.Getenv("SPORTELLO_SMTP_PASSWORD")
-	svc, err := open(ctx, *data)
+	o.setup.SMTP.Password = os.Getenv("SPORTELLO_SMTP_PASSWORD")
+	return o, nil
+}
+
+func serve(ctx context.Context, log *slog.Logger, args []string) error {
+	o, err := parseServe(args)
+	if err != nil {
+		return err
+	}
+	svc, err := open(ctx, o.data)
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	seeded, err := server.Initialize(ctx, svc, setup)
+	seeded, err := server.Initialize(ctx, svc, o.setup)
 	if err != nil {
 		return err
 	}
@@ -256,15 +275,15 @@ func serve(ctx context.Context, log *slog.Logger, args []string) error {
 		log.Warn("definitive numbering held: this database is a restored backup")
 		fmt.Fprintln(os.Stderr, numberingHeldNote)
 	}
-	srv, err := server.New(svc.DB(), svc.Blobs(), *data, log)
+	srv, err := server.New(svc.DB(), svc.Blobs(), o.data, log)
 	if err != nil {
 		return err
 	}
-	err = srv.Run(ctx, server.Config{Addr: *addr, ShutdownTimeout: *shutdown, DataDir: *data, TLSCert: *cert, TLSKey: *key, TLSNextCert: *nextCert, Hosts: hosts,
-		BackupDir: *backupDir, BackupEvery: *backupEvery})
+	err = srv.Run(ctx, server.Config{Addr: o.addr, ShutdownTimeout: o.shutdown, DataDir: o.data, TLSCert: o.cert, TLSKey: o.key, TLSNextCert: o.nextCert, Hosts: o.hosts,
+		BackupDir: o.backupDir, BackupEvery: o.backupEvery})
 	var oe *net.OpError
 	if errors.As(err, &oe) && oe.Op == "listen" {
-		return &desk.Error{Message: "Impossibile mettersi in ascolto su " + *addr + " (indirizzo errato o porta già in uso)", Err: err}
+		return &desk.Error{Message: "Impossibile mettersi in ascolto su " + o.addr + " (indirizzo errato o porta già in uso)", Err: err}
 	}
 	return err
 }
