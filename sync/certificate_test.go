@@ -11,16 +11,11 @@ import (
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"errors"
-	"io"
-	"log/slog"
 	"math/big"
-	"net/http"
-	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"sportello/internal/desk"
 	"sportello/store"
 )
 
@@ -53,31 +48,11 @@ func TestTheServerCertificateChangesWithoutEnrollingAgain(t *testing.T) {
 	certB, pinB := selfSigned(t)
 	var presented atomic.Pointer[tls.Certificate]
 	presented.Store(&certA)
-	var handler atomic.Pointer[http.ServeMux]
-	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.Load().ServeHTTP(w, r) }))
-	ts.TLS = &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+	s, _ := restorableWith(t, &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
 		return &tls.Config{Certificates: []tls.Certificate{*presented.Load()}}, nil
-	}}
-	ts.StartTLS()
-	t.Cleanup(ts.Close)
-
-	dir := t.TempDir()
-	svc, err := desk.Open(ctx, dir, desk.Options{Synchronous: "NORMAL"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { svc.Close() })
-	if _, err := svc.SeedDemo(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ss, err := NewServer(svc.DB(), svc.Blobs(), dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	ss.Register(mux)
-	handler.Store(mux)
-	s := &testServer{svc: svc, ts: ts, pin: pinA, sync: ss}
+	}})
+	s.pin = pinA
+	ts, ss, svc := s.ts, s.sync, s.svc
 	a := enroll(t, s, "DESK01", false)
 	late := enroll(t, s, "DESK02", false)
 	nextOnServer := func(code string) string {

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -27,15 +28,24 @@ import (
 // be swapped, while it serves, for one restored from a backup: serve.
 func restorable(t testing.TB) (s *testServer, serve func(svc *desk.Service, dir string)) {
 	t.Helper()
+	return restorableWith(t, nil)
+}
+
+// restorableWith is restorable with the server's TLS configuration (nil:
+// httptest's own certificate, which s.pin names).
+func restorableWith(t testing.TB, tlsConfig *tls.Config) (s *testServer, serve func(svc *desk.Service, dir string)) {
+	t.Helper()
 	ctx := context.Background()
 	var mu gosync.Mutex
 	var current http.Handler
-	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		h := current
 		mu.Unlock()
 		h.ServeHTTP(w, r)
 	}))
+	ts.TLS = tlsConfig
+	ts.StartTLS()
 	t.Cleanup(ts.Close)
 	sum := sha256.Sum256(ts.Certificate().Raw)
 	s = &testServer{ts: ts, pin: hex.EncodeToString(sum[:])}
