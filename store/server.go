@@ -269,6 +269,17 @@ func (t *Tx) RecordNextCertificate(ws, fp string) error {
 	return nil
 }
 
+// RecordProgram notes the schema version of the program workstation ws
+// reached the server with (sync.HeaderSchema).
+func (t *Tx) RecordProgram(ws string, schema int) error {
+	if _, err := t.exec(`INSERT INTO sync_peers (workstation_id, program_schema, program_seen_at) VALUES (?, ?, ?)
+		ON CONFLICT (workstation_id) DO UPDATE SET program_schema = excluded.program_schema, program_seen_at = excluded.program_seen_at`,
+		ws, schema, t.NowString()); err != nil {
+		return fmt.Errorf("store: record the program of %s: %w", ws, err)
+	}
+	return nil
+}
+
 // DeactivationUnseen reports whether the operator's last deactivation had
 // not reached ws: the server noted where its change log stood then
 // (Tx.PutOperator), and ws has not pulled that far. False when the server

@@ -81,6 +81,9 @@ type BackendTx interface {
 	// RecordNextCertificate notes the server's next certificate a
 	// workstation holds (store.Tx.RecordNextCertificate).
 	RecordNextCertificate(ws, fp string) error
+	// RecordProgram notes the schema version of a workstation's program
+	// (store.Tx.RecordProgram).
+	RecordProgram(ws string, schema int) error
 	// DeactivationUnseen: the operator's last deactivation had not reached
 	// the workstation (store.Tx.DeactivationUnseen).
 	DeactivationUnseen(ws, operatorID string) (bool, error)

@@ -415,3 +415,49 @@ func TestAnEnrolmentFromAnotherVersionKeepsTheCodeAndTheInstallation(t *testing.
 		t.Fatalf("the code was used by the refused enrolment: %v", err)
 	}
 }
+
+// The server records the version of the program each workstation reaches
+// it with, refused or not: after an update, the administrator sees which
+// workstations still run another one (sportello-server workstation list).
+func TestTheServerRecordsEachWorkstationsProgram(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	a := enroll(t, s, "DESK01", false)
+	program := func() (schema int, seen string) {
+		t.Helper()
+		if err := s.svc.DB().Read(ctx, func(q store.Querier) error {
+			return q.QueryRow(`SELECT COALESCE(max(p.program_schema), 0), COALESCE(max(p.program_seen_at), '') FROM sync_peers p JOIN workstations w ON w.id = p.workstation_id WHERE w.code = 'DESK01'`).Scan(&schema, &seen)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return schema, seen
+	}
+	a.sync(t)
+	if v, seen := program(); v != store.SchemaVersion() || seen == "" {
+		t.Fatalf("after a sync the server records schema %d at %q, want %d", v, seen, store.SchemaVersion())
+	}
+	hc := PinnedClient(s.pin)
+	for _, v := range []int{store.SchemaVersion() - 1, store.SchemaVersion() + 1} {
+		req, err := http.NewRequest(http.MethodGet, s.ts.URL+"/v1/clock", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+a.client.cfg.Token)
+		req.Header.Set(HeaderSchema, strconv.Itoa(v))
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusConflict {
+			t.Fatalf("schema %d: status %d", v, resp.StatusCode)
+		}
+		if got, _ := program(); got != v {
+			t.Fatalf("refused with schema %d, the server records %d", v, got)
+		}
+	}
+	a.sync(t)
+	if v, _ := program(); v != store.SchemaVersion() {
+		t.Fatalf("back on the server's version, the server records %d", v)
+	}
+}

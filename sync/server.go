@@ -62,6 +62,10 @@ type Server struct {
 	// logged once and not at every pull.
 	clockWarned gosync.Map
 
+	// programs: per workstation, the schema version of its program this
+	// process last recorded (noteProgram).
+	programs gosync.Map
+
 	// nextCert is the SHA-256 (hex) of the certificate the server will
 	// present next ("" none), announced on GET /v1/clock.
 	nextCert atomic.Pointer[string]
@@ -281,6 +285,27 @@ func schemaMismatchMessage(workstation string) string {
 	return fmt.Sprintf("Questa postazione ha una versione di Sportello precedente a quella del server (schema %s, server %d): aggiornare Sportello su questa postazione; nel frattempo si continua a lavorare in locale e nulla va perso", workstation, store.SchemaVersion())
 }
 
+// noteProgram records the schema version of the program a workstation
+// reached the server with (store.Tx.RecordProgram), when it differs from
+// the one this server process last recorded for it: once per workstation
+// after a start, and again when its program changes. A failure is logged;
+// the request goes on.
+func (s *Server) noteProgram(ctx context.Context, ws store.Workstation, schema int) {
+	if last, ok := s.programs.Load(ws.ID); ok && last.(int) == schema {
+		return
+	}
+	if err := s.db.Update(ctx, store.Actor{OperatorID: "server"}, func(tx BackendTx) error {
+		return tx.RecordProgram(ws.ID, schema)
+	}); err != nil {
+		s.log.Error("record the workstation's program version", "workstation", ws.Code, "schema", schema, "err", err)
+		return
+	}
+	s.programs.Store(ws.ID, schema)
+	if schema != store.SchemaVersion() {
+		s.log.Warn("workstation with another program version: its syncs are refused", "workstation", ws.Code, "schema", schema, "server_schema", store.SchemaVersion())
+	}
+}
+
 func workstationOf(r *http.Request) store.Workstation {
 	w, _ := r.Context().Value(ctxKey{}).(store.Workstation)
 	return w
@@ -306,7 +331,11 @@ func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 			s.internal(w, nil)
 			return
 		}
-		if v := r.Header.Get(HeaderSchema); v != strconv.Itoa(store.SchemaVersion()) {
+		v := r.Header.Get(HeaderSchema)
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			s.noteProgram(r.Context(), ws, n)
+		}
+		if v != strconv.Itoa(store.SchemaVersion()) {
 			fail(w, http.StatusConflict, CodeSchemaMismatch, schemaMismatchMessage(v), nil)
 			return
 		}

@@ -573,6 +573,9 @@ func workstationList(ctx context.Context, args []string) error {
 		if note := clockNote(w); note != "" {
 			fmt.Fprintln(os.Stdout, note)
 		}
+		if note := programNote(w); note != "" {
+			fmt.Fprintln(os.Stdout, note)
+		}
 	}
 	if note := serverClockNote(list); note != "" {
 		fmt.Fprintln(os.Stdout, note)
@@ -621,6 +624,21 @@ func clockNote(w server.WorkstationInfo) string {
 	}
 	return fmt.Sprintf("\n%s: all'ultima sincronizzazione (%s) il suo orologio era %s di %s rispetto al server. Le date che la postazione registra (protocollo di emergenza, storico delle pratiche, ricevute) sono sbagliate: correggere data e ora del computer o la loro sincronizzazione automatica.",
 		w.Code, italianInstant(w.ClockCheckedAt), way, sync.OffsetAmount(offset))
+}
+
+// programNote names a workstation whose program is not the server's
+// version, as of its last request: its syncs are refused until one of the
+// two is updated ("" otherwise).
+func programNote(w server.WorkstationInfo) string {
+	if w.ProgramSchema == 0 || w.RevokedAt != "" || w.ProgramSchema == store.SchemaVersion() {
+		return ""
+	}
+	if w.ProgramSchema < store.SchemaVersion() {
+		return fmt.Sprintf("\n%s: all'ultima richiesta (%s) aveva una versione del programma precedente a quella del server (schema %d, server %d). Le sue sincronizzazioni sono rifiutate finché non viene aggiornata; intanto lavora in locale e conserva quanto fa.",
+			w.Code, italianInstant(w.ProgramSeenAt), w.ProgramSchema, store.SchemaVersion())
+	}
+	return fmt.Sprintf("\n%s: all'ultima richiesta (%s) aveva una versione del programma più recente di quella del server (schema %d, server %d). Le sue sincronizzazioni sono rifiutate finché non si aggiorna il server; intanto lavora in locale e conserva quanto fa.",
+		w.Code, italianInstant(w.ProgramSeenAt), w.ProgramSchema, store.SchemaVersion())
 }
 
 // horizonStale is how old the stable horizon gets before `workstation

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +60,30 @@ func TestClockNote(t *testing.T) {
 	}
 	for _, c := range cases {
 		got := clockNote(c.w)
+		if c.want == "" && got != "" || !strings.Contains(got, c.want) {
+			t.Errorf("%s: note %q, want %q", c.w.Code, got, c.want)
+		}
+	}
+}
+
+// After an update, `workstation list` names the workstations still on
+// another version of the program, and says which side to update.
+func TestProgramNote(t *testing.T) {
+	at := "2026-12-07T15:30:00.000Z"
+	v := store.SchemaVersion()
+	cases := []struct {
+		w    server.WorkstationInfo
+		want string // "" = no note
+	}{
+		{server.WorkstationInfo{Code: "DESK01", ProgramSchema: v - 1, ProgramSeenAt: at},
+			fmt.Sprintf("DESK01: all'ultima richiesta (07/12/2026 16:30) aveva una versione del programma precedente a quella del server (schema %d, server %d)", v-1, v)},
+		{server.WorkstationInfo{Code: "LAP02", ProgramSchema: v + 1, ProgramSeenAt: at}, "finché non si aggiorna il server"},
+		{server.WorkstationInfo{Code: "DESK03", ProgramSchema: v, ProgramSeenAt: at}, ""},
+		{server.WorkstationInfo{Code: "DESK04"}, ""},
+		{server.WorkstationInfo{Code: "DESK05", ProgramSchema: v - 1, ProgramSeenAt: at, RevokedAt: at}, ""},
+	}
+	for _, c := range cases {
+		got := programNote(c.w)
 		if c.want == "" && got != "" || !strings.Contains(got, c.want) {
 			t.Errorf("%s: note %q, want %q", c.w.Code, got, c.want)
 		}

@@ -249,6 +249,11 @@ type WorkstationInfo struct {
 	// NextCertificate is the server's next certificate the workstation
 	// said it holds (sync.HeaderNextCertificate), "" none.
 	NextCertificate string `json:"next_certificate"`
+	// ProgramSchema is the schema version of the program the workstation
+	// last reached the server with, at ProgramSeenAt (0, "": not since
+	// the server recorded it).
+	ProgramSchema int    `json:"program_schema"`
+	ProgramSeenAt string `json:"program_seen_at"`
 }
 
 // Workstations lists the workstations known to the server, by code.
@@ -260,12 +265,14 @@ func Workstations(ctx context.Context, db *store.DB) ([]WorkstationInfo, error) 
 				'confidential', json(CASE WHEN confidential THEN 'true' ELSE 'false' END), 'active', json(CASE WHEN active THEN 'true' ELSE 'false' END),
 				'revoked_at', revoked_at, 'enrolled', json(CASE WHEN enrolled THEN 'true' ELSE 'false' END), 'last_seen_at', last_seen_at, 'last_seq', last_seq,
 				'floor', floor, 'counts', json(CASE WHEN counts THEN 'true' ELSE 'false' END),
-				'clock_offset_ms', clock_offset_ms, 'clock_checked_at', clock_checked_at, 'next_certificate', next_certificate)), '[]')
+				'clock_offset_ms', clock_offset_ms, 'clock_checked_at', clock_checked_at, 'next_certificate', next_certificate,
+				'program_schema', program_schema, 'program_seen_at', program_seen_at)), '[]')
 			FROM (SELECT w.id, w.code, w.name, w.kind, w.confidential, w.active, w.revoked_at,
 					EXISTS (SELECT 1 FROM sync_tokens t WHERE t.workstation_id = w.id) AS enrolled,
 					COALESCE(p.last_seen_at, '') AS last_seen_at, COALESCE(p.last_seq, 0) AS last_seq, COALESCE(p.floor_hlc, '') AS floor,
 					COALESCE(p.clock_offset_ms, 0) AS clock_offset_ms, COALESCE(p.clock_checked_at, '') AS clock_checked_at,
 					COALESCE(p.next_certificate, '') AS next_certificate,
+					COALESCE(p.program_schema, 0) AS program_schema, COALESCE(p.program_seen_at, '') AS program_seen_at,
 					(w.active = 1 AND w.revoked_at = '' AND EXISTS (SELECT 1 FROM sync_tokens k WHERE k.workstation_id = w.id AND k.revoked_at = '')) AS counts
 				FROM workstations w LEFT JOIN sync_peers p ON p.workstation_id = w.id ORDER BY w.code)`).Scan(&raw)
 	})
