@@ -77,7 +77,7 @@ func TestTheSystemdUnitStartsTheServer(t *testing.T) {
 	}
 	// The unit lets the server write its data folder (StateDirectory) and
 	// the backups, and gives it the time to finish requests at stop.
-	for _, want := range []string{"StateDirectory=sportello", "ReadWritePaths=" + filepath.Dir(o.backupDir), "KillSignal=SIGTERM", "User=sportello"} {
+	for _, want := range []string{"StateDirectory=sportello", "ReadWritePaths=-" + filepath.Dir(o.backupDir), "KillSignal=SIGTERM", "User=sportello"} {
 		if !strings.Contains(string(unit), want+"\n") {
 			t.Errorf("the unit lacks %s", want)
 		}
