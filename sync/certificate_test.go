@@ -12,6 +12,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"math/big"
+	"net/http"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -146,5 +148,36 @@ func TestAWithdrawnNextCertificateIsForgotten(t *testing.T) {
 		if a.client.Pin() != s.pin {
 			t.Fatalf("announced %q: pinned %s", next, a.client.Pin())
 		}
+	}
+}
+
+// A pull reporting a next certificate that is not a fingerprint is refused
+// with nothing recorded.
+func TestAMalformedNextCertificateIsRefused(t *testing.T) {
+	ctx := context.Background()
+	s := startServer(t)
+	a := enroll(t, s, "DESK01", false)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.ts.URL+"/v1/pull?after=0&limit=10", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+a.client.cfg.Token)
+	req.Header.Set(HeaderSchema, strconv.Itoa(store.SchemaVersion()))
+	req.Header.Set(HeaderNextCertificate, "not-a-fingerprint")
+	resp, err := PinnedClient(s.pin).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var eb ErrorBody
+	err = json_decode(resp.Body, &eb)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusBadRequest || eb.Code != CodeBadRequest || eb.Message == "" {
+		t.Fatalf("malformed next certificate: %d %+v (%v)", resp.StatusCode, eb, err)
+	}
+	var recorded int
+	if err := s.svc.DB().Read(ctx, func(q store.Querier) error {
+		return q.QueryRow(`SELECT count(*) FROM sync_peers WHERE next_certificate <> ''`).Scan(&recorded)
+	}); err != nil || recorded != 0 {
+		t.Fatalf("recorded %d next certificates (%v)", recorded, err)
 	}
 }
