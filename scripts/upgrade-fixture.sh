@@ -16,7 +16,8 @@
 # The operations each desk confirmed are kept in confirmed-*.txt, the rows
 # each database held in rows-*.txt (internal/e2e/testdata/upgrade/rows.sql), the commit in COMMIT.
 # TestAnUpgradeKeepsWhatEarlierVersionsHeld (internal/e2e) opens them with
-# the current binaries.
+# the current binaries. Needs go, git (the commit in this clone's history),
+# python3 and curl.
 set -euo pipefail
 
 commit=${1:?usage: $0 COMMIT NAME}
