@@ -18,8 +18,23 @@ func certificateNext(ctx context.Context, args []string) error {
 	var hosts hostList
 	hosts.Set(env("SPORTELLO_SERVER_HOSTS", ""))
 	fs.Var(&hosts, "host", "extra host name or address of the new certificate (repeatable)")
+	file := fs.String("tls-next-cert", env("SPORTELLO_TLS_NEXT_CERT", ""), "the next certificate the municipality obtained (PEM), announced by serve -tls-next-cert: only show which workstations hold it")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
+	}
+	if *file != "" {
+		fp, err := server.NextFingerprint(*data, *file)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stdout, "Impronta del nuovo certificato: %s (%s)\n", fp, *file)
+		missing, err := missingNext(ctx, *data, fp)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(os.Stdout, "Il server avviato con -tls-next-cert lo annuncia alle postazioni a ogni sincronizzazione. Quando tutte lo hanno, riavviare il server con -tls-cert e -tls-key del nuovo certificato.")
+		printMissing(missing)
+		return nil
 	}
 	c, created, err := server.PrepareNextCertificate(*data, hosts)
 	if err != nil {
@@ -37,12 +52,17 @@ func certificateNext(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintln(os.Stdout, "Il server in funzione lo annuncia alle postazioni a ogni sincronizzazione (entro un minuto dalla preparazione);")
 	fmt.Fprintln(os.Stdout, "ogni postazione che si sincronizza lo accetterà da allora. Quando tutte lo hanno, eseguire «certificate switch» e riavviare il server.")
+	printMissing(missing)
+	return nil
+}
+
+// printMissing says which workstations do not hold the next certificate.
+func printMissing(missing []string) {
 	if len(missing) == 0 {
 		fmt.Fprintln(os.Stdout, "Tutte le postazioni abilitate hanno il nuovo certificato.")
 	} else {
 		fmt.Fprintf(os.Stdout, "Non lo hanno ancora: %s\n", strings.Join(missing, ", "))
 	}
-	return nil
 }
 
 // certificateSwitch makes the prepared certificate the server's, from its

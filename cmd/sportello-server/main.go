@@ -15,7 +15,7 @@
 //	sportello-server catalog export [-o FILE]
 //	sportello-server protocol export -date AAAA-MM-GG [-o FILE]
 //	sportello-server protocol resume -after N [-year Y] [-force]
-//	sportello-server certificate next [-host NAME]...
+//	sportello-server certificate next [-host NAME]... [-tls-next-cert FILE]
 //	sportello-server certificate switch [-force]
 //	sportello-server backup -o DIR
 //
@@ -75,7 +75,7 @@ const usageText = `uso:
   sportello-server catalog export [-o FILE] [-data DIR]
   sportello-server protocol export -date AAAA-MM-GG [-o FILE] [-data DIR]
   sportello-server protocol resume -after N [-year Y] [-force] [-data DIR]
-  sportello-server certificate next [-host NOME]... [-data DIR]
+  sportello-server certificate next [-host NOME]... [-tls-next-cert FILE] [-data DIR]
   sportello-server certificate switch [-force] [-data DIR]
   sportello-server backup -o CARTELLA [-data DIR]`
 

@@ -73,6 +73,12 @@ func TestTheServerCertificateIsReplacedWithoutEnrollingAgain(t *testing.T) {
 		once(d)
 	}
 	srv.stop(t)
+	// A certificate file the municipality obtained: which workstations
+	// hold it (none: it was never announced).
+	out = runBin(t, nil, serverBin, "certificate", "next", "-data", srvData, "-tls-next-cert", filepath.Join(srvData, "server-previous.crt"))
+	if !strings.Contains(out, "Impronta del nuovo certificato: "+fp) || !strings.Contains(out, "Non lo hanno ancora: DESK01, DESK02") {
+		t.Fatalf("certificate next -tls-next-cert:\n%s", out)
+	}
 
 	ctx := context.Background()
 	stSrv := status(t, serverBin, srvData)
