@@ -166,7 +166,7 @@ func validServer(addr, pin, code string) string {
 		return lang.L("settings.error.server")
 	}
 	if p := strings.ReplaceAll(pin, ":", ""); p != "" {
-		if len(p) != 64 || strings.Trim(strings.ToLower(p), "0123456789abcdef") != "" {
+		if !sync.ValidFingerprint(p) {
 			return lang.L("settings.error.pin")
 		}
 	}
