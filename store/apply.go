@@ -153,6 +153,18 @@ func (t *Tx) applyRemoteDecoded(c Change, d Decoded, o ApplyOptions) (ApplyResul
 				return res, err
 			}
 		}
+		if c.Table == "reclassifications" && !o.Forward {
+			// An application made confidential: a replica outside that
+			// scope removes it (WithdrawalsDue). Also when the record is
+			// here already: a restored server that had lost it forwards
+			// it again once a workstation gave it back, and may have
+			// forwarded rows of the application meanwhile.
+			if app, _ := data["application_id"].(string); app != "" {
+				if err := t.queueWithdrawal(app); err != nil {
+					return res, err
+				}
+			}
+		}
 	case c.Op == "insert":
 		// Fast path: a row nobody has yet is inserted whole, with no reads,
 		// its versions in the row when they fit there.
@@ -460,7 +472,8 @@ func (t *Tx) mergeFields(c Change, keys []string, data Fields, base map[string]s
 //     any field; from protocollata on the lifecycle only moves forward: the
 //     state further along wins whatever the clocks (a total order on
 //     writes, so every replica ends with the same state);
-//   - protocol_interruptions.ended_at/ended_by: set once, the first stays.
+//   - protocol_interruptions.ended_at/ended_by: set once, the first stays;
+//   - applications.confidential: once set (Reclassify), it stays.
 func valueRule(table, col string, local, remote any) (decided, remoteWins bool) {
 	switch {
 	case table == "applications" && col == "state":
@@ -470,8 +483,28 @@ func valueRule(table, col string, local, remote any) (decided, remoteWins bool) 
 		}
 	case table == "protocol_interruptions" && (col == "ended_at" || col == "ended_by"):
 		return true, local == "" || local == nil
+	case table == "applications" && col == "confidential":
+		// Made confidential (Reclassify), an application stays so.
+		if l, r := flagValue(local), flagValue(remote); l != r {
+			return true, r
+		}
 	}
 	return false, false
+}
+
+// flagValue reads a 0/1 column's value, as stored or as a change carries it.
+func flagValue(v any) bool {
+	switch x := v.(type) {
+	case bool:
+		return x
+	case int64:
+		return x != 0
+	case float64:
+		return x != 0
+	case string:
+		return x == "1" || x == "true"
+	}
+	return false
 }
 
 func sameValue(a, b any) bool {

@@ -118,6 +118,12 @@ func (b *Blobs) Put(ctx context.Context, r io.Reader, maxBytes int64) (digest st
 	if _, err := os.Stat(final); err == nil {
 		os.Remove(tmp.Name())
 		done = true
+		// Touched: a file about to be named again is not idle
+		// (RemoveIdle).
+		now := time.Now()
+		if err := os.Chtimes(final, now, now); err != nil {
+			return "", 0, fmt.Errorf("store: touch blob: %w", err)
+		}
 		return digest, size, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
@@ -258,6 +264,10 @@ func (b *Blobs) AdoptVerified(path, digest string) error {
 func (b *Blobs) place(path, digest string) error {
 	final := b.Path(digest)
 	if _, err := os.Stat(final); err == nil {
+		now := time.Now()
+		if err := os.Chtimes(final, now, now); err != nil {
+			return fmt.Errorf("store: touch blob: %w", err)
+		}
 		return os.Remove(path)
 	}
 	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
@@ -267,6 +277,30 @@ func (b *Blobs) place(path, digest string) error {
 		return fmt.Errorf("store: move blob into place: %w", err)
 	}
 	return syncDir(filepath.Dir(final))
+}
+
+// RemoveIdle deletes a stored file that nobody touched (stored, or stored
+// again: Put) within idle. It reports whether the file is gone, which it
+// is also when it was never there.
+func (b *Blobs) RemoveIdle(digest string, idle time.Duration) (bool, error) {
+	if !ValidDigest(digest) {
+		return false, fmt.Errorf("store: %q is not a SHA-256 digest", digest)
+	}
+	path := b.Path(digest)
+	fi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: blob %s: %w", digest, err)
+	}
+	if time.Since(fi.ModTime()) < idle {
+		return false, nil
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return false, fmt.Errorf("store: remove blob %s: %w", digest, err)
+	}
+	return true, syncDir(filepath.Dir(path))
 }
 
 // ReferencedBlobs lists the digests that attachment and protocol document

@@ -302,7 +302,8 @@ func (db *DB) SetMeta(ctx context.Context, key, value string) error {
 // localTables are not replicated and are never written through Tx.Put.
 var localTables = map[string]bool{"local_meta": true, "blobs": true, "sync_changes": true, "schema_migrations": true, "audit_log": true, "sync_versions": true,
 	"sync_enrolments": true, "sync_tokens": true, "sync_peers": true, "sync_rejections": true, "sync_parked": true, "sync_reassert": true, "sync_reserved_numbers": true,
-	"sync_pending_reverts": true, "sync_pending_removals": true, "operator_deactivations": true}
+	"sync_pending_reverts": true, "sync_pending_removals": true, "operator_deactivations": true,
+	"reclassification_marks": true, "sync_withdrawals": true}
 
 func (db *DB) loadColumns(ctx context.Context) error {
 	rows, err := db.r.QueryContext(ctx, `SELECT m.name, p.name, p.type, p.dflt_value FROM sqlite_schema m JOIN pragma_table_info(m.name) p

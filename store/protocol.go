@@ -231,7 +231,7 @@ func (t *Tx) IsAnnulled(registrationID string) (bool, error) {
 
 const regCols = `r.id, r.direction, r.registered_at, r.reg_date, r.year, r.register_kind, r.emergency_register, COALESCE(r.emergency_number, 0),
 	COALESCE(r.interruption_id, ''), r.correspondent, r.correspondent_cf, r.subject, r.classification, r.office_id, COALESCE(r.application_id, ''),
-	r.received_doc_number, r.received_doc_date, r.confidential, r.operator_id, r.workstation_id, COALESCE(n.number, 0), COALESCE(n.year, 0),
+	r.received_doc_number, r.received_doc_date, r.confidential OR COALESCE((SELECT a.confidential FROM applications a WHERE a.id = r.application_id), 0), r.operator_id, r.workstation_id, COALESCE(n.number, 0), COALESCE(n.year, 0),
 	(SELECT reason FROM protocol_annulments x WHERE x.registration_id = r.id ORDER BY at LIMIT 1)`
 
 func scanRegistration(sc interface{ Scan(...any) error }) (Registration, error) {

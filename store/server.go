@@ -630,10 +630,21 @@ func (t *Tx) ResumeNumbering(aoo string, year int, after int64) ([]string, error
 }
 
 // RowConfidential reports whether a replicated row belongs to a confidential
-// record (an application or a registration marked confidential), for the
-// server's scope checks and pull filter.
+// record as it stands now (RowConfidentialQ), for the reader's side of
+// the scope: what a workstation may receive, list or resolve.
 func (t *Tx) RowConfidential(table, rowID string, data Fields) (bool, error) {
 	return RowConfidentialQ(t, table, rowID, data)
+}
+
+// RowConfidentialAsFiled is RowConfidential with a registration, and what
+// hangs on it, as confidential as it was filed, whatever its application
+// became since (Reclassify): the server's check of what a workstation
+// sends. A registration a desk made of an application reclassified since
+// is a legal record the register must take (art. 63 DPR 445/2000 wants
+// every emergency registration loaded); once in, it is forwarded only
+// within the confidential scope, as RowConfidential says.
+func (t *Tx) RowConfidentialAsFiled(table, rowID string, data Fields) (bool, error) {
+	return rowConfidential(t, table, rowID, data, true)
 }
 
 // RowConfidential is Tx.RowConfidential on the row as stored.
@@ -656,7 +667,8 @@ func (db *DB) BlobReadableOutsideConfidential(ctx context.Context, sha string) (
 	err := db.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM application_attachments x JOIN applications a ON a.id = x.application_id
 			WHERE x.sha256 = ?1 AND a.confidential = 0)
 		OR EXISTS (SELECT 1 FROM protocol_documents d JOIN protocol_registrations r ON r.id = d.registration_id
-			WHERE d.sha256 = ?1 AND r.confidential = 0)`, sha).Scan(&ok)
+			WHERE d.sha256 = ?1 AND r.confidential = 0
+			AND NOT EXISTS (SELECT 1 FROM applications a WHERE a.id = r.application_id AND a.confidential = 1))`, sha).Scan(&ok)
 	if err != nil {
 		return false, fmt.Errorf("store: readers of file %s: %w", sha, err)
 	}
@@ -675,18 +687,40 @@ func MayBeConfidential(table string) bool {
 	return false
 }
 
-// RowConfidentialQ is RowConfidential on any Querier.
+// RowConfidentialQ is RowConfidential on any Querier: an application is
+// confidential when its column says so (its procedure's at filing, or
+// made so since: Reclassify); its attachments and history with it; a
+// registration when it was filed confidential or its application is
+// confidential now, and its documents, numbers, annulments and the
+// notifications about it with it; a conflict or revert record as its row.
 func RowConfidentialQ(qr Querier, table, rowID string, data Fields) (bool, error) {
+	return rowConfidential(qr, table, rowID, data, false)
+}
+
+// registrationNow is a registration's confidentiality as it stands now: as
+// filed, or its application's since (Reclassify).
+const registrationNow = `SELECT r.confidential OR COALESCE((SELECT a.confidential FROM applications a WHERE a.id = r.application_id), 0) FROM protocol_registrations r`
+
+// rowConfidential is RowConfidentialQ; asFiled takes a registration as
+// confidential as it was filed (RowConfidentialAsFiled).
+func rowConfidential(qr Querier, table, rowID string, data Fields, asFiled bool) (bool, error) {
 	if !MayBeConfidential(table) {
 		return false, nil
+	}
+	flag := func(v any) bool { return v == int64(1) || v == true }
+	regQ := `SELECT confidential FROM protocol_registrations r`
+	if !asFiled {
+		regQ = registrationNow
 	}
 	q := ""
 	arg := rowID
 	switch table {
 	case "applications":
-		if v, ok := data["confidential"]; ok {
-			return v == int64(1), nil
+		if v, ok := data["confidential"]; ok && (flag(v) || asFiled) {
+			return flag(v), nil
 		}
+		// An insert that says 0 may be of an application made
+		// confidential since: the row as it stands decides.
 		q = `SELECT confidential FROM applications WHERE id = ?`
 	case "application_attachments", "application_history":
 		if v, ok := data["application_id"].(string); ok {
@@ -696,16 +730,30 @@ func RowConfidentialQ(qr Querier, table, rowID string, data Fields) (bool, error
 			q = `SELECT a.confidential FROM applications a JOIN ` + table + ` x ON x.application_id = a.id WHERE x.id = ?`
 		}
 	case "protocol_registrations":
-		if v, ok := data["confidential"]; ok {
-			return v == int64(1), nil
+		if v, ok := data["confidential"]; ok && (flag(v) || asFiled) {
+			return flag(v), nil
 		}
-		q = `SELECT confidential FROM protocol_registrations WHERE id = ?`
+		q = regQ + ` WHERE r.id = ?`
+		if !asFiled {
+			if app, ok := data["application_id"].(string); ok && app != "" {
+				// The registration may not be stored yet: its data
+				// names the application.
+				var c int64
+				err := qr.QueryRow(`SELECT confidential FROM applications WHERE id = ?`, app).Scan(&c)
+				if err != nil && !errors.Is(err, sql.ErrNoRows) {
+					return false, fmt.Errorf("store: read confidentiality: %w", err)
+				}
+				if c != 0 {
+					return true, nil
+				}
+			}
+		}
 	case "protocol_documents", "protocol_numbers", "protocol_annulments":
 		if v, ok := data["registration_id"].(string); ok {
 			arg = v
-			q = `SELECT confidential FROM protocol_registrations WHERE id = ?`
+			q = regQ + ` WHERE r.id = ?`
 		} else {
-			q = `SELECT r.confidential FROM protocol_registrations r JOIN ` + table + ` x ON x.registration_id = r.id WHERE x.id = ?`
+			q = regQ + ` JOIN ` + table + ` x ON x.registration_id = r.id WHERE x.id = ?`
 		}
 	case "notifications":
 		// A notification about a registration tells its subject: it is as
@@ -715,9 +763,9 @@ func RowConfidentialQ(qr Querier, table, rowID string, data Fields) (bool, error
 				return false, nil
 			}
 			arg, _ = data["ref_id"].(string)
-			q = `SELECT confidential FROM protocol_registrations WHERE id = ?`
+			q = regQ + ` WHERE r.id = ?`
 		} else {
-			q = `SELECT r.confidential FROM protocol_registrations r JOIN notifications n ON n.ref_id = r.id AND n.ref_table = 'protocol_registrations' WHERE n.id = ?`
+			q = regQ + ` JOIN notifications n ON n.ref_id = r.id AND n.ref_table = 'protocol_registrations' WHERE n.id = ?`
 		}
 	case "sync_conflicts", "sync_reverts":
 		// A conflict record holds both values of a field of its row, a
@@ -725,7 +773,7 @@ func RowConfidentialQ(qr Querier, table, rowID string, data Fields) (bool, error
 		// An absent revert's row is not here: the revert says (0015).
 		if table == "sync_reverts" {
 			if v, ok := data["confidential"]; ok {
-				if v == int64(1) || v == true {
+				if flag(v) {
 					return true, nil
 				}
 			} else {
@@ -753,13 +801,18 @@ func RowConfidentialQ(qr Querier, table, rowID string, data Fields) (bool, error
 		if tbl == "sync_conflicts" || tbl == "sync_reverts" {
 			return false, nil // never made, and no endless recursion if it were
 		}
-		return RowConfidentialQ(qr, tbl, ref, nil)
+		return rowConfidential(qr, tbl, ref, nil, asFiled)
 	default:
 		return false, nil
 	}
 	var c int64
 	err := qr.QueryRow(q, arg).Scan(&c)
 	if errors.Is(err, sql.ErrNoRows) {
+		if table == "applications" || table == "protocol_registrations" {
+			if v, ok := data["confidential"]; ok {
+				return flag(v), nil
+			}
+		}
 		return false, nil
 	}
 	if err != nil {

@@ -75,7 +75,9 @@ func (db *DB) Snapshot(ctx context.Context, path string, f SnapshotFor) (int64, 
 	}
 	var cursor int64
 	const confApps = `SELECT id FROM main.applications WHERE confidential = 1`
-	const confRegs = `SELECT id FROM main.protocol_registrations WHERE confidential = 1`
+	// A registration is confidential as filed, or as its application is
+	// now (Reclassify).
+	const confRegs = `SELECT id FROM main.protocol_registrations WHERE confidential = 1 OR application_id IN (` + confApps + `)`
 	filters := map[string]string{}
 	if !f.Confidential {
 		aboutConfidential := `NOT (tbl = 'applications' AND row_id IN (` + confApps + `))
@@ -94,7 +96,7 @@ func (db *DB) Snapshot(ctx context.Context, path string, f SnapshotFor) (int64, 
 			"applications":            `confidential = 0`,
 			"application_attachments": `application_id NOT IN (` + confApps + `)`,
 			"application_history":     `application_id NOT IN (` + confApps + `)`,
-			"protocol_registrations":  `confidential = 0`,
+			"protocol_registrations":  `confidential = 0 AND COALESCE(application_id, '') NOT IN (` + confApps + `)`,
 			"protocol_documents":      `registration_id NOT IN (` + confRegs + `)`,
 			"protocol_numbers":        `registration_id NOT IN (` + confRegs + `)`,
 			"protocol_annulments":     `registration_id NOT IN (` + confRegs + `)`,

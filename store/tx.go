@@ -538,7 +538,7 @@ func emptyValue(v any) bool {
 var appendOnly = map[string]bool{
 	"application_history": true, "protocol_registrations": true, "protocol_documents": true,
 	"protocol_numbers": true, "protocol_annulments": true, "protocol_interruption_extensions": true,
-	"sync_reverts": true,
+	"sync_reverts": true, "reclassifications": true,
 }
 
 // AppendOnly reports whether rows of table are written once and never change.

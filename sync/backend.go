@@ -134,7 +134,10 @@ type BackendTx interface {
 	UnparkChange(ws string, originSeq int64) error
 	ImportAudit(ws string, entries []audit.Entry, sealed []bool) (int64, error)
 	OperatorByID(id string) (store.Operator, error)
-	RowConfidential(table, rowID string, data store.Fields) (bool, error)
+	RowConfidentialAsFiled(table, rowID string, data store.Fields) (bool, error)
+	// ReclassificationUnseen: the row's application was made confidential
+	// after the workstation last pulled (store.Tx.ReclassificationUnseen).
+	ReclassificationUnseen(ws, table, rowID string, data store.Fields) (bool, error)
 	ApplyRemoteDecoded(c store.Change, d store.Decoded, o store.ApplyOptions) (store.ApplyResult, error)
 	AssignProtocolNumber(registrationID, aoo string, year int) (int64, bool, error)
 	// NumberingHeld: a restored backup gives no definitive number until
@@ -148,6 +151,9 @@ type BackendTx interface {
 	RecoverNotification(st store.RowState) (store.RecoverOutcome, string, error)
 	// RecoverConflict puts a lost conflict record back (store.Tx.RecoverConflict).
 	RecoverConflict(st store.RowState) (store.RecoverOutcome, string, error)
+	// RecoverReclassification puts a lost reclassification back
+	// (store.Tx.RecoverReclassification).
+	RecoverReclassification(st store.RowState) (store.RecoverOutcome, string, error)
 	Setting(key string) (string, error)
 }
 

@@ -30,7 +30,7 @@ const (
 	MetaURL        = "sync_url"
 	MetaToken      = "sync_token"
 	MetaPin        = "sync_pin"
-	MetaPushed     = "sync_pushed_seq"
+	MetaPushed     = store.MetaPushedSeq
 	MetaAuditSent  = "sync_audit_seq"
 	MetaPullCursor = "sync_pull_cursor"
 	MetaLastSync   = "sync_last_ok"
@@ -495,6 +495,9 @@ func (c *Client) syncPass(ctx context.Context) error {
 			return fmt.Errorf("sync: records the register does not have: %w", err)
 		}
 	}
+	if err := c.withdraw(ctx); err != nil {
+		return err
+	}
 	if err := c.fetchMissingBlobs(ctx); err != nil {
 		return err
 	}
@@ -502,6 +505,33 @@ func (c *Client) syncPass(ctx context.Context) error {
 		return repairErr
 	}
 	return c.db.SetMeta(ctx, MetaLastSync, time.Now().UTC().Format(time.RFC3339))
+}
+
+// withdraw removes the applications the server made confidential that
+// could not go when the pull brought their reclassification (a change of
+// this workstation's own was still to be pushed: the push has carried it
+// since), and deletes the files only removed records named
+// (store.Tx.WithdrawalsDue).
+func (c *Client) withdraw(ctx context.Context) error {
+	apps, files, err := c.db.PendingWithdrawals(ctx)
+	if err != nil {
+		return err
+	}
+	if apps > 0 {
+		if err := c.db.Write(ctx, store.Actor{OperatorID: "sync"}, func(tx *store.Tx) error {
+			_, err := tx.WithdrawalsDue()
+			return err
+		}); err != nil {
+			return fmt.Errorf("sync: applications made confidential: %w", err)
+		}
+		files = true
+	}
+	if files && c.blobs != nil {
+		if _, err := c.db.RemoveWithdrawnFiles(ctx, c.blobs); err != nil {
+			return fmt.Errorf("sync: files of applications made confidential: %w", err)
+		}
+	}
+	return nil
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body io.Reader, hdr map[string]string) (*http.Response, error) {

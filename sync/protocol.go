@@ -224,6 +224,9 @@ type RecoverRequest struct {
 	Notifications []store.RowState `json:"notifications,omitempty"`
 	// Conflicts are conflict records the lost server had written.
 	Conflicts []store.RowState `json:"conflicts,omitempty"`
+	// Reclassifications are the applications the lost server had made
+	// confidential (store.Tx.RecoverReclassification).
+	Reclassifications []store.RowState `json:"reclassifications,omitempty"`
 }
 
 // RecoverResult is what the server did with one number given back.
@@ -239,6 +242,8 @@ type RecoverResponse struct {
 	Results       []RecoverResult `json:"results"`
 	Notifications []RecoverResult `json:"notifications,omitempty"`
 	Conflicts     []RecoverResult `json:"conflicts,omitempty"`
+	// Reclassifications answered waiting are given back again later.
+	Reclassifications []RecoverResult `json:"reclassifications,omitempty"`
 }
 
 // MaxRecoverPerRequest bounds a RecoverRequest.

@@ -37,8 +37,9 @@ const MetaRepushed = "sync_repushed_seq"
 
 // recoverList is what MetaRecoverNumbers holds.
 type recoverList struct {
-	Numbers   []string `json:"numbers,omitempty"`
-	Conflicts []string `json:"conflicts,omitempty"`
+	Numbers           []string `json:"numbers,omitempty"`
+	Conflicts         []string `json:"conflicts,omitempty"`
+	Reclassifications []string `json:"reclassifications,omitempty"`
 }
 
 // ErrNumbersLost: this workstation holds definitive numbers the server's
@@ -115,6 +116,13 @@ func (c *Client) rejoin(ctx context.Context) error {
 	}
 	for _, st := range conflicts {
 		list.Conflicts = append(list.Conflicts, st.RowID)
+	}
+	reclassified, err := c.db.LostReclassifications(ctx)
+	if err != nil {
+		return err
+	}
+	for _, st := range reclassified {
+		list.Reclassifications = append(list.Reclassifications, st.RowID)
 	}
 	return c.db.Write(ctx, store.Actor{OperatorID: "sync"}, func(tx *store.Tx) error {
 		lower := func(key string, to int64) error {
@@ -263,11 +271,12 @@ func (c *Client) recoverNumbers(ctx context.Context) error {
 	}
 	var left recoverList
 	var refused, dropped []store.Rejection
-	numbers, conflicts := list.Numbers, list.Conflicts
-	for len(numbers)+len(conflicts) > 0 {
+	numbers, conflicts, reclassified := list.Numbers, list.Conflicts, list.Reclassifications
+	for len(numbers)+len(conflicts)+len(reclassified) > 0 {
 		partN := numbers[:min(len(numbers), MaxRecoverPerRequest)]
 		partC := conflicts[:min(len(conflicts), MaxRecoverPerRequest)]
-		numbers, conflicts = numbers[len(partN):], conflicts[len(partC):]
+		partR := reclassified[:min(len(reclassified), MaxRecoverPerRequest)]
+		numbers, conflicts, reclassified = numbers[len(partN):], conflicts[len(partC):], reclassified[len(partR):]
 		var req RecoverRequest
 		if len(partN) > 0 {
 			if req.Numbers, err = c.db.RowStates(ctx, "protocol_numbers", partN); err != nil {
@@ -289,6 +298,11 @@ func (c *Client) recoverNumbers(ctx context.Context) error {
 		}
 		if len(partC) > 0 {
 			if req.Conflicts, err = c.db.RowStates(ctx, "sync_conflicts", partC); err != nil {
+				return err
+			}
+		}
+		if len(partR) > 0 {
+			if req.Reclassifications, err = c.db.RowStates(ctx, "reclassifications", partR); err != nil {
 				return err
 			}
 		}
@@ -316,12 +330,18 @@ func (c *Client) recoverNumbers(ctx context.Context) error {
 		}
 		// A conflict record is given back once, whatever the answer: it
 		// holds no legal record, and a refusal only means the server has
-		// moved on.
+		// moved on. A reclassification waits for its application to come
+		// back (its workstation has not rejoined yet).
+		for _, res := range rr.Reclassifications {
+			if res.Outcome == store.RecoverWaiting {
+				left.Reclassifications = append(left.Reclassifications, res.RowID)
+			}
+		}
 	}
 	if err := c.dropLost(ctx, dropped, refused); err != nil {
 		return err
 	}
-	if len(left.Numbers) == 0 {
+	if len(left.Numbers)+len(left.Reclassifications) == 0 {
 		return c.db.SetMeta(ctx, MetaRecoverNumbers, "")
 	}
 	b, err := json.Marshal(left)

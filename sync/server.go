@@ -491,7 +491,7 @@ func (s *Server) check(tx BackendTx, ws store.Workstation, c store.Change, data 
 		return rej(CodeForbidden, "La modifica dichiara di provenire da un'altra postazione")
 	}
 	switch c.Table {
-	case "protocol_numbers", "sync_conflicts", "notifications", "sync_reverts":
+	case "protocol_numbers", "sync_conflicts", "notifications", "sync_reverts", "reclassifications":
 		if c.Table == "sync_conflicts" && c.Op == "update" {
 			break // resolving a conflict: any operator of the office may do it
 		}
@@ -564,12 +564,24 @@ func (s *Server) check(tx BackendTx, ws store.Workstation, c store.Change, data 
 		}
 		return rej(CodeForbidden, fmt.Sprintf("Il ruolo «%s» non consente questa modifica (%s)", role.Label(), c.Table))
 	}
-	conf, err := tx.RowConfidential(c.Table, c.RowID, data)
+	conf, err := tx.RowConfidentialAsFiled(c.Table, c.RowID, data)
 	if err != nil {
 		return rej(CodeInvalidChange, "Impossibile verificare la riservatezza del dato")
 	}
 	if conf && (!ws.Confidential || !role.Can(auth.ReadConfidential)) {
-		return rej(CodeConfidential, "Dato riservato: questa postazione o questo operatore non possono modificarlo")
+		// An application made confidential after the workstation last
+		// pulled (Reclassify): what it sends of it was allowed as far as
+		// anyone at the desk could know, as with a deactivation. Once it
+		// has pulled the reclassification the application is gone there.
+		unseen, err := tx.ReclassificationUnseen(ws.ID, c.Table, c.RowID, data)
+		if err != nil {
+			return rej(CodeInvalidChange, "Impossibile verificare la riservatezza del dato")
+		}
+		if !unseen {
+			return rej(CodeConfidential, "Dato riservato: questa postazione o questo operatore non possono modificarlo")
+		}
+		s.log.Warn("change of an application reclassified since, taken: the workstation had not received the reclassification",
+			"workstation", ws.Code, "table", c.Table, "row", c.RowID)
 	}
 	return checkProtocolled(tx, c, data)
 }

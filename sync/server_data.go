@@ -565,6 +565,9 @@ func (s *Server) recoverNumbers(w http.ResponseWriter, r *http.Request) {
 		if resp.Conflicts, err = giveBack(tx, ws, "sync_conflicts", req.Conflicts, tx.RecoverConflict); err != nil {
 			return err
 		}
+		if resp.Reclassifications, err = giveBack(tx, ws, "reclassifications", req.Reclassifications, tx.RecoverReclassification); err != nil {
+			return err
+		}
 		// What came back may be what parked changes wait for (the
 		// resolution of a conflict record, an edit of a registration).
 		stable, err := tx.StableHorizon()
@@ -599,7 +602,7 @@ func giveBack(tx BackendTx, ws store.Workstation, table string, rows []store.Row
 		if err != nil {
 			data = nil // put refuses it
 		}
-		conf, err := tx.RowConfidential(table, st.RowID, data)
+		conf, err := tx.RowConfidentialAsFiled(table, st.RowID, data)
 		if err != nil {
 			return nil, err
 		}

@@ -53,6 +53,11 @@ import (
 // operations draw from seeded generators, and the clock is simulated); IDs
 // are random UUIDs.
 func TestSimulation(t *testing.T) {
+	// The simulated clock runs far ahead of the files' times: the files
+	// of withdrawn applications go at once.
+	idle := store.WithdrawnFileIdle
+	store.WithdrawnFileIdle = 0
+	t.Cleanup(func() { store.WithdrawnFileIdle = idle })
 	seeds := []uint64{}
 	switch {
 	case os.Getenv("SPORTELLO_SIM_SEED") != "":
@@ -786,6 +791,7 @@ func (s *simulation) run(steps int) {
 		{2, "withdraw an attachment", s.actWithdraw},
 		{2, "delegation", s.actDelegation},
 		{1, "computer replaced", s.actReplaceComputer},
+		{1, "application reclassified on the server", s.actReclassify},
 	}
 	total := 0
 	for _, a := range actions {
@@ -964,6 +970,30 @@ func (s *simulation) actToggleSub(*simReplica) {
 		role = auth.Protocollo
 	}
 	s.changeOperator(s.sessSub.OperatorID, "change the substitute's role", func(o *store.Operator) { o.Role = string(role) })
+}
+
+// actReclassify makes an application filed under a procedure that is not
+// confidential confidential, on the server (`catalog reclassify`, one
+// application at a time): the interview rooms receive it, the desks
+// remove it with its attachments, history and registrations — also those
+// a desk made and has not pushed yet, once the push carried them.
+func (s *simulation) actReclassify(*simReplica) {
+	if s.rng.IntN(3) != 0 {
+		return
+	}
+	var apps []string
+	s.jsonRows(s.server.svc.DB(), `SELECT json_quote(id) AS x FROM applications WHERE confidential = 0 ORDER BY id`, &apps)
+	if len(apps) == 0 {
+		return
+	}
+	id := apps[s.rng.IntN(len(apps))]
+	if err := s.server.svc.DB().Write(s.ctx, store.Actor{OperatorID: "op-admin"}, func(tx *store.Tx) error {
+		_, err := tx.Reclassify(id, "simulazione: procedimento reso riservato", "op-admin")
+		return err
+	}); err != nil {
+		s.fatalf("reclassify %s: %v", id, err)
+	}
+	s.count("application reclassified")
 }
 
 // actDeactivateDesk deactivates the desks' operator on the server for a
@@ -1935,7 +1965,9 @@ func (s *simulation) verify() {
 		if !r.confidential {
 			var n int
 			if err := r.svc.DB().Read(ctx, func(q store.Querier) error {
-				return q.QueryRow(`SELECT (SELECT count(*) FROM applications WHERE confidential = 1) + (SELECT count(*) FROM protocol_registrations WHERE confidential = 1)`).Scan(&n)
+				return q.QueryRow(`SELECT (SELECT count(*) FROM applications WHERE confidential = 1) + (SELECT count(*) FROM protocol_registrations WHERE confidential = 1)
+					+ (SELECT count(*) FROM applications a JOIN reclassifications x ON x.application_id = a.id)
+					+ (SELECT count(*) FROM protocol_registrations r JOIN reclassifications x ON x.application_id = r.application_id)`).Scan(&n)
 			}); err != nil {
 				s.fatalf("confidential rows on %s: %v", r.code, err)
 			}
@@ -2132,7 +2164,10 @@ func (s *simulation) verify() {
 				if err := r.svc.Blobs().Verify(ctx, sha); err != nil {
 					s.fatalf("file %s on replica %s (its rows name it): %v", sha, r.code, err)
 				}
-			case r.svc.Blobs().Has(sha):
+			case r.svc.Blobs().Has(sha) && !s.addedHere(r, sha):
+				// A desk keeps the files it added itself to an
+				// application made confidential since (a restored
+				// server may need them again).
 				s.fatalf("desk %s holds file %s, which only confidential records name", r.code, sha)
 			}
 		}
@@ -2323,6 +2358,19 @@ func (s *simulation) verify() {
 	if len(rejections) > 0 {
 		s.fatalf("%d changes refused by the server (first: %s)", len(rejections), rejections[0])
 	}
+}
+
+// addedHere reports whether replica r added a file itself, as an
+// attachment or a protocol document (its own change log says).
+func (s *simulation) addedHere(r *simReplica, sha string) bool {
+	var n int
+	if err := r.svc.DB().Read(s.ctx, func(q store.Querier) error {
+		return q.QueryRow(`SELECT count(*) FROM sync_changes WHERE workstation_id = ? AND op = 'insert'
+			AND tbl IN ('application_attachments', 'protocol_documents') AND json_extract(data, '$.sha256') = ?`, r.svc.DB().WorkstationID(), sha).Scan(&n)
+	}); err != nil {
+		s.fatalf("files added on %s: %v", r.code, err)
+	}
+	return n > 0
 }
 
 // deskView is the server's database as a desk may hold it: the initial

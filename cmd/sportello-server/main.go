@@ -73,6 +73,7 @@ const usageText = `uso:
   sportello-server workstation rejections [-code DESK01] [-json] [-data DIR]
   sportello-server catalog import FILE [-data DIR]
   sportello-server catalog export [-o FILE] [-data DIR]
+  sportello-server catalog reclassify -procedure ID -reason "MOTIVO" [-json] [-data DIR]
   sportello-server protocol export -date AAAA-MM-GG [-o FILE] [-data DIR]
   sportello-server protocol resume -after N [-year Y] [-force] [-data DIR]
   sportello-server certificate next [-host NOME]... [-tls-next-cert FILE] [-data DIR]
@@ -118,8 +119,9 @@ func main() {
 		})
 	case "catalog":
 		err = sub(args, map[string]func([]string) error{
-			"import": func(a []string) error { return catalogImport(ctx, a) },
-			"export": func(a []string) error { return catalogExport(ctx, a) },
+			"import":     func(a []string) error { return catalogImport(ctx, a) },
+			"export":     func(a []string) error { return catalogExport(ctx, a) },
+			"reclassify": func(a []string) error { return catalogReclassify(ctx, a) },
 		})
 	case "protocol":
 		err = sub(args, map[string]func([]string) error{
@@ -729,6 +731,39 @@ func catalogExport(ctx context.Context, args []string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// catalogReclassify makes confidential the applications filed before their
+// procedure was made confidential (server.Reclassify).
+func catalogReclassify(ctx context.Context, args []string) error {
+	fs, data := newFlags("catalog reclassify")
+	proc := fs.String("procedure", "", "procedure ID, confidential in the catalog")
+	reason := fs.String("reason", "", "why, kept with each application")
+	asJSON := fs.Bool("json", false, "JSON output")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *proc == "" {
+		return cli.UsageError{Msg: "indicare il procedimento con -procedure"}
+	}
+	svc, err := open(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	res, err := server.Reclassify(ctx, svc, *proc, *reason)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if res.Reclassified == nil {
+			res.Reclassified = []string{}
+		}
+		return json.NewEncoder(os.Stdout).Encode(res)
+	}
+	fmt.Fprintf(os.Stderr, "Pratiche del procedimento «%s» rese riservate: %d. Le postazioni non abilitate ai dati riservati le rimuovono alla prossima sincronizzazione.\n",
+		res.Procedure, len(res.Reclassified))
+	return nil
 }
 
 func protocolExport(ctx context.Context, args []string) error {
