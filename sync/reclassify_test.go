@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"path/filepath"
 	"testing"
 
 	"sportello/internal/citizen"
@@ -224,4 +225,112 @@ func emergencyAgain(t *testing.T, r *replica, op desk.Session, citizenID string)
 		t.Fatalf("emergency protocol: %v %+v", err, res)
 	}
 	return res
+}
+
+// A server restored from a backup has lost the reclassifications made
+// after it: the workstations that hold them give them back when they
+// rejoin, as they give back numbers, and the restored server makes the
+// applications confidential again — one whose application has not come
+// back yet waits until its workstation has pushed it again. Every
+// workstation ends as the server, a desk without the applications.
+func TestARestoredServerGetsItsReclassificationsBack(t *testing.T) {
+	idle := store.WithdrawnFileIdle
+	store.WithdrawnFileIdle = 0
+	t.Cleanup(func() { store.WithdrawnFileIdle = idle })
+	ctx := context.Background()
+	s, serve := restorable(t)
+	a, b := enroll(t, s, "DESK01", false), enroll(t, s, "DESK02", false)
+	room := enroll(t, s, "COLL01", true)
+	opA := login(t, a.svc, "sportello")
+	before := completeComplaint(t, a, opA, "Rossi")
+	for _, r := range []*replica{a, b, room} {
+		r.sync(t)
+	}
+	dir := t.TempDir()
+	if err := s.svc.DB().BackupTo(ctx, filepath.Join(dir, "sportello.db")); err != nil {
+		t.Fatal(err)
+	}
+	// After the backup: A files another complaint, and the server makes
+	// both confidential; everybody syncs.
+	after := completeComplaint(t, a, opA, "Verdi")
+	a.sync(t)
+	for _, id := range []string{before.ID, after.ID} {
+		if err := s.svc.DB().Write(ctx, store.Actor{OperatorID: "server-admin"}, func(tx *store.Tx) error {
+			_, err := tx.Reclassify(id, "procedimento reso riservato", "server-admin")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range []*replica{a, b, room} {
+		r.sync(t)
+	}
+	holds := func(r *replica, app string) int {
+		t.Helper()
+		var n int
+		if err := r.svc.DB().Read(ctx, func(q store.Querier) error {
+			return q.QueryRow(`SELECT (SELECT count(*) FROM applications WHERE id = ?1) + (SELECT count(*) FROM application_history WHERE application_id = ?1)`, app).Scan(&n)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, app := range []string{before.ID, after.ID} {
+		if holds(a, app)+holds(b, app) != 0 || holds(room, app) == 0 {
+			t.Fatalf("before the loss: A %d, B %d, room %d rows of %s", holds(a, app), holds(b, app), holds(room, app), app)
+		}
+	}
+
+	// The server is lost and comes back from the backup: neither
+	// reclassification is there, nor the second complaint.
+	back := restoreFrom(t, s, serve, dir)
+	if conf, err := back.DB().RowConfidential(ctx, "applications", before.ID); err != nil || conf {
+		t.Fatalf("the backup already has the reclassification: %v %v", conf, err)
+	}
+	// The interview room rejoins first: the first reclassification comes
+	// back; the second waits for its application.
+	room.sync(t)
+	if conf, err := back.DB().RowConfidential(ctx, "applications", before.ID); err != nil || !conf {
+		t.Fatalf("the room's reclassification was not taken back: %v %v", conf, err)
+	}
+	if _, err := back.DB().Application(ctx, after.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the second complaint is on the restored server before A rejoined: %v", err)
+	}
+	// A pushes the second complaint again (from its log: it removed it
+	// here), then gives the reclassification back too.
+	a.sync(t)
+	if conf, err := back.DB().RowConfidential(ctx, "applications", after.ID); err != nil || !conf {
+		t.Fatalf("the second complaint is not confidential again: %v %v", conf, err)
+	}
+	for _, r := range []*replica{b, room, a, b, room} {
+		r.sync(t)
+	}
+	for _, app := range []string{before.ID, after.ID} {
+		if holds(a, app)+holds(b, app) != 0 || holds(room, app) == 0 {
+			t.Errorf("after the restore: A %d, B %d, room %d rows of %s", holds(a, app), holds(b, app), holds(room, app), app)
+		}
+	}
+	sameAsServer(t, back.DB(), map[string]*replica{"room": room})
+	// The desks hold what a desk's initial copy of the restored server holds.
+	view := filepath.Join(t.TempDir(), "view.db")
+	if _, err := back.DB().Snapshot(ctx, view, store.SnapshotFor{WorkstationID: "view", WorkstationCode: "VIEW"}); err != nil {
+		t.Fatal(err)
+	}
+	vdb, err := store.Open(ctx, view, store.Options{Synchronous: "OFF"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vdb.Close()
+	want := checksums(t, vdb)
+	for name, r := range map[string]*replica{"A": a, "B": b} {
+		got := checksums(t, r.svc.DB())
+		for table := range want {
+			if got[table] != want[table] {
+				t.Errorf("table %s differs on %s: %s, a desk's copy of the server %s", table, name, got[table], want[table])
+			}
+		}
+		if st := r.client.State(); st.LastError != "" || st.Pending != 0 || len(st.Rejected) > 0 {
+			t.Errorf("%s: %+v", name, st)
+		}
+	}
 }

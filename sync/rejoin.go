@@ -193,7 +193,7 @@ func (c *Client) rejoin(ctx context.Context) error {
 		if err := tx.SetMeta(MetaLogEpoch, rr.Epoch); err != nil {
 			return err
 		}
-		if len(list.Numbers)+len(list.Conflicts) == 0 {
+		if len(list.Numbers)+len(list.Conflicts)+len(list.Reclassifications) == 0 {
 			return nil
 		}
 		b, err := json.Marshal(list)

@@ -533,9 +533,10 @@ func (s *Server) recoverNumbers(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, CodeBadRequest, "Richiesta non valida", err)
 		return
 	}
-	if len(req.Numbers)+len(req.Conflicts) == 0 || len(req.Numbers) > MaxRecoverPerRequest || len(req.Notifications) > MaxRecoverPerRequest || len(req.Conflicts) > MaxRecoverPerRequest {
+	if len(req.Numbers)+len(req.Conflicts)+len(req.Reclassifications) == 0 || len(req.Numbers) > MaxRecoverPerRequest ||
+		len(req.Notifications) > MaxRecoverPerRequest || len(req.Conflicts) > MaxRecoverPerRequest || len(req.Reclassifications) > MaxRecoverPerRequest {
 		fail(w, http.StatusBadRequest, CodeBadRequest, "Richiesta non valida",
-			fmt.Errorf("%d numbers: between 1 and %d", len(req.Numbers), MaxRecoverPerRequest))
+			fmt.Errorf("%d numbers, %d conflicts, %d reclassifications: some, at most %d of each", len(req.Numbers), len(req.Conflicts), len(req.Reclassifications), MaxRecoverPerRequest))
 		return
 	}
 	ws := workstationOf(r)
