@@ -134,12 +134,17 @@ func TestAReclassifiedApplicationLeavesTheDesks(t *testing.T) {
 			t.Errorf("the interview room lost the %s", what)
 		}
 	}
-	for _, d := range []*replica{desk1, desk2} {
-		for _, sha := range []string{att.SHA256, att2.SHA256, docSHA} {
-			if d.svc.Blobs().Has(sha) {
-				t.Errorf("%s still holds file %s of the reclassified application", d.svc.DB().WorkstationCode(), sha)
-			}
+	// The files go from the other desk; the desk that added them keeps
+	// them, since a restored server may need them again.
+	for _, sha := range []string{att.SHA256, att2.SHA256, docSHA} {
+		if desk2.svc.Blobs().Has(sha) {
+			t.Errorf("the other desk still holds file %s of the reclassified application", sha)
 		}
+		if !desk1.svc.Blobs().Has(sha) {
+			t.Errorf("the desk that added file %s removed it", sha)
+		}
+	}
+	for _, d := range []*replica{desk1, desk2} {
 		if n := count(d.svc.DB(), `SELECT count(*) FROM audit_log WHERE action = 'reclassified_withdrawn' AND row_id = ?`); n != 1 {
 			t.Errorf("%s: %d audit entries of the removal, want 1", d.svc.DB().WorkstationCode(), n)
 		}
