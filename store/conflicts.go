@@ -75,6 +75,10 @@ func (t *Tx) ConflictTx(id string) (Conflict, error) {
 	return c, nil
 }
 
+// ErrConflictRowAbsent is the error of ResolveConflict asked to write again
+// the losing value of a row this replica does not hold.
+var ErrConflictRowAbsent = errors.New("store: the conflict's row is not on this replica")
+
 // ResolveConflict marks a conflict resolved; when restoreLoser is true the
 // losing value is written again as a new change (which then wins by clock).
 func (t *Tx) ResolveConflict(id string, restoreLoser bool) error {
@@ -102,6 +106,13 @@ func (t *Tx) ResolveConflict(id string, restoreLoser bool) error {
 		}
 	}
 	if restoreLoser {
+		here, err := t.RowExists(c.Table, c.RowID)
+		if err != nil {
+			return err
+		}
+		if !here {
+			return fmt.Errorf("%w: %s %s", ErrConflictRowAbsent, c.Table, c.RowID)
+		}
 		f, err := DecodeFields([]byte(`{"` + c.Column + `":` + c.LoserValue + `}`))
 		if err != nil {
 			return fmt.Errorf("store: conflict value: %w", err)

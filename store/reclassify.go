@@ -347,19 +347,33 @@ func (t *Tx) familyOf(apps []string) ([]familyRow, error) {
 	for _, f := range out {
 		app[key{f.table, f.id}] = f.app
 	}
+	type about struct{ table, id, tbl, row string }
+	var records []about
 	for _, table := range []string{"sync_conflicts", "sync_reverts"} {
 		rows, err := t.query(`SELECT id, tbl, row_id FROM ` + table + ` WHERE tbl IN ('applications', 'application_attachments', 'application_history',
-			'protocol_registrations', 'protocol_documents', 'protocol_numbers', 'protocol_annulments', 'notifications')`)
-		type about struct{ id, tbl, row string }
+			'protocol_registrations', 'protocol_documents', 'protocol_numbers', 'protocol_annulments', 'notifications', 'sync_conflicts')`)
 		list, err := collect(rows, err, "records about reclassified applications", func(rows *sql.Rows, a *about) error {
+			a.table = table
 			return rows.Scan(&a.id, &a.tbl, &a.row)
 		})
 		if err != nil {
 			return nil, err
 		}
-		for _, a := range list {
+		records = append(records, list...)
+	}
+	// A conflict about a conflict record belongs where that record does:
+	// follow the chains until nothing more is found.
+	taken := make([]bool, len(records))
+	for found := true; found; {
+		found = false
+		for i, a := range records {
+			if taken[i] {
+				continue
+			}
 			if owner, ok := app[key{a.tbl, a.row}]; ok {
-				out = append(out, familyRow{table: table, id: a.id, app: owner})
+				out = append(out, familyRow{table: a.table, id: a.id, app: owner})
+				app[key{a.table, a.id}] = owner
+				taken[i], found = true, true
 			}
 		}
 	}

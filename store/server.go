@@ -697,6 +697,10 @@ func RowConfidentialQ(qr Querier, table, rowID string, data Fields) (bool, error
 	return rowConfidential(qr, table, rowID, data, false)
 }
 
+// maxConflictChain bounds the conflicts about conflicts RowConfidentialQ
+// follows to the row they are about.
+const maxConflictChain = 8
+
 // registrationNow is a registration's confidentiality as it stands now: as
 // filed, or its application's since (Reclassify).
 const registrationNow = `SELECT r.confidential OR COALESCE((SELECT a.confidential FROM applications a WHERE a.id = r.application_id), 0) FROM protocol_registrations r`
@@ -798,8 +802,23 @@ func rowConfidential(qr Querier, table, rowID string, data Fields, asFiled bool)
 				return false, fmt.Errorf("store: read confidentiality of conflict: %w", err)
 			}
 		}
-		if tbl == "sync_conflicts" || tbl == "sync_reverts" {
-			return false, nil // never made, and no endless recursion if it were
+		// A conflict about a conflict record (two replicas resolved it
+		// differently) is as confidential as the record it is about,
+		// and so on down the chain, which ends at a row of another table.
+		for depth := 0; tbl == "sync_conflicts"; depth++ {
+			if depth == maxConflictChain {
+				return true, nil // no such chain is made: keep it in
+			}
+			err := qr.QueryRow(`SELECT tbl, row_id FROM sync_conflicts WHERE id = ?`, ref).Scan(&tbl, &ref)
+			if errors.Is(err, sql.ErrNoRows) {
+				return false, nil
+			}
+			if err != nil {
+				return false, fmt.Errorf("store: read confidentiality of conflict: %w", err)
+			}
+		}
+		if tbl == "sync_reverts" {
+			return false, nil // never made: a revert is the server's, not a write that conflicts
 		}
 		return rowConfidential(qr, tbl, ref, nil, asFiled)
 	default:

@@ -92,6 +92,13 @@ func (db *DB) Snapshot(ctx context.Context, path string, f SnapshotFor) (int64, 
 				AND NOT (tbl = 'notifications' AND row_id IN (
 					SELECT id FROM main.notifications WHERE ref_table = 'protocol_registrations' AND ref_id IN (` + confRegs + `)))`
 
+		// A conflict about a conflict record (two replicas resolved it
+		// differently) is as confidential as the record, down the chain.
+		confConflicts := `WITH RECURSIVE cc(id) AS (SELECT id FROM main.sync_conflicts WHERE NOT (` + aboutConfidential + `)
+				UNION SELECT c.id FROM main.sync_conflicts c JOIN cc ON c.tbl = 'sync_conflicts' AND c.row_id = cc.id)
+			SELECT id FROM cc`
+		aboutConfidential += `
+				AND NOT (tbl = 'sync_conflicts' AND row_id IN (` + confConflicts + `))`
 		filters = map[string]string{
 			"applications":            `confidential = 0`,
 			"application_attachments": `application_id NOT IN (` + confApps + `)`,

@@ -1613,7 +1613,7 @@ func (s *simulation) actResolveConflict(r *simReplica) {
 		if s.expected("resolve conflict", err) {
 			return
 		}
-		s.fatalf("resolve conflict on %s: %v", r.code, err)
+		s.fatalf("resolve conflict on %s: %v (conflict %+v)", r.code, err, c)
 	}
 	s.count(fmt.Sprintf("conflict resolved (%s.%s, restore=%v)", c.Table, c.Column, restore))
 	switch c.Table {

@@ -719,13 +719,39 @@ func TestConflictOnConfidentialRecordNeverReachesADesk(t *testing.T) {
 	if msg := desk.UserMessage(err); !strings.HasPrefix(msg, "il ruolo «") {
 		t.Errorf("message for the operator: %q", msg)
 	}
+	// The other room has pulled the record; offline, the two rooms
+	// resolve it differently: a conflict about the conflict record, as
+	// confidential as it.
+	room2.sync(t)
 	if err := room.svc.ResolveConflict(ctx, login(t, room.svc, "colloqui"), cs[0].ID, true); err != nil {
 		t.Fatal(err)
 	}
+	if err := room2.svc.ResolveConflict(ctx, login(t, room2.svc, "colloqui"), cs[0].ID, false); err != nil {
+		t.Fatal(err)
+	}
 	room.sync(t)
+	room2.sync(t)
 	desk1.sync(t)
 	if n := count(desk1.svc.DB()); n != 0 {
 		t.Errorf("the resolution brought %d conflict records to a desk", n)
+	}
+	meta := func(db *store.DB) int {
+		var n int
+		if err := db.Read(ctx, func(q store.Querier) error {
+			return q.QueryRow(`SELECT count(*) FROM sync_conflicts WHERE tbl = 'sync_conflicts' AND row_id = ?`, cs[0].ID).Scan(&n)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if meta(s.svc.DB()) == 0 {
+		t.Fatal("the two resolutions made no conflict record on the server")
+	}
+	if n := meta(desk1.svc.DB()); n != 0 {
+		t.Errorf("a desk pulled %d conflict records about a confidential conflict record", n)
+	}
+	if n := meta(enroll(t, s, "DESK04", false).svc.DB()); n != 0 {
+		t.Errorf("a desk's initial copy holds %d conflict records about a confidential conflict record", n)
 	}
 }
 

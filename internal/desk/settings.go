@@ -84,6 +84,9 @@ func (s *Service) ResolveConflict(ctx context.Context, sess Session, id string, 
 	if errors.Is(err, store.ErrNotFound) {
 		return userErr("Il conflitto non esiste più")
 	}
+	if errors.Is(err, store.ErrConflictRowAbsent) {
+		return userErr("Il dato del conflitto non è su questa postazione: si può solo confermare il valore attuale")
+	}
 	if errors.Is(err, store.ErrNotRestorable) {
 		return userErr("Lo stato di una pratica già protocollata non può tornare indietro: si può solo confermare il valore attuale")
 	}
