@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"sportello/internal/citizen"
-	"sportello/internal/desk"
 	"sportello/store"
 )
 
@@ -161,9 +160,9 @@ func TestAReclassifiedApplicationLeavesTheDesks(t *testing.T) {
 		t.Errorf("the emergency registration got number %d, want 1", number)
 	}
 	// Its emergency number stays used on the desk.
-	res2 := emergencyAgain(t, desk1, op, x.ID)
-	if res2.Label == res.Label {
-		t.Errorf("the desk gave emergency number %s again", res.Label)
+	again, err := desk1.svc.Registration(ctx, op, protocolOffline(t, desk1, op, "Verdi"))
+	if err != nil || again.EmergencyLabel() == res.Label {
+		t.Errorf("the desk gave emergency number %s again (%v)", res.Label, err)
 	}
 	if n := count(room.svc.DB(), `SELECT count(*) FROM applications WHERE id = ? AND confidential = 1`); n != 1 {
 		t.Error("the interview room does not hold the application as confidential")
@@ -202,34 +201,6 @@ func TestAReclassifiedApplicationLeavesTheDesks(t *testing.T) {
 			t.Errorf("%s lost the citizen: %v", d.svc.DB().WorkstationCode(), err)
 		}
 	}
-}
-
-// emergencyAgain protocols, offline, a new application of a procedure that
-// is not confidential on r, and returns the result.
-func emergencyAgain(t *testing.T, r *replica, op desk.Session, citizenID string) desk.ProtocolResult {
-	t.Helper()
-	ctx := context.Background()
-	cat, _ := r.svc.Catalog(ctx)
-	p, _ := cat.Procedure("richiesta-informazioni")
-	x, err := r.svc.DB().Citizen(ctx, citizenID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := r.svc.NewApplication(ctx, op, p.ID, citizenID, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.svc.SaveDraft(ctx, op, app.ID, fill(p, x), nil); err != nil {
-		t.Fatal(err)
-	}
-	if probs, err := r.svc.MarkComplete(ctx, op, app.ID); err != nil || len(probs) > 0 {
-		t.Fatalf("complete: %v %+v", err, probs)
-	}
-	res, err := r.svc.ProtocolApplication(ctx, op, app.ID)
-	if err != nil || !res.Emergency {
-		t.Fatalf("emergency protocol: %v %+v", err, res)
-	}
-	return res
 }
 
 // A server restored from a backup has lost the reclassifications made
