@@ -145,8 +145,8 @@ func (t *Tx) holdsConfidential() (bool, error) {
 }
 
 // queueWithdrawal notes, on a replica outside the confidential scope, an
-// application the server reclassified, and removes what it can of it at
-// once (WithdrawalsDue).
+// application the server reclassified: the client removes it right after
+// the pull (WithdrawalsDue), all the applications a pull brought at once.
 func (t *Tx) queueWithdrawal(appID string) error {
 	if conf, err := t.holdsConfidential(); err != nil || conf {
 		return err
@@ -154,8 +154,7 @@ func (t *Tx) queueWithdrawal(appID string) error {
 	if _, err := t.exec(`INSERT INTO sync_withdrawals (application_id) VALUES (?) ON CONFLICT DO NOTHING`, appID); err != nil {
 		return fmt.Errorf("store: withdrawal of %s: %w", appID, err)
 	}
-	_, err := t.WithdrawalsDue()
-	return err
+	return nil
 }
 
 // familyRow is a row that belongs to a reclassified application.

@@ -475,6 +475,11 @@ func (c *Client) syncPass(ctx context.Context) error {
 		return recoverErr
 	}
 	if err := c.pullAll(ctx); err != nil {
+		// What the pages applied before the cut brought goes all the
+		// same: applications made confidential leave at once.
+		if werr := c.withdraw(ctx); werr != nil {
+			return errors.Join(err, werr)
+		}
 		return err
 	}
 	if err := c.fetchLateRefused(ctx); err != nil {
