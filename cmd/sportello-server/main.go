@@ -701,6 +701,21 @@ func catalogImport(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "Catalogo importato: %d uffici, %d procedimenti\n", len(c.Offices), len(c.Procedures))
+	// A procedure made confidential leaves the applications filed before
+	// as they were: say so, with the command that changes them.
+	for _, p := range c.Procedures {
+		if !p.Confidential {
+			continue
+		}
+		apps, err := svc.DB().ApplicationsToReclassify(ctx, p.ID)
+		if err != nil {
+			return err
+		}
+		if len(apps) > 0 {
+			fmt.Fprintf(os.Stderr, "Il procedimento «%s» è riservato ma %d pratiche presentate prima non lo sono: per renderle riservate e toglierle dalle postazioni non abilitate,\n  sportello-server catalog reclassify -procedure %s -reason \"MOTIVO\"\n",
+				p.ID, len(apps), p.ID)
+		}
+	}
 	return nil
 }
 
