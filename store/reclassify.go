@@ -181,21 +181,21 @@ var withdrawOrder = []string{"sync_conflicts", "sync_reverts", "notifications", 
 // except the files of attachments and documents this workstation added
 // itself: a server restored from a backup may lack them, and this
 // workstation pushes those rows again, with their files. It returns how
-// many wait.
-func (t *Tx) WithdrawalsDue() (int, error) {
+// many applications it removed and how many wait.
+func (t *Tx) WithdrawalsDue() (removedApps, waiting int, err error) {
 	rows, err := t.query(`SELECT application_id FROM sync_withdrawals ORDER BY application_id`)
 	apps, err := collect(rows, err, "withdrawals", scanString)
 	if err != nil || len(apps) == 0 {
-		return 0, err
+		return 0, 0, err
 	}
 	family, err := t.familyOf(apps)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	// An own change not acknowledged yet holds its application back.
 	pushed, err := t.Meta(MetaPushedSeq)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	acked, _ := strconv.ParseInt(pushed, 10, 64)
 	type key struct{ table, id string }
@@ -203,7 +203,7 @@ func (t *Tx) WithdrawalsDue() (int, error) {
 	rows, err = t.query(`SELECT tbl, row_id FROM sync_changes WHERE workstation_id = ? AND origin_seq > ?`, t.db.wsID, acked)
 	own, err := collect(rows, err, "pending changes", func(rows *sql.Rows, k *key) error { return rows.Scan(&k.table, &k.id) })
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	for _, k := range own {
 		pending[k] = true
@@ -221,7 +221,7 @@ func (t *Tx) WithdrawalsDue() (int, error) {
 		AND tbl IN ('application_attachments', 'protocol_documents')`, t.db.wsID)
 	ownFiles, err := collect(rows, err, "own files", func(rows *sql.Rows, k *key) error { return rows.Scan(&k.table, &k.id) })
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	mine := make(map[key]bool, len(ownFiles))
 	for _, k := range ownFiles {
@@ -236,7 +236,7 @@ func (t *Tx) WithdrawalsDue() (int, error) {
 			}
 			out, err := t.removeRow(f.table, f.id)
 			if err != nil {
-				return 0, err
+				return 0, 0, err
 			}
 			switch out {
 			case RepairBlocked:
@@ -249,29 +249,29 @@ func (t *Tx) WithdrawalsDue() (int, error) {
 			}
 		}
 	}
-	waiting := 0
 	for _, app := range apps {
 		if held[app] {
 			waiting++
 			continue
 		}
 		if _, err := t.exec(`DELETE FROM sync_withdrawals WHERE application_id = ?`, app); err != nil {
-			return 0, fmt.Errorf("store: withdrawal of %s: %w", app, err)
+			return 0, 0, fmt.Errorf("store: withdrawal of %s: %w", app, err)
 		}
 		note, err := json.Marshal(map[string]any{"rows": removed[app]})
 		if err != nil {
-			return 0, fmt.Errorf("store: encode withdrawal: %w", err)
+			return 0, 0, fmt.Errorf("store: encode withdrawal: %w", err)
 		}
 		if err := t.Audit("reclassified_withdrawn", "applications", app, string(note), ""); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
+		removedApps++
 	}
 	if len(files) > 0 {
 		if err := t.listWithdrawnFiles(files); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
-	return waiting, nil
+	return removedApps, waiting, nil
 }
 
 // familyOf reads the rows that belong to the applications: their

@@ -158,6 +158,10 @@ type State struct {
 	// definitive numbers until its administrator resumes numbering
 	// (HeaderNumbering, as the last sync that reached the server found).
 	NumberingHeld bool
+	// Withdrawn counts the applications made confidential since they were
+	// filed that this workstation, outside the confidential scope, removed
+	// since the program started (store.Tx.WithdrawalsDue).
+	Withdrawn int
 }
 
 // ServerError is a non-2xx answer of the server.
@@ -523,11 +527,16 @@ func (c *Client) withdraw(ctx context.Context) error {
 		return err
 	}
 	if apps > 0 {
+		removed := 0
 		if err := c.db.Write(ctx, store.Actor{OperatorID: "sync"}, func(tx *store.Tx) error {
-			_, err := tx.WithdrawalsDue()
+			var err error
+			removed, _, err = tx.WithdrawalsDue()
 			return err
 		}); err != nil {
 			return fmt.Errorf("sync: applications made confidential: %w", err)
+		}
+		if removed > 0 {
+			c.update(func(s *State) { s.Withdrawn += removed })
 		}
 		files = true
 	}

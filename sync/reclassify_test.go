@@ -170,6 +170,14 @@ func TestAReclassifiedApplicationLeavesTheDesks(t *testing.T) {
 	if n := count(room.svc.DB(), `SELECT count(*) FROM application_attachments WHERE application_id = ? AND id = '`+att2.ID+`'`); n != 1 {
 		t.Error("the interview room lacks the attachment added before the desk had the reclassification")
 	}
+	for _, d := range []*replica{desk1, desk2} {
+		if n := d.client.State().Withdrawn; n != 1 {
+			t.Errorf("%s says it removed %d applications, want 1", d.svc.DB().WorkstationCode(), n)
+		}
+	}
+	if n := room.client.State().Withdrawn; n != 0 {
+		t.Errorf("the interview room says it removed %d applications", n)
+	}
 	if rej := desk1.client.State().Rejected; len(rej) > 0 {
 		t.Errorf("refused on the desk that filed it: %+v", rej)
 	}

@@ -647,6 +647,22 @@ func TestSyncStatusAndSettings(t *testing.T) {
 	h.u.NotifySync(link.st)
 	h.waitFor("numbering warning gone", func() bool { return !bar.numbering.Visible() })
 
+	// Applications made confidential left this desk: the bar says how
+	// many, and where the citizen is to go.
+	if bar.withdrawn.Visible() {
+		t.Error("removed applications shown before any was removed")
+	}
+	link.st.Withdrawn = 2
+	h.u.NotifySync(link.st)
+	h.waitShows("Pratiche rese riservate: 2")
+	h.tap(bar.withdrawn)
+	h.waitShows("Il cittadino va indirizzato ai colloqui.")
+	h.u.closeTopDialog()
+	h.drain()
+	link.st.Withdrawn = 0
+	h.u.NotifySync(link.st)
+	h.waitFor("removed applications gone", func() bool { return !bar.withdrawn.Visible() })
+
 	link.st.Online = false
 	link.st.LastError = "Server non raggiungibile: si continua a lavorare in locale"
 	link.st.Conflicts = 1

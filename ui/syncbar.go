@@ -118,6 +118,7 @@ type syncBar struct {
 	clock     *button // the workstation's clock is off (sync.ClockOff)
 	numbering *button // the server, restored from a backup, holds its numbering
 	conflicts *button
+	withdrawn *button // applications made confidential were removed here
 	rejected  *button
 	dismiss   *button // in the refused changes dialog, while shown
 	settings  *button
@@ -140,11 +141,12 @@ func newSyncBar(u *UI) *syncBar {
 	b.numbering.Importance = widget.WarningImportance
 	b.conflicts = newButton(u.keys, "", theme.WarningIcon(), b.showConflicts)
 	b.conflicts.Importance = widget.WarningImportance
+	b.withdrawn = newButton(u.keys, "", theme.VisibilityOffIcon(), b.showWithdrawn)
 	b.rejected = newButton(u.keys, "", theme.ErrorIcon(), b.showRejected)
 	b.rejected.Importance = widget.DangerImportance
 	b.settings = newButton(u.keys, lang.L("settings.open"), theme.SettingsIcon(), u.showSettings)
 	b.left = container.NewHBox(b.icon, b.conn, b.pending)
-	b.right = container.NewHBox(b.syncBtn, b.clock, b.numbering, b.conflicts, b.rejected, b.settings)
+	b.right = container.NewHBox(b.syncBtn, b.clock, b.numbering, b.conflicts, b.withdrawn, b.rejected, b.settings)
 	b.update(u.syncState)
 	return b
 }
@@ -206,6 +208,12 @@ func (b *syncBar) update(st sync.State) {
 	} else {
 		b.conflicts.Hide()
 	}
+	if st.Withdrawn > 0 {
+		b.withdrawn.SetText(lang.L("sync.withdrawn", map[string]any{"Count": st.Withdrawn}))
+		b.withdrawn.Show()
+	} else {
+		b.withdrawn.Hide()
+	}
 	if len(st.Rejected) > 0 {
 		b.rejected.SetText(lang.L("sync.rejected", map[string]any{"Count": len(st.Rejected)}))
 		b.rejected.Show()
@@ -257,6 +265,11 @@ func (b *syncBar) showClock() {
 // the desk.
 func (b *syncBar) showNumbering() {
 	b.explain(lang.L("sync.numbering.title"), lang.L("sync.numbering.text"))
+}
+
+// showWithdrawn says why applications left this workstation.
+func (b *syncBar) showWithdrawn() {
+	b.explain(lang.L("sync.withdrawn.title"), lang.L("sync.withdrawn.text", map[string]any{"Count": b.u.syncState.Withdrawn}))
 }
 
 // explain opens a dialog with a text about the sync state.
