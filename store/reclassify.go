@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
 	"sportello/internal/ids"
@@ -176,7 +175,9 @@ var withdrawOrder = []string{"sync_conflicts", "sync_reverts", "notifications", 
 // waits: the push carries it first (the server keeps what a workstation
 // sent before it had the reclassification), and the next call removes it.
 // A registration removed keeps its emergency number used here. Each
-// application removed gets an audit entry; the files its rows named are
+// application of which rows were removed gets an audit entry (and counts
+// as removed); one this replica did not hold — a record given back after
+// a restore arrives again — just leaves the queue; the files its rows named are
 // listed for RemoveWithdrawnFiles (which deletes those no other row names),
 // except the files of attachments and documents this workstation added
 // itself: a server restored from a backup may lack them, and this
@@ -197,7 +198,10 @@ func (t *Tx) WithdrawalsDue() (removedApps, waiting int, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	acked, _ := strconv.ParseInt(pushed, 10, 64)
+	acked, err := MetaNumber(MetaPushedSeq, pushed)
+	if err != nil {
+		return 0, 0, err
+	}
 	type key struct{ table, id string }
 	pending := map[key]bool{}
 	rows, err = t.query(`SELECT tbl, row_id FROM sync_changes WHERE workstation_id = ? AND origin_seq > ?`, t.db.wsID, acked)
@@ -217,15 +221,17 @@ func (t *Tx) WithdrawalsDue() (removedApps, waiting int, err error) {
 	// The files of this workstation's own attachments and documents stay:
 	// a server restored from a backup may have lost them, and this
 	// workstation then pushes those rows again with their files.
-	rows, err = t.query(`SELECT tbl, row_id FROM sync_changes WHERE workstation_id = ? AND op = 'insert'
-		AND tbl IN ('application_attachments', 'protocol_documents')`, t.db.wsID)
-	ownFiles, err := collect(rows, err, "own files", func(rows *sql.Rows, k *key) error { return rows.Scan(&k.table, &k.id) })
-	if err != nil {
-		return 0, 0, err
-	}
-	mine := make(map[key]bool, len(ownFiles))
-	for _, k := range ownFiles {
-		mine[k] = true
+	mine := map[key]bool{}
+	if slices.ContainsFunc(family, func(f familyRow) bool { return f.sha != "" }) {
+		rows, err = t.query(`SELECT tbl, row_id FROM sync_changes WHERE workstation_id = ? AND op = 'insert'
+			AND tbl IN ('application_attachments', 'protocol_documents')`, t.db.wsID)
+		ownFiles, err := collect(rows, err, "own files", func(rows *sql.Rows, k *key) error { return rows.Scan(&k.table, &k.id) })
+		if err != nil {
+			return 0, 0, err
+		}
+		for _, k := range ownFiles {
+			mine[k] = true
+		}
 	}
 	removed := map[string]int{}
 	var files []string
@@ -256,6 +262,9 @@ func (t *Tx) WithdrawalsDue() (removedApps, waiting int, err error) {
 		}
 		if _, err := t.exec(`DELETE FROM sync_withdrawals WHERE application_id = ?`, app); err != nil {
 			return 0, 0, fmt.Errorf("store: withdrawal of %s: %w", app, err)
+		}
+		if removed[app] == 0 {
+			continue // not here (never was, or removed before: a record given back after a restore)
 		}
 		note, err := json.Marshal(map[string]any{"rows": removed[app]})
 		if err != nil {

@@ -316,5 +316,11 @@ func TestARestoredServerGetsItsReclassificationsBack(t *testing.T) {
 		if st := r.client.State(); st.LastError != "" || st.Pending != 0 || len(st.Rejected) > 0 {
 			t.Errorf("%s: %+v", name, st)
 		}
+		// The records the restored server forwarded again removed
+		// nothing more: each application counts once, where it was (B
+		// never received the second one).
+		if n, want := r.client.State().Withdrawn, map[string]int{"A": 2, "B": 1}[name]; n != want {
+			t.Errorf("%s says it removed %d applications, want %d", name, n, want)
+		}
 	}
 }
