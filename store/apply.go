@@ -80,6 +80,11 @@ func (t *Tx) ApplyRemote(c Change, o ApplyOptions) (ApplyResult, error) {
 // fetcher); d must be DecodeChange(c.Data).
 func (t *Tx) ApplyRemoteDecoded(c Change, d Decoded, o ApplyOptions) (ApplyResult, error) {
 	res, err := t.applyRemoteDecoded(c, d, o)
+	if err == nil && !res.Duplicate && !o.Forward && MayBeConfidential(c.Table) {
+		if err := t.noteSweep(); err != nil {
+			return res, err
+		}
+	}
 	if err != nil || res.Duplicate || c.Table == "sync_reverts" || o.Forward {
 		return res, err
 	}

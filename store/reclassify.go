@@ -156,6 +156,36 @@ func (t *Tx) queueWithdrawal(appID string) error {
 	return nil
 }
 
+// metaWithdrawSweep is set when a pull brought rows of records that may be
+// confidential to a replica outside the confidential scope that holds
+// reclassifications: WithdrawalsDue then looks again at every application
+// reclassified here. In normal operation the server forwards nothing of
+// such an application; a server restored from a backup may, until a
+// workstation gives the reclassification back.
+const metaWithdrawSweep = "sync_withdraw_sweep"
+
+// noteSweep sets metaWithdrawSweep, once per transaction, on a replica
+// outside the confidential scope that holds reclassifications.
+func (t *Tx) noteSweep() error {
+	if t.sweep != 0 {
+		return nil
+	}
+	t.sweep = 1
+	conf, err := t.holdsConfidential()
+	if err != nil || conf {
+		return err
+	}
+	var some bool
+	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM reclassifications)`).Scan(&some); err != nil {
+		return fmt.Errorf("store: reclassifications: %w", err)
+	}
+	if !some {
+		return nil
+	}
+	t.sweep = 2
+	return t.SetMeta(metaWithdrawSweep, "1")
+}
+
 // familyRow is a row that belongs to a reclassified application.
 type familyRow struct {
 	table, id, app, sha string
@@ -184,6 +214,17 @@ var withdrawOrder = []string{"sync_conflicts", "sync_reverts", "notifications", 
 // workstation pushes those rows again, with their files. It returns how
 // many applications it removed and how many wait.
 func (t *Tx) WithdrawalsDue() (removedApps, waiting int, err error) {
+	if sweep, err := t.Meta(metaWithdrawSweep); err != nil {
+		return 0, 0, err
+	} else if sweep != "" {
+		if _, err := t.exec(`INSERT INTO sync_withdrawals (application_id) SELECT application_id FROM reclassifications WHERE true
+			ON CONFLICT DO NOTHING`); err != nil {
+			return 0, 0, fmt.Errorf("store: withdrawals: %w", err)
+		}
+		if _, err := t.exec(`DELETE FROM local_meta WHERE key = ?`, metaWithdrawSweep); err != nil {
+			return 0, 0, fmt.Errorf("store: withdrawals: %w", err)
+		}
+	}
 	rows, err := t.query(`SELECT application_id FROM sync_withdrawals ORDER BY application_id`)
 	apps, err := collect(rows, err, "withdrawals", scanString)
 	if err != nil || len(apps) == 0 {
@@ -351,7 +392,10 @@ func (t *Tx) familyOf(apps []string) ([]familyRow, error) {
 	}
 	// Conflict and revert records about any of these rows.
 	type key struct{ table, id string }
-	app := make(map[key]string, len(out))
+	app := make(map[key]string, len(out)+len(apps))
+	for _, a := range apps {
+		app[key{"applications", a}] = a // a record about it, even if it is not here
+	}
 	for _, f := range out {
 		app[key{f.table, f.id}] = f.app
 	}
@@ -413,11 +457,12 @@ func (t *Tx) listWithdrawnFiles(shas []string) error {
 }
 
 // PendingWithdrawals counts the reclassified applications this replica
-// still has to remove (WithdrawalsDue), and reports whether files of
+// still has to remove (WithdrawalsDue; one more when it is to look at
+// them all again, metaWithdrawSweep), and reports whether files of
 // removed ones are still to be deleted (RemoveWithdrawnFiles).
 func (db *DB) PendingWithdrawals(ctx context.Context) (apps int, files bool, err error) {
-	err = db.r.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM sync_withdrawals),
-		EXISTS (SELECT 1 FROM local_meta WHERE key = ? AND value NOT IN ('', '[]'))`, metaWithdrawnFiles).Scan(&apps, &files)
+	err = db.r.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM sync_withdrawals) + EXISTS (SELECT 1 FROM local_meta WHERE key = ?2),
+		EXISTS (SELECT 1 FROM local_meta WHERE key = ?1 AND value NOT IN ('', '[]'))`, metaWithdrawnFiles, metaWithdrawSweep).Scan(&apps, &files)
 	if err != nil {
 		return 0, false, fmt.Errorf("store: pending withdrawals: %w", err)
 	}

@@ -41,6 +41,10 @@ type Tx struct {
 	// removals: whether sync_pending_removals has rows, read once per
 	// transaction (0 = not read yet, 1 = none, 2 = some).
 	removals int8
+	// sweep: whether a pulled row of a record that may be confidential
+	// calls for looking again at the applications reclassified here
+	// (noteSweep; 0 = not decided yet, 1 = no, 2 = noted).
+	sweep int8
 }
 
 // Write runs fn in one write transaction (BEGIN IMMEDIATE on the single
