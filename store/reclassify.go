@@ -402,8 +402,15 @@ func (t *Tx) familyOf(apps []string) ([]familyRow, error) {
 	type about struct{ table, id, tbl, row string }
 	var records []about
 	for _, table := range []string{"sync_conflicts", "sync_reverts"} {
+		// An absent revert holds no values and names a row the register
+		// does not have: it is as confidential as it says (RowConfidentialQ),
+		// whatever application the row was of, and stays.
+		onlyValues := ""
+		if table == "sync_reverts" {
+			onlyValues = " AND absent = 0"
+		}
 		rows, err := t.query(`SELECT id, tbl, row_id FROM ` + table + ` WHERE tbl IN ('applications', 'application_attachments', 'application_history',
-			'protocol_registrations', 'protocol_documents', 'protocol_numbers', 'protocol_annulments', 'notifications', 'sync_conflicts')`)
+			'protocol_registrations', 'protocol_documents', 'protocol_numbers', 'protocol_annulments', 'notifications', 'sync_conflicts')` + onlyValues)
 		list, err := collect(rows, err, "records about reclassified applications", func(rows *sql.Rows, a *about) error {
 			a.table = table
 			return rows.Scan(&a.id, &a.tbl, &a.row)
