@@ -118,11 +118,8 @@ func (b *Blobs) Put(ctx context.Context, r io.Reader, maxBytes int64) (digest st
 	if _, err := os.Stat(final); err == nil {
 		os.Remove(tmp.Name())
 		done = true
-		// Touched: a file about to be named again is not idle
-		// (RemoveIdle).
-		now := time.Now()
-		if err := os.Chtimes(final, now, now); err != nil {
-			return "", 0, fmt.Errorf("store: touch blob: %w", err)
+		if err := touch(final); err != nil {
+			return "", 0, err
 		}
 		return digest, size, nil
 	}
@@ -264,9 +261,8 @@ func (b *Blobs) AdoptVerified(path, digest string) error {
 func (b *Blobs) place(path, digest string) error {
 	final := b.Path(digest)
 	if _, err := os.Stat(final); err == nil {
-		now := time.Now()
-		if err := os.Chtimes(final, now, now); err != nil {
-			return fmt.Errorf("store: touch blob: %w", err)
+		if err := touch(final); err != nil {
+			return err
 		}
 		return os.Remove(path)
 	}
@@ -277,6 +273,16 @@ func (b *Blobs) place(path, digest string) error {
 		return fmt.Errorf("store: move blob into place: %w", err)
 	}
 	return syncDir(filepath.Dir(final))
+}
+
+// touch marks a stored file as stored again: a file about to be named
+// again is not idle (RemoveIdle).
+func touch(path string) error {
+	now := time.Now()
+	if err := os.Chtimes(path, now, now); err != nil {
+		return fmt.Errorf("store: touch blob: %w", err)
+	}
+	return nil
 }
 
 // RemoveIdle deletes a stored file that nobody touched (stored, or stored

@@ -59,22 +59,20 @@ func (t *Tx) Reclassify(appID, reason, operatorID string) (bool, error) {
 	if conf != 0 {
 		return false, nil
 	}
-	if _, err := t.Put("applications", appID, Fields{"confidential": true}); err != nil {
-		return false, fmt.Errorf("store: reclassify %s: %w", appID, err)
-	}
 	if err := t.Insert("reclassifications", ids.Derived("reclassifications", appID), Fields{"application_id": appID, "reason": reason,
 		"operator_id": operatorID, "created_at": t.NowString()}); err != nil {
 		return false, fmt.Errorf("store: reclassify %s: %w", appID, err)
 	}
-	if err := t.markReclassified(appID); err != nil {
-		return false, err
-	}
-	return true, nil
+	return true, t.makeConfidential(appID)
 }
 
-// markReclassified notes where the change log stands, the reclassification
-// of app's own entry (ReclassificationUnseen).
-func (t *Tx) markReclassified(app string) error {
+// makeConfidential sets app's confidential column (a write of the server)
+// and notes where the change log stands then, the reclassification's own
+// entry (ReclassificationUnseen).
+func (t *Tx) makeConfidential(app string) error {
+	if _, err := t.Put("applications", app, Fields{"confidential": true}); err != nil {
+		return fmt.Errorf("store: reclassify %s: %w", app, err)
+	}
 	if _, err := t.exec(`INSERT INTO reclassification_marks (application_id, log_seq)
 		VALUES (?, (SELECT COALESCE(MAX(seq), 0) FROM sync_changes))
 		ON CONFLICT (application_id) DO UPDATE SET log_seq = excluded.log_seq`, app); err != nil {
@@ -572,10 +570,7 @@ func (t *Tx) RecoverReclassification(st RowState) (RecoverOutcome, string, error
 	if err != nil || out != RecoverRestored {
 		return out, reason, err
 	}
-	if _, err := t.Put("applications", app, Fields{"confidential": true}); err != nil {
-		return "", "", fmt.Errorf("store: reclassify %s again: %w", app, err)
-	}
-	if err := t.markReclassified(app); err != nil {
+	if err := t.makeConfidential(app); err != nil {
 		return "", "", err
 	}
 	return RecoverRestored, "", nil
